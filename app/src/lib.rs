@@ -1,0 +1,75 @@
+//! xray-keys: shared types, components, pages and server functions.
+//!
+//! Compiled with `ssr` into the server and with `hydrate` into the browser bundle, never both.
+
+pub mod error;
+pub mod layout;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub use error::AppError;
+
+/// The name cargo-leptos gives the compiled JS, WASM and CSS (`/pkg/xray-keys.*`).
+pub const OUTPUT_NAME: &str = "xray-keys";
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css")/>
+        <Title formatter=|page: String| format!("{page} · xray-keys")/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to main content"</a>
+            <layout::AppHeader/>
+            <main id="main" class="page" tabindex="-1">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::HomePage/>
+                    <Route path=path!("/login") view=pages::LoginPage/>
+                    <Route path=path!("/api-keys") view=pages::ApiKeysPage/>
+                    <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage/>
+                    <Route path=path!("/users") view=pages::UsersPage/>
+                    <Route path=path!("/audit") view=pages::AuditPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Marks `<body data-hydrated="true">` once the client has taken over the server-rendered page, so
+/// browser tests interact only with a live page.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,109 @@
+//! Top-level pages. Feature pages live in their own modules and are re-exported here.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::layout::PageHeader;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="Overview"/>
+        <PageHeader
+            title="Overview"
+            lead="Issue and hold the credentials that let tools reach the Xray REST API."
+        />
+        <div class="card-grid">
+            <OverviewCard
+                href="/api-keys"
+                title="API Keys"
+                text="Create a Client Id and Client Secret for a user, regenerate or delete them. For administrators."
+            />
+            <OverviewCard
+                href="/xray-credentials"
+                title="Xray Credentials"
+                text="The Client ID and Client secret that backup jobs use to reach the Xray API. For backup operators."
+            />
+            <OverviewCard
+                href="/users"
+                title="Users"
+                text="The people and service accounts that can own an API key or sign in here."
+            />
+            <OverviewCard
+                href="/audit"
+                title="Audit"
+                text="Who did what, and when: sign-ins, user changes, key and credential operations."
+            />
+        </div>
+    }
+}
+
+#[component]
+fn OverviewCard(href: &'static str, title: &'static str, text: &'static str) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2 class="card__title">
+                <A href=href>{title}</A>
+            </h2>
+            <p>{text}</p>
+        </section>
+    }
+}
+
+/// A route whose feature has not been built yet says so plainly.
+#[component]
+fn PlannedPage(title: &'static str, text: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title/>
+        <PageHeader title=title/>
+        <div class="notice notice--info" role="status">
+            <p>{text}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    view! { <PlannedPage title="Sign in" text="Sign-in is not available yet."/> }
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    view! { <PlannedPage title="API Keys" text="API key management is not available yet."/> }
+}
+
+#[component]
+pub fn XrayCredentialsPage() -> impl IntoView {
+    view! {
+        <PlannedPage title="Xray Credentials" text="Storing Xray credentials is not available yet."/>
+    }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! { <PlannedPage title="Users" text="User management is not available yet."/> }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <PlannedPage title="Audit" text="The audit trail is not available yet."/> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found"/>
+        <PageHeader title="Page not found"/>
+        <div class="notice notice--warning">
+            <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                <A href="/">"Go to the overview"</A>
+            </p>
+        </div>
+    }
+}

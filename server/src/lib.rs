@@ -1,0 +1,4 @@
+//! The server crate as a library, so integration tests drive the same router and CLI.
+
+pub mod cli;
+pub mod serve;

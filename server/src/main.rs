@@ -1,0 +1,35 @@
+//! The `xray-keys` binary: the web server and the administrators' command line.
+
+use server::{cli, serve};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let config = match app::config::Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("xray-keys: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    serve::init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("xray-keys: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xray-keys: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The web server: routes, probes, start-up and graceful shutdown.
+
+use std::sync::Arc;
+
+use app::config::{Config, LogFormat};
+use app::state::AppState;
+use app::{shell, App, OUTPUT_NAME};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use migrations::{Migrator, MigratorTrait};
+use tower_http::trace::TraceLayer;
+
+use crate::cli::CliError;
+
+pub fn init_tracing(config: &Config) {
+    // The filter was validated with the configuration; fall back to `info` all the same.
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn serve(config: Config) -> Result<(), CliError> {
+    let db = app::db::connect(&config.database_url).await?;
+    Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(leptos::config::Env::PROD)
+        .build();
+    if !config.site_root.join("pkg").is_dir() {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "the compiled client (pkg/) is not in the site root: pages will render but not hydrate; \
+             build with `cargo leptos build --release` or set XRAY_KEYS_SITE_ROOT"
+        );
+    }
+    let listen = config.listen;
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+        leptos_options,
+    };
+    let app = router(state);
+
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        CliError::Serve(format!("XRAY_KEYS_LISTEN: cannot listen on {listen}: {e}"))
+    })?;
+    tracing::info!(address = %listen, "listening on http://{listen}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| CliError::Serve(format!("server error: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_state, shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The process is up and serving.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers; a load balancer sends no traffic here until it does.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match app::db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; axum then stops accepting and lets in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,121 @@
+//! Test support: run a test body against a fresh SQLite file and a throw-away PostgreSQL database.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use app::config::{DatabaseKind, DatabaseUrl};
+use futures::FutureExt;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+/// Where the PostgreSQL server for tests is (an administrative database on it).
+fn postgres_admin_url() -> String {
+    std::env::var("XRAY_KEYS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// PostgreSQL is skipped only when the test command could not reach or start one and said so.
+fn postgres_skipped() -> bool {
+    std::env::var("XRAY_KEYS_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+#[derive(Clone)]
+pub struct Backend {
+    pub db: DatabaseConnection,
+    pub kind: DatabaseKind,
+    pub url: DatabaseUrl,
+}
+
+/// A migrated, empty database of each kind, handed to `test` one after the other.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    each_backend_unmigrated(|backend| async {
+        Migrator::up(&backend.db, None)
+            .await
+            .expect("migrations apply");
+        test(backend).await
+    })
+    .await
+}
+
+/// Like [`each_backend`], without running the migrations first.
+pub async fn each_backend_unmigrated<F, Fut>(test: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = DatabaseUrl::sqlite_file(&dir.path().join("test.db"));
+    let db = app::db::connect(&url).await.expect("open sqlite");
+    test(Backend {
+        db,
+        kind: DatabaseKind::Sqlite,
+        url,
+    })
+    .await;
+
+    if postgres_skipped() {
+        eprintln!("!!! PostgreSQL SKIPPED for this test: XRAY_KEYS_TEST_SKIP_POSTGRES=1 !!!");
+        return;
+    }
+    let admin_url = postgres_admin_url();
+    let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL for tests is not reachable at XRAY_KEYS_TEST_POSTGRES ({e}); start it, or \
+             set XRAY_KEYS_TEST_SKIP_POSTGRES=1 to skip it knowingly"
+        )
+    });
+    let name = format!("xk_test_{:016x}", rand::random::<u64>());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
+    let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("postgres url");
+    let db = app::db::connect(&url).await.expect("open postgres");
+    let outcome = AssertUnwindSafe(test(Backend {
+        db: db.clone(),
+        kind: DatabaseKind::Postgres,
+        url,
+    }))
+    .catch_unwind()
+    .await;
+    let _ = db.close().await;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop test database");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Names of the tables in the database, sorted.
+pub async fn table_names(backend: &Backend) -> Vec<String> {
+    let sql = match backend.kind {
+        DatabaseKind::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        DatabaseKind::Postgres => {
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        }
+    };
+    let rows = backend
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend.db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .expect("list tables");
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "name").expect("name column"))
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! The schema migrates up, all the way down, and up again, on SQLite and PostgreSQL.
+
+mod common;
+
+use migrations::{Migrator, MigratorTrait};
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    common::each_backend_unmigrated(|backend| async move {
+        let expected = ["audit_log", "seaql_migrations", "sessions", "users"];
+
+        Migrator::up(&backend.db, None).await.expect("first up");
+        let tables = common::table_names(&backend).await;
+        for table in expected {
+            assert!(
+                tables.contains(&table.to_string()),
+                "{table} missing after up: {tables:?}"
+            );
+        }
+        assert!(Migrator::get_pending_migrations(&backend.db)
+            .await
+            .unwrap()
+            .is_empty());
+
+        Migrator::down(&backend.db, None)
+            .await
+            .expect("all the way down");
+        let tables = common::table_names(&backend).await;
+        assert_eq!(
+            tables,
+            vec!["seaql_migrations".to_string()],
+            "only the ledger remains"
+        );
+        let pending = Migrator::get_pending_migrations(&backend.db).await.unwrap();
+        assert_eq!(pending.len(), Migrator::migrations().len());
+
+        Migrator::up(&backend.db, None).await.expect("second up");
+        let tables = common::table_names(&backend).await;
+        for table in expected {
+            assert!(
+                tables.contains(&table.to_string()),
+                "{table} missing after re-up"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("nested/dir/x.db"));
+    let db = app::db::connect(&url)
+        .await
+        .expect("creates the folder and the file");
+    use sea_orm::ConnectionTrait;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA journal_mode",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA foreign_keys",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+}
