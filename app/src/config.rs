@@ -13,7 +13,19 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "XRAY_KEYS_LOG",
     "XRAY_KEYS_LOG_FORMAT",
     "XRAY_KEYS_SITE_ROOT",
+    "XRAY_KEYS_PUBLIC_URL",
+    "XRAY_KEYS_SECURE_COOKIES",
+    "XRAY_KEYS_TRUST_PROXY",
+    "XRAY_KEYS_ADMIN_USER",
+    "XRAY_KEYS_ADMIN_PASSWORD",
 ];
+
+/// The first administrator's credentials from the environment. A secret: no `Debug`.
+#[derive(Clone)]
+pub struct AdminBootstrap {
+    pub user_key: String,
+    pub password: String,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration error in {setting}: {message}")]
@@ -115,7 +127,8 @@ impl DatabaseUrl {
     }
 }
 
-#[derive(Debug, Clone)]
+/// No `Debug`: it can hold the bootstrap administrator's password.
+#[derive(Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub listen: SocketAddr,
@@ -124,6 +137,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where the compiled WASM, JS and CSS are served from (`<site>/pkg/…`).
     pub site_root: PathBuf,
+    /// The address people use to reach the console (for links printed on the console).
+    pub public_url: String,
+    /// Mark the session cookie `Secure` (serve over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_proxy: bool,
+    pub admin_bootstrap: Option<AdminBootstrap>,
 }
 
 impl Config {
@@ -199,7 +219,50 @@ impl Config {
             Some(v) => PathBuf::from(v),
             None => default_site_root(),
         };
+        let public_url = get("XRAY_KEYS_PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "XRAY_KEYS_PUBLIC_URL",
+                "must start with http:// or https://",
+            ));
+        }
+        let secure_cookies = match get("XRAY_KEYS_SECURE_COOKIES") {
+            Some(v) => parse_bool("XRAY_KEYS_SECURE_COOKIES", &v)?,
+            None => public_url.starts_with("https://"),
+        };
+        let trust_proxy = match get("XRAY_KEYS_TRUST_PROXY") {
+            Some(v) => parse_bool("XRAY_KEYS_TRUST_PROXY", &v)?,
+            None => false,
+        };
+        let admin_bootstrap = match (
+            get("XRAY_KEYS_ADMIN_USER"),
+            vars.get("XRAY_KEYS_ADMIN_PASSWORD"),
+        ) {
+            (None, None) => None,
+            (Some(user_key), Some(password)) if !password.is_empty() => Some(AdminBootstrap {
+                user_key,
+                password: password.clone(),
+            }),
+            (Some(_), _) => {
+                return Err(ConfigError::new(
+                    "XRAY_KEYS_ADMIN_PASSWORD",
+                    "must be set (and not empty) together with XRAY_KEYS_ADMIN_USER",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "XRAY_KEYS_ADMIN_USER",
+                    "must be set together with XRAY_KEYS_ADMIN_PASSWORD",
+                ))
+            }
+        };
         Ok(Config {
+            public_url,
+            secure_cookies,
+            trust_proxy,
+            admin_bootstrap,
             database_url,
             listen,
             data_dir,
@@ -207,6 +270,17 @@ impl Config {
             log_format,
             site_root,
         })
+    }
+}
+
+fn parse_bool(setting: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(ConfigError::new(
+            setting,
+            format!("'{other}' is not true or false"),
+        )),
     }
 }
 
@@ -257,7 +331,7 @@ mod tests {
 
     #[test]
     fn defaults_to_a_sqlite_file_in_the_data_folder() {
-        let config = Config::from_vars(vars(&[])).unwrap();
+        let config = Config::from_vars(vars(&[])).ok().unwrap();
         assert_eq!(config.database_url.kind(), DatabaseKind::Sqlite);
         assert_eq!(
             config.database_url.sqlite_path(),
@@ -276,14 +350,18 @@ mod tests {
 
     #[test]
     fn unsupported_database_is_named() {
-        let err = Config::from_vars(vars(&[("DATABASE_URL", "mysql://localhost/db")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("DATABASE_URL", "mysql://localhost/db")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "DATABASE_URL");
         assert!(err.message.contains("sqlite:"));
     }
 
     #[test]
     fn in_memory_sqlite_is_refused() {
-        let err = Config::from_vars(vars(&[("DATABASE_URL", "sqlite::memory:")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("DATABASE_URL", "sqlite::memory:")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "DATABASE_URL");
     }
 
@@ -295,24 +373,61 @@ mod tests {
 
     #[test]
     fn malformed_listen_address_is_named() {
-        let err = Config::from_vars(vars(&[("XRAY_KEYS_LISTEN", "localhost")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_LISTEN", "localhost")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "XRAY_KEYS_LISTEN");
         assert!(err.to_string().contains("XRAY_KEYS_LISTEN"));
     }
 
     #[test]
     fn unknown_setting_is_refused_by_name() {
-        let err = Config::from_vars(vars(&[("XRAY_KEYS_LISTN", "127.0.0.1:1")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_LISTN", "127.0.0.1:1")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "XRAY_KEYS_LISTN");
     }
 
     #[test]
     fn log_settings_are_checked() {
         assert!(Config::from_vars(vars(&[("XRAY_KEYS_LOG", "debug,sqlx=warn")])).is_ok());
-        let err = Config::from_vars(vars(&[("XRAY_KEYS_LOG", "sqlx=loud")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_LOG", "sqlx=loud")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "XRAY_KEYS_LOG");
-        let err = Config::from_vars(vars(&[("XRAY_KEYS_LOG_FORMAT", "xml")])).unwrap_err();
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_LOG_FORMAT", "xml")]))
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "XRAY_KEYS_LOG_FORMAT");
+    }
+
+    #[test]
+    fn admin_bootstrap_needs_both_settings() {
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_ADMIN_USER", "admin")]))
+            .err()
+            .unwrap();
+        assert_eq!(err.setting, "XRAY_KEYS_ADMIN_PASSWORD");
+        let config = Config::from_vars(vars(&[
+            ("XRAY_KEYS_ADMIN_USER", "admin"),
+            ("XRAY_KEYS_ADMIN_PASSWORD", "a long password"),
+        ]))
+        .unwrap();
+        assert_eq!(config.admin_bootstrap.unwrap().user_key, "admin");
+    }
+
+    #[test]
+    fn secure_cookies_follow_an_https_public_url() {
+        let config = Config::from_vars(vars(&[(
+            "XRAY_KEYS_PUBLIC_URL",
+            "https://keys.example.com/",
+        )]))
+        .unwrap();
+        assert!(config.secure_cookies);
+        assert_eq!(config.public_url, "https://keys.example.com");
+        let err = Config::from_vars(vars(&[("XRAY_KEYS_TRUST_PROXY", "maybe")]))
+            .err()
+            .unwrap();
+        assert_eq!(err.setting, "XRAY_KEYS_TRUST_PROXY");
     }
 
     #[test]

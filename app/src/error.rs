@@ -13,6 +13,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("You do not have permission to do this.")]
     Forbidden,
+    /// Sign-in failed; never says whether the user key or the password was wrong.
+    #[error("The user key or password is wrong.")]
+    InvalidCredentials,
     /// A field of the request is not acceptable; `field` names it so forms can show the message
     /// next to it.
     #[error("{message}")]
@@ -45,7 +48,7 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::Unauthenticated => 401,
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
             AppError::Forbidden => 403,
             AppError::Validation { .. } | AppError::BadRequest(_) => 400,
             AppError::NotFound(_) => 404,

@@ -2,14 +2,19 @@
 //!
 //! Compiled with `ssr` into the server and with `hydrate` into the browser bundle, never both.
 
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod layout;
 pub mod pages;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod entities;
 #[cfg(feature = "ssr")]
 pub mod state;
 
@@ -45,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    auth::page::provide_current_user();
     view! {
         <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css")/>
         <Title formatter=|page: String| format!("{page} · xray-keys")/>
@@ -59,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage/>
                     <Route path=path!("/users") view=pages::UsersPage/>
                     <Route path=path!("/audit") view=pages::AuditPage/>
+                    <Route path=path!("/setup") view=pages::SetupPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,9 @@
 //! Top-level pages. Feature pages live in their own modules and are re-exported here.
 
+pub use crate::audit::page::AuditPage;
+pub use crate::auth::page::{LoginPage, SetupPage};
+pub use crate::users::page::UsersPage;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -64,11 +68,6 @@ fn PlannedPage(title: &'static str, text: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn LoginPage() -> impl IntoView {
-    view! { <PlannedPage title="Sign in" text="Sign-in is not available yet."/> }
-}
-
-#[component]
 pub fn ApiKeysPage() -> impl IntoView {
     view! { <PlannedPage title="API Keys" text="API key management is not available yet."/> }
 }
@@ -78,16 +77,6 @@ pub fn XrayCredentialsPage() -> impl IntoView {
     view! {
         <PlannedPage title="Xray Credentials" text="Storing Xray credentials is not available yet."/>
     }
-}
-
-#[component]
-pub fn UsersPage() -> impl IntoView {
-    view! { <PlannedPage title="Users" text="User management is not available yet."/> }
-}
-
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! { <PlannedPage title="Audit" text="The audit trail is not available yet."/> }
 }
 
 #[component]

@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_users;
 mod m20261122_000002_create_sessions;
 mod m20261122_000003_create_audit_log;
+mod m20261122_000004_create_throttle;
+mod m20261122_000005_create_settings;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_users::Migration),
             Box::new(m20261122_000002_create_sessions::Migration),
             Box::new(m20261122_000003_create_audit_log::Migration),
+            Box::new(m20261122_000004_create_throttle::Migration),
+            Box::new(m20261122_000005_create_settings::Migration),
         ]
     }
 }

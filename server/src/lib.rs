@@ -1,4 +1,5 @@
 //! The server crate as a library, so integration tests drive the same router and CLI.
 
 pub mod cli;
+pub mod csrf;
 pub mod serve;

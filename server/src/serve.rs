@@ -33,6 +33,7 @@ pub fn init_tracing(config: &Config) {
 pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+    bootstrap_admin(&db, &config).await?;
 
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -86,8 +87,43 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_state, shell))
+        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Makes sure an administrator can be had: from the settings, or through a one-time setup link
+/// printed on standard output (the link is a secret, so it never goes to the log stream).
+async fn bootstrap_admin(
+    db: &sea_orm::DatabaseConnection,
+    config: &Config,
+) -> Result<(), CliError> {
+    use app::auth::service::{bootstrap_admin, Bootstrap};
+    let from_config = config
+        .admin_bootstrap
+        .as_ref()
+        .map(|b| (b.user_key.clone(), b.password.clone()));
+    match bootstrap_admin(db, from_config).await {
+        Ok(Bootstrap::HasAdministrator) => {}
+        Ok(Bootstrap::Created(key)) => {
+            tracing::warn!(user_key = %key, "created the first administrator from XRAY_KEYS_ADMIN_USER")
+        }
+        Ok(Bootstrap::SetupToken(token)) => {
+            tracing::warn!(
+                "no administrator exists: a one-time setup link was printed on standard output"
+            );
+            println!(
+                "\n  No administrator exists yet. Open this one-time link to create one:\n\n    {}/setup?token={token}\n",
+                config.public_url
+            );
+        }
+        Err(err) => {
+            return Err(CliError::Serve(format!(
+                "cannot create the first administrator: {err}"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// The process is up and serving.

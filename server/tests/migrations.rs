@@ -7,7 +7,14 @@ use migrations::{Migrator, MigratorTrait};
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
     common::each_backend_unmigrated(|backend| async move {
-        let expected = ["audit_log", "seaql_migrations", "sessions", "users"];
+        let expected = [
+            "audit_log",
+            "seaql_migrations",
+            "sessions",
+            "settings",
+            "throttle",
+            "users",
+        ];
 
         Migrator::up(&backend.db, None).await.expect("first up");
         let tables = common::table_names(&backend).await;

@@ -11,13 +11,13 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 /// Where the PostgreSQL server for tests is (an administrative database on it).
 fn postgres_admin_url() -> String {
-    std::env::var("XRAY_KEYS_TEST_POSTGRES")
+    std::env::var("XK_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// PostgreSQL is skipped only when the test command could not reach or start one and said so.
 fn postgres_skipped() -> bool {
-    std::env::var("XRAY_KEYS_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1")
+    std::env::var("XK_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1")
 }
 
 #[derive(Clone)]
@@ -59,14 +59,14 @@ where
     .await;
 
     if postgres_skipped() {
-        eprintln!("!!! PostgreSQL SKIPPED for this test: XRAY_KEYS_TEST_SKIP_POSTGRES=1 !!!");
+        eprintln!("!!! PostgreSQL SKIPPED for this test: XK_TEST_SKIP_POSTGRES=1 !!!");
         return;
     }
     let admin_url = postgres_admin_url();
     let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
         panic!(
-            "PostgreSQL for tests is not reachable at XRAY_KEYS_TEST_POSTGRES ({e}); start it, or \
-             set XRAY_KEYS_TEST_SKIP_POSTGRES=1 to skip it knowingly"
+            "PostgreSQL for tests is not reachable at XK_TEST_POSTGRES ({e}); start it, or \
+             set XK_TEST_SKIP_POSTGRES=1 to skip it knowingly"
         )
     });
     let name = format!("xk_test_{:016x}", rand::random::<u64>());

@@ -1,0 +1,14 @@
+# The two commands (see README.md). Each installs what it needs first.
+.PHONY: run test build bundle-size
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+build:
+	bash scripts/setup.sh && bash scripts/build.sh
+
+bundle-size:
+	bash scripts/bundle-size.sh

@@ -1,0 +1,82 @@
+//! The append-only audit trail: who did what, to what, when, from where, with what outcome.
+//! Entries never hold a secret.
+
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// Actions recorded, by their stored names.
+pub mod action {
+    pub const SIGN_IN: &str = "sign_in";
+    pub const SIGN_OUT: &str = "sign_out";
+    pub const SETUP: &str = "setup";
+    pub const USER_CREATE: &str = "user_create";
+    pub const USER_UPDATE: &str = "user_update";
+    pub const USER_DEACTIVATE: &str = "user_deactivate";
+    pub const USER_REACTIVATE: &str = "user_reactivate";
+    pub const USER_SET_PASSWORD: &str = "user_set_password";
+    pub const USER_IMPORT: &str = "user_import";
+    pub const ALL: &[&str] = &[
+        SIGN_IN,
+        SIGN_OUT,
+        SETUP,
+        USER_CREATE,
+        USER_UPDATE,
+        USER_DEACTIVATE,
+        USER_REACTIVATE,
+        USER_SET_PASSWORD,
+        USER_IMPORT,
+    ];
+}
+
+/// One entry as the Audit page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i32,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub client_addr: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Inclusive, `YYYY-MM-DD` (UTC).
+    pub from: Option<String>,
+    /// Inclusive, `YYYY-MM-DD` (UTC).
+    pub to: Option<String>,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}

@@ -1,0 +1,182 @@
+//! Sign-in, sessions, roles and the first administrator.
+
+#[cfg(feature = "ssr")]
+pub mod context;
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod throttle;
+#[cfg(feature = "ssr")]
+pub mod tokens;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::users::Role;
+
+/// The signed-in user, as pages see them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub user_key: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl SessionUser {
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.roles.contains(r))
+    }
+}
+
+/// Where to go after signing in: only a path on this site, never another origin.
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(char::is_control)
+        && !next.starts_with("/login");
+    if ok {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+#[server]
+pub async fn get_current_user() -> Result<Option<SessionUser>, AppError> {
+    context::respond(
+        async {
+            Ok(context::current_user().await?.map(|u| SessionUser {
+                roles: crate::users::service::summary(&u).roles,
+                user_key: u.user_key,
+                display_name: u.display_name,
+            }))
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn login(user_key: String, password: String, next: String) -> Result<(), AppError> {
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let addr = context::client_addr()?;
+            // Cycle the session id: whatever session this browser had ends here.
+            if let Some(old) = context::session_token()? {
+                session::end(&state.db, &old).await?;
+            }
+            let (token, _user) =
+                service::sign_in(&state.db, &user_key, password, &addr, chrono::Utc::now()).await?;
+            context::set_cookie(&session::cookie(&token, state.config.secure_cookies));
+            leptos_axum::redirect(&safe_next(&next));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            if let Some(user) = context::current_user().await? {
+                let actor = crate::audit::service::Actor {
+                    name: user.user_key.clone(),
+                    client_addr: context::client_addr().ok(),
+                };
+                crate::audit::service::record(
+                    &state.db,
+                    &actor,
+                    crate::audit::action::SIGN_OUT,
+                    None,
+                    crate::audit::Outcome::Success,
+                    None,
+                )
+                .await?;
+            }
+            if let Some(token) = context::session_token()? {
+                session::end(&state.db, &token).await?;
+            }
+            context::set_cookie(&session::clearing_cookie(state.config.secure_cookies));
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn setup_link_valid(token: String) -> Result<bool, AppError> {
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            service::setup_token_valid(&state.db, &token).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn complete_setup(
+    token: String,
+    user_key: String,
+    display_name: String,
+    password: String,
+    password_again: String,
+) -> Result<(), AppError> {
+    context::respond(
+        async {
+            if password != password_again {
+                return Err(AppError::validation(
+                    "password_again",
+                    "The passwords differ.",
+                ));
+            }
+            let state = context::app_state()?;
+            let addr = context::client_addr()?;
+            let (session_token, _) = service::complete_setup(
+                &state.db,
+                &token,
+                &user_key,
+                &display_name,
+                password,
+                &addr,
+            )
+            .await?;
+            context::set_cookie(&session::cookie(
+                &session_token,
+                state.config.secure_cookies,
+            ));
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next("/api-keys?page=2"), "/api-keys?page=2");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/login",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad}");
+        }
+    }
+}

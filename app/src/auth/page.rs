@@ -1,0 +1,242 @@
+//! Sign-in and first-time setup pages, the role guard and the 403 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::{use_location, use_query_map};
+
+use super::{CompleteSetup, Login, SessionUser};
+use crate::error::AppError;
+use crate::layout::PageHeader;
+use crate::users::Role;
+
+/// The signed-in user, loaded once per page load and shared through context. Blocking, so the
+/// server knows it before it sends the status line (redirects and 403s need that).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, AppError>>);
+
+pub fn provide_current_user() {
+    let resource = Resource::new_blocking(|| (), |_| super::get_current_user());
+    provide_context(CurrentUser(resource));
+}
+
+/// Renders `children` for a signed-in user holding one of `roles`; sends anyone else to sign in
+/// (and back here afterwards), or shows the 403 page. Server functions check roles again: this
+/// guard is for people, not for security.
+#[component]
+pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
+    let CurrentUser(user) = expect_context::<CurrentUser>();
+    let location = use_location();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(u)) if u.has_any(roles) => children.with_value(|c| c()).into_any(),
+                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                    Ok(None) => {
+                        let here = format!(
+                            "{}{}",
+                            location.pathname.get_untracked(),
+                            location.search.get_untracked(),
+                        );
+                        let path = format!("/login?next={}", urlencode(&here));
+                        view! { <Redirect path=path/> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="No access"/>
+        <PageHeader title="You don't have access to this page"/>
+        <div class="notice notice--warning" role="alert">
+            <p>
+                "Your account does not hold the role this page needs. Ask an administrator to "
+                "give you the role, or go back to the "
+                <A href="/">"overview"</A>
+                "."
+            </p>
+        </div>
+    }
+}
+
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    view! {
+        <div class="notice notice--error" role="alert">
+            <p>{error.to_string()}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".into()));
+    let error = move || login.value().get().and_then(Result::err);
+    let field_error =
+        move |field: &'static str| move || error().and_then(|e| e.field_message(field));
+    // With JavaScript, a successful sign-in reloads into the target page so every part of the
+    // page (header included) sees the new session.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = login.value().get() {
+            let target = super::safe_next(&next());
+            let _ = window().location().set_href(&target);
+        }
+    });
+    view! {
+        <Title text="Sign in"/>
+        <div class="auth-card panel">
+            <h1>"Sign in"</h1>
+            <p class="page-header__lead">"Sign in with your user key and password."</p>
+            <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
+                <input type="hidden" name="next" prop:value=next/>
+                <div class="field">
+                    <label for="login-user-key">"User key"</label>
+                    <input
+                        id="login-user-key"
+                        class="input"
+                        name="user_key"
+                        autocomplete="username"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        maxlength="255"
+                        aria-invalid=move || field_error("user_key")().is_some().to_string()
+                    />
+                    <FieldError message=Signal::derive(field_error("user_key"))/>
+                </div>
+                <div class="field">
+                    <label for="login-password">"Password"</label>
+                    <input
+                        id="login-password"
+                        class="input"
+                        type="password"
+                        name="password"
+                        autocomplete="current-password"
+                        required
+                        maxlength="256"
+                    />
+                    <FieldError message=Signal::derive(field_error("password"))/>
+                </div>
+                {move || {
+                    error()
+                        .filter(|e| !matches!(e, AppError::Validation { .. }))
+                        .map(|e| {
+                            view! {
+                                <div class="notice notice--error" role="alert">
+                                    <p>{e.to_string()}</p>
+                                </div>
+                            }
+                        })
+                }}
+                <div class="form-actions">
+                    <button type="submit" class="button button--primary" disabled=move || login.pending().get()>
+                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+pub fn FieldError(message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|m| view! { <p class="field__error" role="alert">{m}</p> })
+    }
+}
+
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token").unwrap_or_default());
+    let valid = Resource::new(token, super::setup_link_valid);
+    let setup = ServerAction::<CompleteSetup>::new();
+    let error = move || setup.value().get().and_then(Result::err);
+    let field_error =
+        move |field: &'static str| move || error().and_then(|e| e.field_message(field));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = setup.value().get() {
+            let _ = window().location().set_href("/");
+        }
+    });
+    view! {
+        <Title text="Set up xray-keys"/>
+        <div class="auth-card panel">
+            <h1>"Set up the first administrator"</h1>
+            <Suspense fallback=|| view! { <p>"Checking the setup link…"</p> }>
+                {move || Suspend::new(async move {
+                    match valid.await {
+                        Ok(true) => view! {
+                            <p class="page-header__lead">
+                                "No administrator exists yet. Choose the user key and password of the first one."
+                            </p>
+                            <ActionForm action=setup attr:class="form" attr:aria-label="Set up">
+                                <input type="hidden" name="token" prop:value=token/>
+                                <div class="field">
+                                    <label for="setup-user-key">"User key"</label>
+                                    <input id="setup-user-key" class="input" name="user_key" value="admin" required maxlength="255" autocomplete="username"/>
+                                    <FieldError message=Signal::derive(field_error("user_key"))/>
+                                </div>
+                                <div class="field">
+                                    <label for="setup-name">"Display name"</label>
+                                    <input id="setup-name" class="input" name="display_name" value="Administrator" required maxlength="255"/>
+                                    <FieldError message=Signal::derive(field_error("display_name"))/>
+                                </div>
+                                <div class="field">
+                                    <label for="setup-password">"Password"</label>
+                                    <input id="setup-password" class="input" type="password" name="password" required minlength="12" maxlength="256" autocomplete="new-password"/>
+                                    <p class="field__hint">"At least 12 characters."</p>
+                                    <FieldError message=Signal::derive(field_error("password"))/>
+                                </div>
+                                <div class="field">
+                                    <label for="setup-password-again">"Password again"</label>
+                                    <input id="setup-password-again" class="input" type="password" name="password_again" required maxlength="256" autocomplete="new-password"/>
+                                    <FieldError message=Signal::derive(field_error("password_again"))/>
+                                </div>
+                                {move || error().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
+                                <div class="form-actions">
+                                    <button type="submit" class="button button--primary">"Create administrator"</button>
+                                </div>
+                            </ActionForm>
+                        }.into_any(),
+                        Ok(false) => view! {
+                            <div class="notice notice--warning" role="alert">
+                                <p>"This setup link is not valid. An administrator exists already, or the server printed a newer link when it restarted."</p>
+                                <p><A href="/login">"Go to sign in"</A></p>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}

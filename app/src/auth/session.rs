@@ -1,0 +1,117 @@
+//! Server-side sessions in the database, so every instance behind a load balancer shares them.
+//! The cookie holds 256 random bits; the table holds only their SHA-256.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::auth::tokens;
+use crate::entities::{sessions, users};
+use crate::error::AppError;
+
+pub const SESSION_COOKIE: &str = "xk_session";
+/// A session unused for this long ends.
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// A session ends this long after sign-in, used or not.
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// `last_seen_at` is written at most this often per session, not on every request.
+const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// Starts a session for `user_id`; returns the cookie value.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let token = tokens::random_hex(32)?;
+    sessions::ActiveModel {
+        id_hash: Set(tokens::digest(&token)),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + ABSOLUTE_TIMEOUT),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// The active user a cookie value belongs to, if its session is still alive.
+pub async fn lookup(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<users::Model>, AppError> {
+    // A value of the wrong shape is not looked up at all.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let hash = tokens::digest(token);
+    let Some(session) = sessions::Entity::find_by_id(hash.clone()).one(db).await? else {
+        return Ok(None);
+    };
+    if session.expires_at <= now || session.last_seen_at + IDLE_TIMEOUT <= now {
+        sessions::Entity::delete_by_id(hash).exec(db).await?;
+        return Ok(None);
+    }
+    let Some(user) = users::Entity::find_by_id(session.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if !user.is_active {
+        return Ok(None);
+    }
+    if session.last_seen_at + TOUCH_INTERVAL <= now {
+        sessions::Entity::update_many()
+            .col_expr(
+                sessions::Column::LastSeenAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(sessions::Column::IdHash.eq(hash))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some(user))
+}
+
+/// Ends the session of this cookie value (sign-out).
+pub async fn end(db: &impl ConnectionTrait, token: &str) -> Result<(), AppError> {
+    sessions::Entity::delete_by_id(tokens::digest(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (deactivation, password change).
+pub async fn end_all_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, AppError> {
+    let result = sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        ABSOLUTE_TIMEOUT.num_seconds(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clearing_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The session cookie's value in a `Cookie` request header.
+pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,7 @@
+//! SeaORM entities: the database's shape, kept apart from the domain types.
+
+pub mod audit_log;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+pub mod users;

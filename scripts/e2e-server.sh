@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Starts the release server for the Playwright suite on a throw-away SQLite database.
+# Used as Playwright's webServer command; XK_SERVER_BIN and XRAY_KEYS_SITE_ROOT come from test.sh.
+set -euo pipefail
+port=${1:?port}
+data=$(mktemp -d -t xray-keys-e2e.XXXXXX)
+trap 'rm -rf "$data"' EXIT
+export XRAY_KEYS_DATA_DIR="$data"
+export XRAY_KEYS_LISTEN="127.0.0.1:$port"
+export XRAY_KEYS_LOG="${XRAY_KEYS_LOG:-info,tower_http=warn}"
+unset DATABASE_URL
+"${XK_SERVER_BIN:?XK_SERVER_BIN}" serve &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT INT TERM
+wait $pid

@@ -1,0 +1,14 @@
+# Sourced by the scripts: where builds go and which tools come first on PATH.
+# shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ROOT
+# Builds are kept outside the clone so a fresh clone reuses them; nothing depends on it existing.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xray-keys/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+# Debian's /usr/bin/wasm-opt (binaryen 108) produces WASM that fails to hydrate; the npm
+# package's wasm-opt must come first.
+export PATH="$ROOT/end2end/node_modules/binaryen/bin:$PATH"
+export XK_SERVER_BIN="$CARGO_TARGET_DIR/release/xray-keys"
+export XRAY_KEYS_SITE_ROOT="$CARGO_TARGET_DIR/site"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+step() { printf '\n==> %s\n' "$*"; }

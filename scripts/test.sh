@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make test`: every check and test. Fails on the first failing step.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+start=$(date +%s)
+
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy, server side (ssr), warnings denied"
+cargo clippy -p app -p server -p migrations --features app/ssr --all-targets -- -D warnings
+
+step "clippy, browser side (hydrate, wasm32), warnings denied"
+cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "PostgreSQL for the persistence tests"
+if [ "$(bash scripts/postgres.sh)" = OK ]; then
+  echo "PostgreSQL is up on 127.0.0.1:5432: tests run on SQLite and PostgreSQL"
+else
+  export XK_TEST_SKIP_POSTGRES=1
+  printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+  printf '!!! NO PostgreSQL REACHABLE: persistence tests run on SQLite ONLY  !!!\n'
+  printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n'
+fi
+
+step "unit and integration tests"
+cargo test -p app -p server -p migrations --features app/ssr
+
+bash scripts/build.sh
+
+step "Playwright in Debian's Chromium"
+(cd end2end && npx playwright test)
+
+step "release bundle size"
+bash scripts/bundle-size.sh
+
+printf '\nall checks passed in %ss\n' "$(( $(date +%s) - start ))"

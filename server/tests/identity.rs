@@ -1,0 +1,462 @@
+//! Users, sign-in, sessions, throttling and the audit trail, on SQLite and PostgreSQL.
+
+mod common;
+
+use app::audit::service::Actor;
+use app::auth::{service as auth, session, throttle};
+use app::error::AppError;
+use app::users::{service as users, ImportOutcome, NewUser, Role};
+use chrono::{Duration, Utc};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn add(db: &DatabaseConnection, key: &str, roles: Vec<Role>, password: Option<&str>) -> i32 {
+    users::create_user(
+        db,
+        &Actor::cli(),
+        NewUser {
+            user_key: key.into(),
+            display_name: format!("{key} name"),
+            email: String::new(),
+            roles,
+        },
+        password.map(str::to_string),
+    )
+    .await
+    .expect("create user")
+    .id
+}
+
+async fn audit_entries(db: &DatabaseConnection) -> Vec<app::entities::audit_log::Model> {
+    app::entities::audit_log::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_starts_a_session_that_identifies_the_user() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        let (token, user) = auth::sign_in(&b.db, "ADMIN", PASSWORD.into(), "10.0.0.1", now)
+            .await
+            .expect("user keys compare without case");
+        assert_eq!(user.user_key, "admin");
+        assert_eq!(token.len(), 64, "256 bits as hex");
+        let found = session::lookup(&b.db, &token, now).await.unwrap().unwrap();
+        assert_eq!(found.id, user.id);
+        // The table holds only a digest of the cookie value.
+        let rows = app::entities::sessions::Entity::find()
+            .all(&b.db)
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|r| r.id_hash != token));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        let wrong = auth::sign_in(&b.db, "admin", "wrong password!".into(), "10.0.0.1", now)
+            .await
+            .unwrap_err();
+        let unknown = auth::sign_in(&b.db, "nobody", PASSWORD.into(), "10.0.0.1", now)
+            .await
+            .unwrap_err();
+        assert_eq!(wrong, AppError::InvalidCredentials);
+        assert_eq!(unknown, AppError::InvalidCredentials);
+        assert_eq!(wrong.to_string(), unknown.to_string());
+        let failures: Vec<_> = audit_entries(&b.db)
+            .await
+            .into_iter()
+            .filter(|e| e.action == "sign_in" && e.outcome == "failure")
+            .collect();
+        assert_eq!(failures.len(), 2);
+        for entry in failures {
+            let text = format!("{entry:?}");
+            assert!(
+                !text.contains("wrong password") && !text.contains(PASSWORD),
+                "{text}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_user_without_a_role_cannot_sign_in_to_the_console() {
+    common::each_backend(|b| async move {
+        add(&b.db, "ci-bot", vec![], Some(PASSWORD)).await;
+        let err = auth::sign_in(&b.db, "ci-bot", PASSWORD.into(), "10.0.0.1", Utc::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::BadRequest(ref m) if m.contains("no role")),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_until_the_window_ends() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        for i in 0..throttle::ACCOUNT_LIMIT.failures {
+            let addr = format!("10.0.1.{i}");
+            let err = auth::sign_in(&b.db, "admin", "not the password".into(), &addr, now)
+                .await
+                .unwrap_err();
+            assert_eq!(err, AppError::InvalidCredentials);
+        }
+        // Even the right password is refused while locked, from any address.
+        let err = auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", now)
+            .await
+            .unwrap_err();
+        match err {
+            AppError::TooManyRequests { retry_after_secs } => {
+                assert!(retry_after_secs > 0 && retry_after_secs <= 15 * 60)
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        let later = now + throttle::ACCOUNT_LIMIT.window + Duration::seconds(1);
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", later)
+            .await
+            .expect("the lock ends with its window");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_address_failing_across_accounts_is_throttled() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        for i in 0..throttle::ADDRESS_LIMIT.failures {
+            let _ = auth::sign_in(
+                &b.db,
+                &format!("guess{i}"),
+                "x-password-x".into(),
+                "10.6.6.6",
+                now,
+            )
+            .await;
+        }
+        let err = auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.6.6.6", now)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::TooManyRequests { .. }), "{err:?}");
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.7.7.7", now)
+            .await
+            .expect("another address is not affected");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_absolute_limit() {
+    common::each_backend(|b| async move {
+        let id = add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let start = Utc::now();
+        let idle = session::create(&b.db, id, start).await.unwrap();
+        let idle_end = start + session::IDLE_TIMEOUT + Duration::seconds(1);
+        assert!(session::lookup(&b.db, &idle, idle_end)
+            .await
+            .unwrap()
+            .is_none());
+
+        let busy = session::create(&b.db, id, start).await.unwrap();
+        let mut t = start;
+        while t + Duration::minutes(20) < start + session::ABSOLUTE_TIMEOUT {
+            t += Duration::minutes(20);
+            assert!(
+                session::lookup(&b.db, &busy, t).await.unwrap().is_some(),
+                "alive at {t}"
+            );
+        }
+        let past = start + session::ABSOLUTE_TIMEOUT + Duration::seconds(1);
+        assert!(session::lookup(&b.db, &busy, past).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_session_cookies_find_nothing() {
+    common::each_backend(|b| async move {
+        for bad in [
+            "",
+            "abc",
+            "'; DROP TABLE sessions; --",
+            &"z".repeat(64),
+            &"a".repeat(10_000),
+        ] {
+            assert!(session::lookup(&b.db, bad, Utc::now())
+                .await
+                .unwrap()
+                .is_none());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deactivation_and_password_changes_end_every_session() {
+    common::each_backend(|b| async move {
+        let id = add(
+            &b.db,
+            "operator",
+            vec![Role::BackupOperator],
+            Some(PASSWORD),
+        )
+        .await;
+        let now = Utc::now();
+        let first = session::create(&b.db, id, now).await.unwrap();
+        let second = session::create(&b.db, id, now).await.unwrap();
+        users::set_password(&b.db, &Actor::cli(), id, "a brand new password".into())
+            .await
+            .unwrap();
+        assert!(session::lookup(&b.db, &first, now).await.unwrap().is_none());
+        assert!(session::lookup(&b.db, &second, now)
+            .await
+            .unwrap()
+            .is_none());
+
+        let third = session::create(&b.db, id, now).await.unwrap();
+        users::set_active(&b.db, &Actor::cli(), None, id, false)
+            .await
+            .unwrap();
+        assert!(session::lookup(&b.db, &third, now).await.unwrap().is_none());
+        let err = auth::sign_in(
+            &b.db,
+            "operator",
+            "a brand new password".into(),
+            "10.0.0.1",
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err,
+            AppError::InvalidCredentials,
+            "inactive users cannot sign in"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_keys_are_unique_without_regard_to_case() {
+    common::each_backend(|b| async move {
+        add(&b.db, "Revyz-Backup-User", vec![], None).await;
+        let err = users::create_user(
+            &b.db,
+            &Actor::cli(),
+            NewUser {
+                user_key: "revyz-backup-user".into(),
+                display_name: "Again".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, AppError::Conflict(ref m) if m.contains("already exists")),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_admins_creating_the_same_user_at_once_yield_one_user() {
+    common::each_backend(|b| async move {
+        let make = |name: &'static str| {
+            let db = b.db.clone();
+            tokio::spawn(async move {
+                users::create_user(
+                    &db,
+                    &Actor::cli(),
+                    NewUser {
+                        user_key: "racer".into(),
+                        display_name: name.into(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+            })
+        };
+        let (a, c) = tokio::join!(make("A"), make("B"));
+        let results = [a.unwrap(), c.unwrap()];
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(AppError::Conflict(_)))),
+            "{results:?}"
+        );
+        let page = users::search(
+            &b.db,
+            app::users::UserQuery {
+                search: "racer".into(),
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.total, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn import_reports_each_line_and_one_bad_line_stops_nothing() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], None).await;
+        let csv = "user_key,display_name,email,roles\n\
+                   revyz-backup-user,Revyz Backup,backup@example.com,backup-operator\n\
+                   admin,Already There,,\n\
+                   bad key,Has Space,,\n\
+                   jdoe,\"Doe, Jane\",not-an-email,\n\
+                   ops,Ops,,administrator;backup-operator\n\
+                   x,Unknown Role,,superuser\n\
+                   onlyonefield\n";
+        let outcomes = users::import(&b.db, &Actor::cli(), csv).await.unwrap();
+        assert_eq!(outcomes[0], ImportOutcome::Created("revyz-backup-user".into()));
+        assert_eq!(outcomes[1], ImportOutcome::Skipped("admin".into()));
+        assert!(matches!(&outcomes[2], ImportOutcome::Rejected { line: 4, reason } if reason.contains("spaces")));
+        assert!(matches!(&outcomes[3], ImportOutcome::Rejected { line: 5, reason } if reason.contains("e-mail")));
+        assert_eq!(outcomes[4], ImportOutcome::Created("ops".into()));
+        assert!(matches!(&outcomes[5], ImportOutcome::Rejected { line: 7, reason } if reason.contains("superuser")));
+        assert!(matches!(&outcomes[6], ImportOutcome::Rejected { line: 8, .. }));
+        let all = users::search(&b.db, app::users::UserQuery { search: String::new(), page: 1, per_page: 10 })
+            .await
+            .unwrap();
+        assert_eq!(all.total, 3, "admin, revyz-backup-user, ops; no half-written users");
+        let ops = all.users.iter().find(|u| u.user_key == "ops").unwrap();
+        assert_eq!(ops.roles, vec![Role::Administrator, Role::BackupOperator]);
+
+        let json = r#"[{"user_key":"j1","display_name":"J One","roles":["backup-operator"]},
+                       {"user_key":"j2"},
+                       {"user_key":5,"display_name":"x"}]"#;
+        let outcomes = users::import(&b.db, &Actor::cli(), json).await.unwrap();
+        assert_eq!(outcomes[0], ImportOutcome::Created("j1".into()));
+        assert!(matches!(&outcomes[1], ImportOutcome::Rejected { reason, .. } if reason.contains("display_name")));
+        assert!(matches!(&outcomes[2], ImportOutcome::Rejected { reason, .. } if reason.contains("string")));
+        assert!(users::import(&b.db, &Actor::cli(), "[not json").await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_and_paging_run_in_the_database_and_check_their_input() {
+    common::each_backend(|b| async move {
+        for i in 0..25 {
+            add(&b.db, &format!("user{i:02}"), vec![], None).await;
+        }
+        add(&b.db, "percent%key", vec![], None).await;
+        let q = |search: &str, page: u64, per_page: u64| app::users::UserQuery {
+            search: search.into(),
+            page,
+            per_page,
+        };
+        let page2 = users::search(&b.db, q("user", 2, 10)).await.unwrap();
+        assert_eq!((page2.total, page2.users.len()), (25, 10));
+        assert_eq!(page2.users[0].user_key, "user10");
+        let by_name = users::search(&b.db, q("USER07 NAME", 1, 10)).await.unwrap();
+        assert_eq!(by_name.total, 1);
+        let literal = users::search(&b.db, q("%", 1, 10)).await.unwrap();
+        assert_eq!(literal.total, 1, "% is matched literally");
+        let beyond = users::search(&b.db, q("user", 99, 10)).await.unwrap();
+        assert!(beyond.users.is_empty());
+        assert!(users::search(&b.db, q(&"x".repeat(300), 1, 10))
+            .await
+            .is_err());
+        assert!(users::search(&b.db, q("", 1, 7)).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_administrator_comes_from_settings_or_a_one_time_setup_link() {
+    common::each_backend(|b| async move {
+        let token = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
+            auth::Bootstrap::SetupToken(t) => t,
+            _ => panic!("expected a setup token"),
+        };
+        // A restart issues a new link; the old one stops working.
+        let token2 = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
+            auth::Bootstrap::SetupToken(t) => t,
+            _ => panic!("expected a setup token"),
+        };
+        assert!(!auth::setup_token_valid(&b.db, &token).await.unwrap());
+        assert!(auth::setup_token_valid(&b.db, &token2).await.unwrap());
+        let err = auth::complete_setup(&b.db, &token2, "admin", "Admin", "short".into(), "1.2.3.4")
+            .await
+            .unwrap_err();
+        assert!(err.field_message("password").is_some());
+        auth::complete_setup(&b.db, &token2, "admin", "Admin", PASSWORD.into(), "1.2.3.4")
+            .await
+            .unwrap();
+        assert!(
+            !auth::setup_token_valid(&b.db, &token2).await.unwrap(),
+            "used once"
+        );
+        assert!(matches!(
+            auth::bootstrap_admin(&b.db, None).await.unwrap(),
+            auth::Bootstrap::HasAdministrator
+        ));
+    })
+    .await;
+    common::each_backend(|b| async move {
+        let created = auth::bootstrap_admin(&b.db, Some(("root-admin".into(), PASSWORD.into())))
+            .await
+            .unwrap();
+        assert!(matches!(created, auth::Bootstrap::Created(ref k) if k == "root-admin"));
+        auth::sign_in(&b.db, "root-admin", PASSWORD.into(), "1.2.3.4", Utc::now())
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_administrator_cannot_lock_themselves_out() {
+    common::each_backend(|b| async move {
+        let id = add(&b.db, "admin", vec![Role::Administrator], None).await;
+        let err = users::update_user(
+            &b.db,
+            &Actor::cli(),
+            Some(id),
+            app::users::UserUpdate {
+                id,
+                display_name: "A".into(),
+                email: String::new(),
+                roles: vec![],
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(err.field_message("roles").is_some());
+        assert!(users::set_active(&b.db, &Actor::cli(), Some(id), id, false)
+            .await
+            .is_err());
+        let missing = users::set_active(&b.db, &Actor::cli(), None, 999_999, false)
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, AppError::NotFound(_)));
+    })
+    .await;
+}
