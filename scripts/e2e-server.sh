@@ -8,7 +8,12 @@ trap 'rm -rf "$data"' EXIT
 export XRAY_KEYS_DATA_DIR="$data"
 export XRAY_KEYS_LISTEN="127.0.0.1:$port"
 export XRAY_KEYS_LOG="${XRAY_KEYS_LOG:-info,tower_http=warn}"
+export XRAY_KEYS_ADMIN_USER=admin
+export XRAY_KEYS_ADMIN_PASSWORD="${XK_E2E_ADMIN_PASSWORD:-e2e admin password}"
 unset DATABASE_URL
+# A backup operator, created through the command line as a script would.
+printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
+  | "$XK_SERVER_BIN" users add operator --name "Olivia Operator" --role backup-operator --password-stdin >/dev/null
 "${XK_SERVER_BIN:?XK_SERVER_BIN}" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT INT TERM

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Paths of the token-authenticated REST API: no cookies, so nothing to forge.
-const TOKEN_API_PREFIXES: &[&str] = &["/api/v1/", "/api/v2/"];
+pub const TOKEN_API_PREFIXES: &[&str] = &["/api/v1/", "/api/v2/"];
 
 pub async fn same_origin_only(request: Request<Body>, next: Next) -> Response {
     if is_safe_method(request.method())

@@ -2,4 +2,5 @@
 
 pub mod cli;
 pub mod csrf;
+pub mod error_status;
 pub mod serve;

@@ -87,6 +87,9 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_state, shell))
+        .layer(axum::middleware::from_fn(
+            crate::error_status::from_app_error,
+        ))
         .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

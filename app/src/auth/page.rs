@@ -35,11 +35,12 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                     Ok(Some(u)) if u.has_any(roles) => children.with_value(|c| c()).into_any(),
                     Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
                     Ok(None) => {
-                        let here = format!(
-                            "{}{}",
-                            location.pathname.get_untracked(),
-                            location.search.get_untracked(),
-                        );
+                        let search = location.search.get_untracked();
+                        let here = if search.is_empty() {
+                            location.pathname.get_untracked()
+                        } else {
+                            format!("{}?{search}", location.pathname.get_untracked())
+                        };
                         let path = format!("/login?next={}", urlencode(&here));
                         view! { <Redirect path=path/> }.into_any()
                     }

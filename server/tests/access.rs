@@ -1,0 +1,266 @@
+//! Access control, CSRF refusal and sign-in over HTTP, through the real router.
+
+mod common;
+
+use std::sync::Arc;
+
+use app::audit::service::Actor;
+use app::config::Config;
+use app::state::AppState;
+use app::users::{service as users, NewUser, Role};
+use axum::body::Body;
+use axum::http::{header, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use leptos::server_fn::ServerFn;
+use sea_orm::DatabaseConnection;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn router(db: DatabaseConnection) -> axum::Router {
+    let config = Config::from_vars(Vec::new()).expect("default config");
+    server::serve::router(AppState {
+        db,
+        config: Arc::new(config),
+        leptos_options: LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .build(),
+    })
+}
+
+/// A user with `roles` and a live session; returns the `Cookie` header value.
+async fn signed_in(db: &DatabaseConnection, key: &str, roles: Vec<Role>) -> String {
+    let user = users::create_user(
+        db,
+        &Actor::cli(),
+        NewUser {
+            user_key: key.into(),
+            display_name: format!("{key} name"),
+            email: String::new(),
+            roles,
+        },
+        Some(PASSWORD.into()),
+    )
+    .await
+    .unwrap();
+    let token = app::auth::session::create(db, user.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    format!("xk_session={token}")
+}
+
+async fn send(db: &DatabaseConnection, request: Request<Body>) -> (Response<()>, String) {
+    let response = router(db.clone()).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (
+        Response::from_parts(parts, ()),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+fn page(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path).header(header::ACCEPT, "text/html");
+    if let Some(c) = cookie {
+        builder = builder.header(header::COOKIE, c);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+fn server_fn(path: &str, cookie: Option<&str>, form: &str) -> axum::http::request::Builder {
+    let mut builder = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "127.0.0.1:3000");
+    if let Some(c) = cookie {
+        builder = builder.header(header::COOKIE, c);
+    }
+    let _ = form;
+    builder
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
+    common::each_backend(|b| async move {
+        let (response, _) = send(&b.db, page("/users?q=ad", None)).await;
+        assert!(
+            response.status().is_redirection(),
+            "{:?}",
+            response.status()
+        );
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        assert_eq!(location, "/login?next=/users%3Fq%3Dad");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_user_without_the_role_gets_a_403_page() {
+    common::each_backend(|b| async move {
+        let cookie = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+        for path in ["/users", "/audit"] {
+            let (response, body) = send(&b.db, page(path, Some(&cookie))).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+            assert!(
+                body.contains("You don&#x27;t have access")
+                    || body.contains("You don't have access"),
+                "{body}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_administrator_sees_the_users_page() {
+    common::each_backend(|b| async move {
+        let cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let (response, body) = send(&b.db, page("/users", Some(&cookie))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            body.contains("admin name"),
+            "the table is rendered on the server"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_functions_check_the_callers_role() {
+    common::each_backend(|b| async move {
+        let path = app::users::page::ListUsers::PATH;
+        let body = "search=&page=1&per_page=10";
+        let request = |cookie: Option<&str>| {
+            server_fn(path, cookie, body)
+                .body(Body::from(body))
+                .unwrap()
+        };
+
+        let (response, text) = send(&b.db, request(None)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{text}");
+        assert!(text.contains("Unauthenticated"));
+
+        let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+        let (response, _) = send(&b.db, request(Some(&operator))).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let (response, text) = send(&b.db, request(Some(&admin))).await;
+        assert_eq!(response.status(), StatusCode::OK, "{text}");
+        assert!(text.contains("\"user_key\":\"admin\""));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    common::each_backend(|b| async move {
+        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let path = app::users::page::ListUsers::PATH;
+        let body = "search=&page=1&per_page=10";
+        let cases = [
+            ("origin", "http://evil.example", StatusCode::FORBIDDEN),
+            ("sec-fetch-site", "cross-site", StatusCode::FORBIDDEN),
+            ("sec-fetch-site", "same-site", StatusCode::FORBIDDEN),
+            ("origin", "http://127.0.0.1:3000", StatusCode::OK),
+            ("sec-fetch-site", "same-origin", StatusCode::OK),
+        ];
+        for (name, value, expected) in cases {
+            let request = server_fn(path, Some(&admin), body)
+                .header(name, value)
+                .body(Body::from(body))
+                .unwrap();
+            let (response, text) = send(&b.db, request).await;
+            assert_eq!(response.status(), expected, "{name}: {value}: {text}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
+    common::each_backend(|b| async move {
+        let old_cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let old_token = old_cookie.trim_start_matches("xk_session=").to_string();
+        let body = format!(
+            "user_key=admin&password={}&next=%2Fusers",
+            PASSWORD.replace(' ', "+")
+        );
+        let request = server_fn(app::auth::Login::PATH, Some(&old_cookie), &body)
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let (response, text) = send(&b.db, request).await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{text}"
+        );
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with("xk_session="), "{cookie}");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+        assert!(!cookie.contains(&old_token), "a new id at sign-in");
+        let old_alive = app::auth::session::lookup(&b.db, &old_token, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(old_alive.is_none(), "the old session ended");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttled_sign_in_answers_429_with_retry_after() {
+    common::each_backend(|b| async move {
+        signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let mut last = None;
+        for _ in 0..6 {
+            let body = "user_key=admin&password=wrong-password&next=%2F";
+            let request = server_fn(app::auth::Login::PATH, None, body)
+                .body(Body::from(body))
+                .unwrap();
+            last = Some(send(&b.db, request).await);
+        }
+        let (response, text) = last.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{text}");
+        let retry: u64 = response.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry > 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_server_function_input_is_a_400_not_a_500() {
+    common::each_backend(|b| async move {
+        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let cases = [
+            (
+                app::users::page::ListUsers::PATH,
+                "search=&page=notanumber&per_page=10",
+            ),
+            (app::users::page::SetUserActive::PATH, "id=1"),
+            (app::users::page::SetUserActive::PATH, "id=abc&active=true"),
+        ];
+        for (path, body) in cases {
+            let request = server_fn(path, Some(&admin), body)
+                .body(Body::from(body))
+                .unwrap();
+            let (response, text) = send(&b.db, request).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{path} {body}: {text}"
+            );
+        }
+        let body = "id=999999&active=false";
+        let request = server_fn(app::users::page::SetUserActive::PATH, Some(&admin), body)
+            .body(Body::from(body))
+            .unwrap();
+        let (response, _) = send(&b.db, request).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown id");
+    })
+    .await;
+}
