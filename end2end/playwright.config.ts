@@ -17,6 +17,8 @@ export default defineConfig({
   use: {
     baseURL,
     trace: 'retain-on-failure',
+    // The copy buttons write to the clipboard; tests read it back.
+    permissions: ['clipboard-read', 'clipboard-write'],
     screenshot: 'only-on-failure',
   },
   projects: [

@@ -14,6 +14,14 @@ unset DATABASE_URL
 # A backup operator, created through the command line as a script would.
 printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
   | "$XK_SERVER_BIN" users add operator --name "Olivia Operator" --role backup-operator --password-stdin >/dev/null
+# Users the API Keys tests pick, and 25 seeded keys so paging has pages.
+for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user; do
+  "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
+done
+"$XK_SERVER_BIN" dev seed --keys 25 >/dev/null
+for key in del-me regen-me bulk-a bulk-b bulk-c kbd-user; do
+  "$XK_SERVER_BIN" keys create "$key" --json >/dev/null
+done
 "${XK_SERVER_BIN:?XK_SERVER_BIN}" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT INT TERM

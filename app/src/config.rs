@@ -18,7 +18,21 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "XRAY_KEYS_TRUST_PROXY",
     "XRAY_KEYS_ADMIN_USER",
     "XRAY_KEYS_ADMIN_PASSWORD",
+    "XRAY_KEYS_PEPPER",
+    "XRAY_KEYS_PEPPER_FILE",
+    "XRAY_KEYS_SECRET_HASH",
 ];
+
+/// Where the pepper of the HMAC secret scheme comes from. No `Debug`: it can hold the pepper.
+#[derive(Clone)]
+pub enum PepperSource {
+    /// Hex in the environment.
+    Inline(String),
+    /// A file holding hex, named by the setting.
+    File(PathBuf),
+    /// `<data dir>/pepper`, generated on first start.
+    DataDir,
+}
 
 /// The first administrator's credentials from the environment. A secret: no `Debug`.
 #[derive(Clone)]
@@ -144,6 +158,9 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_proxy: bool,
     pub admin_bootstrap: Option<AdminBootstrap>,
+    pub pepper: PepperSource,
+    /// `hmac-sha256` (default) or `argon2id`: how new Client Secrets are stored.
+    pub secret_hash: String,
 }
 
 impl Config {
@@ -258,7 +275,27 @@ impl Config {
                 ))
             }
         };
+        let pepper = match (vars.get("XRAY_KEYS_PEPPER"), get("XRAY_KEYS_PEPPER_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "XRAY_KEYS_PEPPER",
+                    "set either XRAY_KEYS_PEPPER or XRAY_KEYS_PEPPER_FILE, not both",
+                ))
+            }
+            (Some(hex), None) => PepperSource::Inline(hex.trim().to_string()),
+            (None, Some(file)) => PepperSource::File(PathBuf::from(file)),
+            (None, None) => PepperSource::DataDir,
+        };
+        let secret_hash = get("XRAY_KEYS_SECRET_HASH").unwrap_or_else(|| "hmac-sha256".into());
+        if secret_hash != "hmac-sha256" && secret_hash != "argon2id" {
+            return Err(ConfigError::new(
+                "XRAY_KEYS_SECRET_HASH",
+                format!("'{secret_hash}' is not one of: hmac-sha256, argon2id"),
+            ));
+        }
         Ok(Config {
+            pepper,
+            secret_hash,
             public_url,
             secure_cookies,
             trust_proxy,

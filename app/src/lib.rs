@@ -2,8 +2,14 @@
 //!
 //! Compiled with `ssr` into the server and with `hydrate` into the browser bundle, never both.
 
+// Leptos view types nest deeply; the API Keys page needs more than the default 128.
+#![recursion_limit = "256"]
+
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod browser;
+pub mod dialog;
 pub mod error;
 pub mod layout;
 pub mod pages;

@@ -1,5 +1,6 @@
 //! Top-level pages. Feature pages live in their own modules and are re-exported here.
 
+pub use crate::api_keys::page::ApiKeysPage;
 pub use crate::audit::page::AuditPage;
 pub use crate::auth::page::{LoginPage, SetupPage};
 pub use crate::users::page::UsersPage;
@@ -65,11 +66,6 @@ fn PlannedPage(title: &'static str, text: &'static str) -> impl IntoView {
             <p>{text}</p>
         </div>
     }
-}
-
-#[component]
-pub fn ApiKeysPage() -> impl IntoView {
-    view! { <PlannedPage title="API Keys" text="API key management is not available yet."/> }
 }
 
 #[component]

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use crate::api_keys::secret::SecretHasher;
 use crate::config::Config;
 
 /// Holds nothing another instance would need: all shared state lives in the database.
@@ -14,6 +15,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub secret_hasher: SecretHasher,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,6 +7,7 @@ mod m20261122_000002_create_sessions;
 mod m20261122_000003_create_audit_log;
 mod m20261122_000004_create_throttle;
 mod m20261122_000005_create_settings;
+mod m20261122_000006_create_api_keys;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_audit_log::Migration),
             Box::new(m20261122_000004_create_throttle::Migration),
             Box::new(m20261122_000005_create_settings::Migration),
+            Box::new(m20261122_000006_create_api_keys::Migration),
         ]
     }
 }

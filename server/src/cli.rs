@@ -25,6 +25,16 @@ pub enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Manage API keys (same rules, transactions and audit entries as the page; actor `cli`).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Development helpers.
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -58,6 +68,44 @@ pub enum UsersAction {
     },
     /// Deactivate a user: their sessions end and their API key stops working.
     Deactivate { user_key: String },
+}
+
+#[derive(Subcommand)]
+pub enum KeysAction {
+    /// Create the API key of a user; prints the Client Id and Client Secret once.
+    Create {
+        user_key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List API keys (no secrets).
+    List {
+        #[arg(long, default_value = "")]
+        search: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete API keys by Client Id, all or none.
+    Delete {
+        #[arg(required = true)]
+        client_ids: Vec<String>,
+    },
+    /// Give API keys new Client Secrets, all or none; prints them once.
+    Regenerate {
+        #[arg(required = true)]
+        client_ids: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DevAction {
+    /// Add N users (`seed-NNNNNN`) with an API key each, for trying the page at scale.
+    Seed {
+        #[arg(long)]
+        keys: u64,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -95,6 +143,25 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             let db = app::db::connect(&config.database_url).await?;
             Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
             users(&db, action).await
+        }
+        Command::Keys { action } => {
+            let hasher = app::api_keys::secret::hasher_from_config(&config)
+                .map_err(|e| CliError::Serve(e.to_string()))?;
+            let db = app::db::connect(&config.database_url).await?;
+            Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+            keys(&db, &hasher, action).await
+        }
+        Command::Dev {
+            action: DevAction::Seed { keys },
+        } => {
+            let hasher = app::api_keys::secret::hasher_from_config(&config)
+                .map_err(|e| CliError::Serve(e.to_string()))?;
+            let db = app::db::connect(&config.database_url).await?;
+            Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+            let start = app::api_keys::service::count(&db).await?;
+            let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
+            println!("seeded {made} users with API keys");
+            Ok(())
         }
         Command::Migrate { action } => {
             let db = app::db::connect(&config.database_url).await?;
@@ -215,6 +282,90 @@ async fn users(db: &sea_orm::DatabaseConnection, action: UsersAction) -> Result<
             let user = find_user(db, &user_key).await?;
             service::set_active(db, &actor, None, user.id, false).await?;
             println!("deactivated {}", user.user_key);
+        }
+    }
+    Ok(())
+}
+
+fn print_issued(issued: &[app::api_keys::IssuedKey], json: bool) -> Result<(), CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(issued)
+            .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        for key in issued {
+            println!("user:          {}", key.user_key);
+            println!("client_id:     {}", key.client_id);
+            println!("client_secret: {}", key.client_secret);
+        }
+        eprintln!("The Client Secret is shown only this once.");
+    }
+    Ok(())
+}
+
+async fn keys(
+    db: &sea_orm::DatabaseConnection,
+    hasher: &app::api_keys::secret::SecretHasher,
+    action: KeysAction,
+) -> Result<(), CliError> {
+    use app::api_keys::{service, KeyQuery, Selection};
+    use app::audit::service::Actor;
+    let actor = Actor::cli();
+    match action {
+        KeysAction::Create { user_key, json } => {
+            let issued = service::create(db, hasher, &actor, &user_key).await?;
+            if json {
+                // One object, as scripts expect for a single key.
+                let text = serde_json::to_string_pretty(&issued)
+                    .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+                println!("{text}");
+            } else {
+                print_issued(std::slice::from_ref(&issued), false)?;
+            }
+        }
+        KeysAction::List { search, json } => {
+            let mut rows = Vec::new();
+            let mut page = 1;
+            loop {
+                let batch = service::list(
+                    db,
+                    KeyQuery {
+                        search: search.clone(),
+                        page,
+                        per_page: 100,
+                    },
+                )
+                .await?;
+                let done = batch.keys.len() < 100;
+                rows.extend(batch.keys);
+                if done {
+                    break;
+                }
+                page += 1;
+            }
+            if json {
+                let text = serde_json::to_string_pretty(&rows)
+                    .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+                println!("{text}");
+            } else {
+                println!("{:<34} {:<32} {}", "CLIENT ID", "USER KEY", "LAST USED");
+                for row in rows {
+                    let used = row
+                        .last_used_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into());
+                    println!("{:<34} {:<32} {}", row.client_id, row.user_key, used);
+                }
+            }
+        }
+        KeysAction::Delete { client_ids } => {
+            let n = service::delete(db, &actor, Selection::Ids(client_ids)).await?;
+            println!("deleted {}", app::api_keys::plural_keys(n));
+        }
+        KeysAction::Regenerate { client_ids, json } => {
+            let issued =
+                service::regenerate(db, hasher, &actor, Selection::Ids(client_ids)).await?;
+            print_issued(&issued, json)?;
         }
     }
     Ok(())

@@ -31,6 +31,8 @@ pub fn init_tracing(config: &Config) {
 }
 
 pub async fn serve(config: Config) -> Result<(), CliError> {
+    let secret_hasher = app::api_keys::secret::hasher_from_config(&config)
+        .map_err(|e| CliError::Serve(e.to_string()))?;
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
     bootstrap_admin(&db, &config).await?;
@@ -54,6 +56,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
         db,
         config: Arc::new(config),
         leptos_options,
+        secret_hasher,
     };
     let app = router(state);
 

@@ -8,6 +8,7 @@ use migrations::{Migrator, MigratorTrait};
 async fn migrations_go_up_down_and_up_again() {
     common::each_backend_unmigrated(|backend| async move {
         let expected = [
+            "api_keys",
             "audit_log",
             "seaql_migrations",
             "sessions",

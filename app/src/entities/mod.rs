@@ -1,5 +1,6 @@
 //! SeaORM entities: the database's shape, kept apart from the domain types.
 
+pub mod api_keys;
 pub mod audit_log;
 pub mod sessions;
 pub mod settings;

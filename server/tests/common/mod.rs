@@ -119,3 +119,12 @@ pub async fn table_names(backend: &Backend) -> Vec<String> {
         .map(|r| r.try_get::<String>("", "name").expect("name column"))
         .collect()
 }
+
+/// The default secret scheme with a fixed test pepper.
+pub fn test_hasher() -> app::api_keys::secret::SecretHasher {
+    use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
+    SecretHasher::new(
+        HashScheme::HmacSha256,
+        Pepper::new(vec![42u8; 32]).expect("pepper"),
+    )
+}

@@ -1,0 +1,762 @@
+//! The administrators' API Keys page, as Xray's "Global Settings: API Keys", and its server
+//! functions. Server functions are thin: they check the role and call `service`.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+use super::{
+    plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
+};
+use crate::auth::page::{ErrorNotice, RequireRole};
+use crate::dialog::Modal;
+use crate::error::AppError;
+use crate::layout::{PageHeader, Pagination};
+use crate::users::page::js_encode;
+use crate::users::Role;
+
+#[cfg(feature = "ssr")]
+use crate::auth::context::{app_state, require_admin, respond};
+
+/// Responses that show a secret must not be stored by any cache.
+#[cfg(feature = "ssr")]
+fn no_store() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+}
+
+#[server]
+pub async fn list_api_keys(
+    search: String,
+    page: u64,
+    per_page: u64,
+) -> Result<ApiKeyPage, AppError> {
+    respond(
+        async {
+            require_admin().await?;
+            let state = app_state()?;
+            super::service::list(
+                &state.db,
+                super::KeyQuery {
+                    search,
+                    page,
+                    per_page,
+                },
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn key_candidates(search: String) -> Result<Vec<KeyCandidate>, AppError> {
+    respond(
+        async {
+            require_admin().await?;
+            let state = app_state()?;
+            super::service::candidates(&state.db, &search).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn create_api_key(user_key: String) -> Result<IssuedKey, AppError> {
+    respond(
+        async {
+            let (_, actor) = require_admin().await?;
+            let state = app_state()?;
+            no_store();
+            super::service::create(&state.db, &state.secret_hasher, &actor, &user_key).await
+        }
+        .await,
+    )
+}
+
+#[server(input = Json)]
+pub async fn delete_api_keys(selection: Selection) -> Result<u64, AppError> {
+    respond(
+        async {
+            let (_, actor) = require_admin().await?;
+            let state = app_state()?;
+            super::service::delete(&state.db, &actor, selection).await
+        }
+        .await,
+    )
+}
+
+#[server(input = Json)]
+pub async fn regenerate_api_keys(selection: Selection) -> Result<Vec<IssuedKey>, AppError> {
+    respond(
+        async {
+            let (_, actor) = require_admin().await?;
+            let state = app_state()?;
+            no_store();
+            super::service::regenerate(&state.db, &state.secret_hasher, &actor, selection).await
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    view! {
+        <Title text="API Keys"/>
+        <RequireRole roles=&[Role::Administrator]>
+            <ApiKeysConsole/>
+        </RequireRole>
+    }
+}
+
+/// What the dialog shows.
+#[derive(Clone, PartialEq)]
+enum Dialog {
+    Closed,
+    Create,
+    Delete {
+        user_key: String,
+        client_id: String,
+    },
+    Regenerate {
+        user_key: String,
+        client_id: String,
+    },
+    BulkDelete {
+        count: u64,
+    },
+    BulkRegenerate {
+        count: u64,
+    },
+    /// New secrets, shown once.
+    Issued {
+        keys: Vec<IssuedKey>,
+    },
+}
+
+#[derive(Clone, PartialEq)]
+enum Flash {
+    Done(String),
+    Failed(String),
+}
+
+#[component]
+fn ApiKeysConsole() -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+    });
+    let per_page = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("size")
+                .and_then(|p| p.parse::<u64>().ok())
+                .filter(|n| PER_PAGE_CHOICES.contains(n))
+                .unwrap_or(10)
+        })
+    });
+    let href = move |q: &str, page: u64, size: u64| {
+        let mut parts = Vec::new();
+        if !q.is_empty() {
+            parts.push(format!("q={}", js_encode(q)));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if size != 10 {
+            parts.push(format!("size={size}"));
+        }
+        if parts.is_empty() {
+            "/api-keys".to_string()
+        } else {
+            format!("/api-keys?{}", parts.join("&"))
+        }
+    };
+
+    let create = ServerAction::<CreateApiKey>::new();
+    let delete = ServerAction::<DeleteApiKeys>::new();
+    let regenerate = ServerAction::<RegenerateApiKeys>::new();
+    let keys = Resource::new(
+        move || {
+            (
+                search.get(),
+                page.get(),
+                per_page.get(),
+                create.version().get(),
+                delete.version().get(),
+                regenerate.version().get(),
+            )
+        },
+        |(search, page, per_page, ..)| list_api_keys(search, page, per_page),
+    );
+
+    let dialog = RwSignal::new(Dialog::Closed);
+    let flash = RwSignal::new(None::<Flash>);
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let all_matching = RwSignal::new(false);
+    let select_menu_open = RwSignal::new(false);
+    let bulk_menu_open = RwSignal::new(false);
+
+    // A new search or page size starts a new selection.
+    Effect::new(move |_| {
+        search.track();
+        per_page.track();
+        selected.set(BTreeSet::new());
+        all_matching.set(false);
+    });
+
+    let loaded = move || keys.get().and_then(Result::ok);
+    let total = move || loaded().map(|p| p.total).unwrap_or(0);
+    let page_ids = move || {
+        loaded()
+            .map(|p| {
+                p.keys
+                    .iter()
+                    .map(|k| k.client_id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let selected_count = move || {
+        if all_matching.get() {
+            total()
+        } else {
+            selected.with(|s| s.len() as u64)
+        }
+    };
+    let selection = move || {
+        if all_matching.get_untracked() {
+            Selection::AllMatching {
+                search: search.get_untracked(),
+                expected: total(),
+            }
+        } else {
+            Selection::Ids(selected.get_untracked().into_iter().collect())
+        }
+    };
+
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(n)) => {
+            let message = match dialog.get_untracked() {
+                Dialog::Delete { user_key, .. } => {
+                    format!("API Key for user with key {user_key} was deleted.")
+                }
+                _ => format!(
+                    "{} {} deleted.",
+                    plural_keys(n),
+                    if n == 1 { "was" } else { "were" }
+                ),
+            };
+            selected.set(BTreeSet::new());
+            all_matching.set(false);
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Done(message)));
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match regenerate.value().get() {
+        Some(Ok(issued)) => {
+            let n = issued.len() as u64;
+            let message = if n == 1 {
+                format!(
+                    "The Client Secret of the API Key for user with key {} was regenerated.",
+                    issued[0].user_key
+                )
+            } else {
+                format!("The Client Secrets of {} were regenerated.", plural_keys(n))
+            };
+            selected.set(BTreeSet::new());
+            all_matching.set(false);
+            flash.set(Some(Flash::Done(message)));
+            dialog.set(Dialog::Issued { keys: issued });
+            // The secrets now live only in the dialog; forget the action's copy.
+            regenerate.value().set(None);
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+
+    let navigate_search = navigate.clone();
+    let debounce = StoredValue::new(0u64);
+    let on_search_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let ticket = debounce.get_value() + 1;
+        debounce.set_value(ticket);
+        let navigate = navigate_search.clone();
+        set_timeout(
+            move || {
+                if debounce.get_value() == ticket {
+                    navigate(
+                        &href(value.trim(), 1, per_page.get_untracked()),
+                        NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+            },
+            std::time::Duration::from_millis(250),
+        );
+    };
+    let navigate_size = navigate.clone();
+    let on_size = move |ev: leptos::ev::Event| {
+        let size = event_target_value(&ev).parse().unwrap_or(10);
+        navigate_size(&href(&search.get_untracked(), 1, size), Default::default());
+    };
+
+    let close_dialog = Callback::new(move |_| {
+        dialog.set(Dialog::Closed);
+        create.value().set(None);
+    });
+
+    view! {
+        <PageHeader title="API Keys" lead="An API key lets a user's scripts and tools call the REST API on that user's behalf. Each user can have one: a Client Id and a Client Secret.">
+            <button type="button" class="button button--primary" on:click=move |_| { create.value().set(None); dialog.set(Dialog::Create); }>
+                "Create API Key"
+            </button>
+        </PageHeader>
+        <div class="flash-region" aria-live="polite">
+            {move || flash.get().map(|f| match f {
+                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
+                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
+            })}
+        </div>
+        <div class="toolbar">
+            <div class="menu-anchor">
+                <button type="button" class="button" aria-haspopup="menu" aria-expanded=move || select_menu_open.get().to_string()
+                    on:click=move |_| { bulk_menu_open.set(false); select_menu_open.update(|o| *o = !*o); }>
+                    "Select"
+                </button>
+                <Show when=move || select_menu_open.get()>
+                    <ul class="menu" role="menu" aria-label="Select">
+                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(true); selected.set(BTreeSet::new()); select_menu_open.set(false); }>"All"</button></li>
+                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(false); selected.set(page_ids().into_iter().collect()); select_menu_open.set(false); }>"Current Page"</button></li>
+                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); select_menu_open.set(false); }>"None"</button></li>
+                    </ul>
+                </Show>
+            </div>
+            <Show when=move || { selected_count() > 0 }>
+                <div class="menu-anchor">
+                    <button type="button" class="button button--selected" aria-haspopup="menu" aria-expanded=move || bulk_menu_open.get().to_string()
+                        on:click=move |_| { select_menu_open.set(false); bulk_menu_open.update(|o| *o = !*o); }>
+                        {move || format!("({}) Selected", selected_count())}
+                    </button>
+                    <Show when=move || bulk_menu_open.get()>
+                        <ul class="menu" role="menu" aria-label="Bulk actions">
+                            <li role="none"><button type="button" role="menuitem" on:click=move |_| { bulk_menu_open.set(false); dialog.set(Dialog::BulkDelete { count: selected_count() }); }>"Delete"</button></li>
+                            <li role="none"><button type="button" role="menuitem" on:click=move |_| { bulk_menu_open.set(false); dialog.set(Dialog::BulkRegenerate { count: selected_count() }); }>"Regenerate Client Secret"</button></li>
+                        </ul>
+                    </Show>
+                </div>
+            </Show>
+            <span class="toolbar__spacer"></span>
+            <label class="visually-hidden" for="page-size">"Page size"</label>
+            <select id="page-size" class="input input--narrow" on:change=on_size prop:value=move || per_page.get().to_string()>
+                {PER_PAGE_CHOICES.iter().map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> }).collect_view()}
+            </select>
+            <label class="visually-hidden" for="key-search">"Search"</label>
+            <input id="key-search" class="input toolbar__search" type="search" placeholder="Search" maxlength="255"
+                prop:value=move || search.get() on:input=on_search_input/>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading API Keys…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(data) => {
+                        let current = data.page;
+                        let pages_total = data.total;
+                        let size = data.per_page;
+                        view! {
+                            <KeysTable rows=data.keys selected=selected all_matching=all_matching dialog=dialog/>
+                            <Pagination total=pages_total per_page=size page=current
+                                href=Callback::new(move |p: u64| href(&search.get_untracked(), p, size))/>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Modal open=Signal::derive(move || dialog.with(|d| *d != Dialog::Closed)) on_close=close_dialog labelled_by="dialog-title">
+            {move || match dialog.get() {
+                Dialog::Closed => ().into_any(),
+                Dialog::Create => view! { <CreateDialog create=create on_close=close_dialog/> }.into_any(),
+                Dialog::Delete { user_key, client_id } => view! {
+                    <Confirm
+                        title=format!("Delete API Key for user with key {user_key}")
+                        text=format!("Are you sure you want to delete the API key for the user with key {user_key}?")
+                        confirm_label="Delete" danger=true pending=delete.pending()
+                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteApiKeys { selection: Selection::Ids(vec![client_id.clone()]) }); })
+                        on_cancel=close_dialog/>
+                }.into_any(),
+                Dialog::Regenerate { user_key, client_id } => view! {
+                    <Confirm
+                        title="Regenerate Client Secret".to_string()
+                        text=format!("Are you sure you want to regenerate the Client Secret of the API key for the user with key {user_key}? The current secret stops working at once.")
+                        confirm_label="Confirm" danger=false pending=regenerate.pending()
+                        on_confirm=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKeys { selection: Selection::Ids(vec![client_id.clone()]) }); })
+                        on_cancel=close_dialog/>
+                }.into_any(),
+                Dialog::BulkDelete { count } => view! {
+                    <Confirm
+                        title=format!("Delete {}", plural_keys(count))
+                        text=format!("Are you sure you want to delete {}?", plural_keys(count))
+                        confirm_label="Delete" danger=true pending=delete.pending()
+                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteApiKeys { selection: selection() }); })
+                        on_cancel=close_dialog/>
+                }.into_any(),
+                Dialog::BulkRegenerate { count } => view! {
+                    <Confirm
+                        title=format!("Regenerate the Client Secret of {}", plural_keys(count))
+                        text=format!("Are you sure you want to regenerate the Client Secret of {}? Their current secrets stop working at once.", plural_keys(count))
+                        confirm_label="Confirm" danger=false pending=regenerate.pending()
+                        on_confirm=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKeys { selection: selection() }); })
+                        on_cancel=close_dialog/>
+                }.into_any(),
+                Dialog::Issued { keys } => view! { <IssuedDialog keys=keys on_close=close_dialog/> }.into_any(),
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn KeysTable(
+    rows: Vec<ApiKeyRow>,
+    selected: RwSignal<BTreeSet<String>>,
+    all_matching: RwSignal<bool>,
+    dialog: RwSignal<Dialog>,
+) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <div class="table-wrap"><p class="empty-state">"No API Keys were found"</p></div> }.into_any();
+    }
+    let page_ids: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
+    view! {
+        <div class="table-wrap">
+            <table class="data" aria-label="API Keys">
+                <thead>
+                    <tr>
+                        <th scope="col" class="col-check"><span class="visually-hidden">"Selected"</span></th>
+                        <th scope="col">"User Key"</th>
+                        <th scope="col">"Client Id"</th>
+                        <th scope="col">"Client Secret"</th>
+                        <th scope="col" class="col-dates">"Created / Last used"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| {
+                        let id = row.client_id.clone();
+                        let id_for_check = id.clone();
+                        let page_ids = page_ids.clone();
+                        let id = StoredValue::new(id);
+                        let is_checked = move || all_matching.get() || selected.with(|s| id.with_value(|id| s.contains(id)));
+                        let toggle = move |ev: leptos::ev::Event| {
+                            let on = event_target_checked(&ev);
+                            if all_matching.get_untracked() {
+                                // Leaving "All": keep this page's keys, less the one unticked.
+                                all_matching.set(false);
+                                selected.set(page_ids.iter().filter(|i| **i != id_for_check).cloned().collect());
+                            } else if on {
+                                selected.update(|s| { s.insert(id_for_check.clone()); });
+                            } else {
+                                selected.update(|s| { s.remove(&id_for_check); });
+                            }
+                        };
+                        let user_key = row.user_key.clone();
+                        let (uk1, uk2, cid1, cid2) = (user_key.clone(), user_key.clone(), row.client_id.clone(), row.client_id.clone());
+                        let created = row.created_at.format("%Y-%m-%d").to_string();
+                        let last_used = row.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "Never used".into());
+                        view! {
+                            <tr aria-label=format!("API Key of {user_key}") aria-selected=move || is_checked().to_string()>
+                                <td class="col-check">
+                                    <input type="checkbox" aria-label=format!("Select {user_key}") prop:checked=is_checked on:change=toggle/>
+                                </td>
+                                <td>
+                                    <span class="mono">{row.user_key.clone()}</span>
+                                    <span class="cell-sub">{row.display_name.clone()}{(!row.user_active).then_some(" (deactivated)")}</span>
+                                </td>
+                                <td><span class="mono">{row.client_id.clone()}</span></td>
+                                <td><span class="mono" aria-label="Client Secret hidden">"*****"</span></td>
+                                <td class="col-dates"><span>{created}</span><span class="cell-sub">{last_used}</span></td>
+                                <td class="actions">
+                                    <button type="button" class="button button--small button--subtle"
+                                        on:click=move |_| dialog.set(Dialog::Regenerate { user_key: uk1.clone(), client_id: cid1.clone() })>
+                                        "Regenerate Client Secret"
+                                    </button>
+                                    <button type="button" class="button button--small button--subtle"
+                                        on:click=move |_| dialog.set(Dialog::Delete { user_key: uk2.clone(), client_id: cid2.clone() })>
+                                        "Delete"
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }.into_any()
+}
+
+#[component]
+fn Confirm(
+    title: String,
+    text: String,
+    confirm_label: &'static str,
+    danger: bool,
+    #[prop(into)] pending: Signal<bool>,
+    on_confirm: Callback<()>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="dialog__header"><h2 id="dialog-title">{title}</h2></div>
+        <div class="dialog__body"><p>{text}</p></div>
+        <div class="dialog__footer">
+            <button type="button" class=if danger { "button button--danger" } else { "button button--primary" }
+                disabled=move || pending.get() on:click=move |_| on_confirm.run(())>
+                {confirm_label}
+            </button>
+            <button type="button" class="button button--subtle" autofocus on:click=move |_| on_cancel.run(())>"Cancel"</button>
+        </div>
+    }
+}
+
+/// A secret value: masked until revealed, with a copy button.
+#[component]
+fn SecretField(label: &'static str, value: String, masked: bool) -> impl IntoView {
+    let revealed = RwSignal::new(!masked);
+    let copied = RwSignal::new(false);
+    let value = StoredValue::new(value);
+    let copy = move |_| {
+        let text = value.get_value();
+        leptos::task::spawn_local(async move {
+            copied.set(crate::browser::copy_to_clipboard(text).await);
+        });
+    };
+    view! {
+        <div class="field">
+            <span class="field__label">{label}</span>
+            <div class="secret-row">
+                <code data-field=label>{move || if revealed.get() { value.get_value() } else { "•".repeat(24) }}</code>
+                {masked.then(|| view! {
+                    <button type="button" class="button button--small button--subtle" aria-pressed=move || revealed.get().to_string()
+                        aria-label=format!("Show {label}") on:click=move |_| revealed.update(|r| *r = !*r)>
+                        {move || if revealed.get() { "Hide" } else { "Show" }}
+                    </button>
+                })}
+                <button type="button" class="button button--small" aria-label=format!("Copy {label}") on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn CreateDialog(create: ServerAction<CreateApiKey>, on_close: Callback<()>) -> impl IntoView {
+    let picked = RwSignal::new(None::<KeyCandidate>);
+    let picker_text = RwSignal::new(String::new());
+    let issued = move || create.value().get().and_then(Result::ok);
+    let error = move || create.value().get().and_then(Result::err);
+    let generate = move |_| {
+        if let Some(user) = picked.get_untracked() {
+            create.dispatch(CreateApiKey {
+                user_key: user.user_key,
+            });
+        }
+    };
+    // After a key is made, the picker is ready for the next user.
+    Effect::new(move |_| {
+        if issued().is_some() {
+            picked.set(None);
+            picker_text.set(String::new());
+        }
+    });
+    view! {
+        <div class="dialog__header"><h2 id="dialog-title">"Create API Key"</h2></div>
+        <div class="dialog__body form">
+            {move || issued().map(|key| view! {
+                <div class="notice notice--success" role="status">
+                    <p class="notice__title">"API Key was successfully generated."</p>
+                    <p>{format!("API Key for user with key {} was generated successfully. You can now search a new user and generate an API Key for him/her.", key.user_key)}</p>
+                </div>
+                <SecretField label="Client Id" value=key.client_id.clone() masked=false/>
+                <SecretField label="Client Secret" value=key.client_secret.clone() masked=true/>
+                <p class="field__hint">"Copy the Client Secret now: it is shown only once."</p>
+            })}
+            {move || error().map(|e| view! { <div class="notice notice--error" role="alert"><p>{e.to_string()}</p></div> })}
+            <UserPicker picked=picked text=picker_text/>
+        </div>
+        <div class="dialog__footer">
+            <button type="button" class="button button--primary" disabled=move || picked.with(Option::is_none) || create.pending().get() on:click=generate>
+                {move || if create.pending().get() { "Generating…" } else { "Generate" }}
+            </button>
+            <button type="button" class="button button--subtle" on:click=move |_| on_close.run(())>"Close"</button>
+        </div>
+    }
+}
+
+/// The ARIA combobox that finds a user by key or name as you type.
+#[component]
+fn UserPicker(picked: RwSignal<Option<KeyCandidate>>, text: RwSignal<String>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let active = RwSignal::new(0usize);
+    let options = LocalResource::new(move || key_candidates(text.get()));
+    let list = move || options.get().and_then(Result::ok).unwrap_or_default();
+    let choose = move |candidate: KeyCandidate| {
+        text.set(candidate.user_key.clone());
+        picked.set(Some(candidate));
+        open.set(false);
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let items = list();
+        match ev.key().as_str() {
+            "ArrowDown" => {
+                ev.prevent_default();
+                open.set(true);
+                active.update(|a| *a = (*a + 1).min(items.len().saturating_sub(1)));
+            }
+            "ArrowUp" => {
+                ev.prevent_default();
+                active.update(|a| *a = a.saturating_sub(1));
+            }
+            "Enter" => {
+                if open.get_untracked() {
+                    ev.prevent_default();
+                    if let Some(c) = items.get(active.get_untracked()).cloned() {
+                        choose(c);
+                    }
+                }
+            }
+            "Escape" if open.get_untracked() => {
+                // Close the list, not the dialog.
+                ev.prevent_default();
+                ev.stop_propagation();
+                open.set(false);
+            }
+            _ => {}
+        }
+    };
+    view! {
+        <div class="field combobox">
+            <label for="user-picker">"User"</label>
+            <input
+                id="user-picker"
+                class="input"
+                role="combobox"
+                autocomplete="off"
+                aria-autocomplete="list"
+                aria-controls="user-picker-list"
+                aria-expanded=move || open.get().to_string()
+                aria-activedescendant=move || open.get().then(|| format!("user-option-{}", active.get()))
+                placeholder="Search for a user by key or name"
+                autofocus
+                prop:value=move || text.get()
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    picked.set(None);
+                    active.set(0);
+                    open.set(true);
+                }
+                on:focus=move |_| open.set(true)
+                on:keydown=on_keydown
+            />
+            <ul id="user-picker-list" class="combobox__list" role="listbox" aria-label="Users" hidden=move || !open.get()>
+                {move || {
+                    let items = list();
+                    if items.is_empty() {
+                        return view! { <li class="combobox__empty">"No matching users"</li> }.into_any();
+                    }
+                    items.into_iter().enumerate().map(|(i, c)| {
+                        let label = format!("{} ({})", c.display_name, c.user_key);
+                        let has_key = c.has_key;
+                        let candidate = c.clone();
+                        view! {
+                            <li id=format!("user-option-{i}") role="option"
+                                class="combobox__option"
+                                aria-selected=move || (active.get() == i).to_string()
+                                on:mousedown=move |ev| { ev.prevent_default(); choose(candidate.clone()); }>
+                                {label}
+                                {has_key.then(|| view! { <span class="badge">"Has a key"</span> })}
+                            </li>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </ul>
+            {move || picked.get().map(|c| view! { <p class="field__hint">{format!("Selected: {} ({})", c.display_name, c.user_key)}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn IssuedDialog(keys: Vec<IssuedKey>, on_close: Callback<()>) -> impl IntoView {
+    let csv = {
+        let mut out = String::from("user_key,client_id,client_secret\n");
+        for k in &keys {
+            out.push_str(&format!(
+                "{},{},{}\n",
+                csv_field(&k.user_key),
+                k.client_id,
+                k.client_secret
+            ));
+        }
+        out
+    };
+    let csv = StoredValue::new(csv);
+    let copied = RwSignal::new(false);
+    let single = keys.len() == 1;
+    let title = if single {
+        "New Client Secret".to_string()
+    } else {
+        format!("New Client Secrets of {}", plural_keys(keys.len() as u64))
+    };
+    view! {
+        <div class="dialog__header"><h2 id="dialog-title">{title}</h2></div>
+        <div class="dialog__body form">
+            <p>"Copy the new Client Secret now: it is shown only once. The old one no longer works."</p>
+            {keys.into_iter().map(|k| view! {
+                <div class="issued-key">
+                    <p class="issued-key__user">{format!("User {}", k.user_key)}</p>
+                    <SecretField label="Client Id" value=k.client_id masked=false/>
+                    <SecretField label="Client Secret" value=k.client_secret masked=true/>
+                </div>
+            }).collect_view()}
+        </div>
+        <div class="dialog__footer">
+            {(!single).then(|| view! {
+                <button type="button" class="button" on:click=move |_| {
+                    let text = csv.get_value();
+                    leptos::task::spawn_local(async move { copied.set(crate::browser::copy_to_clipboard(text).await); });
+                }>{move || if copied.get() { "Copied all" } else { "Copy all" }}</button>
+                <button type="button" class="button" on:click=move |_| { crate::browser::download_text("api-keys.csv", "text/csv", &csv.get_value()); }>"Download CSV"</button>
+            })}
+            <button type="button" class="button button--primary" autofocus on:click=move |_| on_close.run(())>"Done"</button>
+        </div>
+    }
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,493 @@
+//! Plain async functions over API keys; the page's server functions and the CLI call these.
+//! Every mutation runs in one transaction and writes one audit entry per key it touches.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+
+use super::secret::{new_client_id, ClientSecret, SecretHasher};
+use super::{ApiKeyPage, ApiKeyRow, ClientId, IssuedKey, KeyCandidate, KeyQuery, Selection};
+use crate::audit::service::{record, Actor};
+use crate::audit::Outcome;
+use crate::db::begin_write;
+use crate::entities::{api_keys, users};
+use crate::error::AppError;
+use crate::users::service::{escape_like, find_by_key};
+use crate::users::UserKey;
+
+pub mod action {
+    pub const CREATE: &str = "api_key_create";
+    pub const DELETE: &str = "api_key_delete";
+    pub const REGENERATE: &str = "api_key_regenerate";
+}
+
+/// Rows per `IN (…)` list, well under every database's parameter limit.
+const CHUNK: usize = 500;
+
+fn row(key: api_keys::Model, user: Option<users::Model>) -> ApiKeyRow {
+    let (user_key, display_name, user_active) = user
+        .map(|u| (u.user_key, u.display_name, u.is_active))
+        .unwrap_or_default();
+    ApiKeyRow {
+        client_id: key.client_id,
+        user_key,
+        display_name,
+        user_active,
+        created_at: key.created_at,
+        created_by: key.created_by,
+        regenerated_at: key.regenerated_at,
+        last_used_at: key.last_used_at,
+    }
+}
+
+fn check_search(search: &str) -> Result<String, AppError> {
+    let search = search.trim();
+    if search.chars().count() > super::SEARCH_MAX {
+        return Err(AppError::validation(
+            "search",
+            format!("Search for at most {} characters.", super::SEARCH_MAX),
+        ));
+    }
+    Ok(search.to_string())
+}
+
+/// Keys whose user key, display name or Client Id contains `search`, case-insensitively.
+fn matching(search: &str) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity> {
+    let mut select = api_keys::Entity::find().find_also_related(users::Entity);
+    if !search.is_empty() {
+        let lower = format!("%{}%", escape_like(&search.to_lowercase()));
+        let upper = format!("%{}%", escape_like(&search.to_uppercase()));
+        select = select.filter(
+            Condition::any()
+                .add(
+                    Expr::col((users::Entity, users::Column::UserKeyLower))
+                        .like(LikeExpr::new(&lower).escape('\\')),
+                )
+                .add(
+                    Expr::col((users::Entity, users::Column::DisplayNameLower))
+                        .like(LikeExpr::new(&lower).escape('\\')),
+                )
+                .add(
+                    Expr::col((api_keys::Entity, api_keys::Column::ClientId))
+                        .like(LikeExpr::new(&upper).escape('\\')),
+                ),
+        );
+    }
+    select
+}
+
+pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPage, AppError> {
+    let search = check_search(&query.search)?;
+    let per_page = match query.per_page {
+        0 => 10,
+        n if super::PER_PAGE_CHOICES.contains(&n) => n,
+        _ => {
+            return Err(AppError::validation(
+                "per_page",
+                "Show 10, 20, 50 or 100 keys a page.",
+            ))
+        }
+    };
+    let page = Ord::max(query.page, 1);
+    let paginator = matching(&search)
+        .order_by_asc(users::Column::UserKeyLower)
+        .order_by_asc(api_keys::Column::Id)
+        .paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    let keys = paginator
+        .fetch_page(page - 1)
+        .await?
+        .into_iter()
+        .map(|(k, u)| row(k, u))
+        .collect();
+    Ok(ApiKeyPage {
+        keys,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Users whose key or name contains `search`, for the Create API Key picker (at most 20).
+pub async fn candidates(
+    db: &impl ConnectionTrait,
+    search: &str,
+) -> Result<Vec<KeyCandidate>, AppError> {
+    let search = check_search(search)?.to_lowercase();
+    let pattern = format!("%{}%", escape_like(&search));
+    let found = users::Entity::find()
+        .filter(users::Column::IsActive.eq(true))
+        .filter(
+            Condition::any()
+                .add(
+                    Expr::col(users::Column::UserKeyLower)
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                )
+                .add(
+                    Expr::col(users::Column::DisplayNameLower)
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                ),
+        )
+        .order_by_asc(users::Column::UserKeyLower)
+        .limit(20)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = found.iter().map(|u| u.id).collect();
+    let with_keys: BTreeSet<i32> = api_keys::Entity::find()
+        .filter(api_keys::Column::UserId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|k| k.user_id)
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|u| KeyCandidate {
+            has_key: with_keys.contains(&u.id),
+            user_key: u.user_key,
+            display_name: u.display_name,
+        })
+        .collect())
+}
+
+fn already_has_key(user_key: &str) -> AppError {
+    AppError::Conflict(format!(
+        "User with key {user_key} already has an API Key. Regenerate its Client Secret instead."
+    ))
+}
+
+/// Creates the API key of `user_key`. A user has at most one; a second attempt (also one racing
+/// this one) is refused with a clear message.
+pub async fn create(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    actor: &Actor,
+    user_key: &str,
+) -> Result<IssuedKey, AppError> {
+    let key =
+        UserKey::parse(user_key).map_err(|_| AppError::validation("user_key", "Pick a user."))?;
+    let secret = ClientSecret::generate()?;
+    let secret_hash = hash_off_runtime(hasher, vec![secret]).await?;
+    let (secret, secret_hash) = secret_hash.into_iter().next().ok_or(AppError::Internal)?;
+    let client_id = new_client_id()?;
+    let txn = begin_write(db).await?;
+    let user = find_by_key(&txn, &key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no user with key {key}.")))?;
+    if !user.is_active {
+        return Err(AppError::BadRequest(format!(
+            "User {} is deactivated; reactivate them before creating an API Key.",
+            user.user_key
+        )));
+    }
+    if api_keys::Entity::find()
+        .filter(api_keys::Column::UserId.eq(user.id))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(already_has_key(&user.user_key));
+    }
+    api_keys::ActiveModel {
+        client_id: Set(client_id.clone()),
+        user_id: Set(user.id),
+        secret_hash: Set(secret_hash),
+        secret_generation: Set(1),
+        created_at: Set(Utc::now()),
+        created_by: Set(actor.name.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => already_has_key(&user.user_key),
+        _ => AppError::from(e),
+    })?;
+    record(
+        &txn,
+        actor,
+        action::CREATE,
+        Some(&client_id),
+        Outcome::Success,
+        Some(format!("user: {}", user.user_key)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(IssuedKey {
+        user_key: user.user_key,
+        client_id,
+        client_secret: secret.into_inner(),
+    })
+}
+
+/// Hashes secrets on a blocking thread: argon2id takes tens of milliseconds each.
+async fn hash_off_runtime(
+    hasher: &SecretHasher,
+    secrets: Vec<ClientSecret>,
+) -> Result<Vec<(ClientSecret, String)>, AppError> {
+    let hasher = hasher.clone();
+    tokio::task::spawn_blocking(move || {
+        secrets
+            .into_iter()
+            .map(|s| hasher.hash(&s).map(|h| (s, h)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "secret hashing task failed");
+        AppError::Internal
+    })?
+}
+
+/// The keys a selection names, resolved inside the caller's transaction. All of them must
+/// exist; otherwise nothing happens and the answer says which are gone.
+async fn resolve(
+    txn: &impl ConnectionTrait,
+    selection: &Selection,
+) -> Result<Vec<(api_keys::Model, Option<users::Model>)>, AppError> {
+    match selection {
+        Selection::Ids(ids) => {
+            if ids.is_empty() {
+                return Err(AppError::validation(
+                    "selection",
+                    "Select at least one API Key.",
+                ));
+            }
+            if ids.len() > super::MAX_SELECTION {
+                return Err(AppError::validation(
+                    "selection",
+                    format!(
+                        "Select at most {} API Keys at once, or use All.",
+                        super::MAX_SELECTION
+                    ),
+                ));
+            }
+            let wanted: BTreeSet<ClientId> = ids
+                .iter()
+                .map(|id| ClientId::parse(id))
+                .collect::<Result<_, _>>()?;
+            let wanted: Vec<String> = wanted
+                .into_iter()
+                .map(|id| id.as_str().to_string())
+                .collect();
+            let mut found = Vec::with_capacity(wanted.len());
+            for chunk in wanted.chunks(CHUNK) {
+                found.extend(
+                    api_keys::Entity::find()
+                        .find_also_related(users::Entity)
+                        .filter(api_keys::Column::ClientId.is_in(chunk.to_vec()))
+                        .all(txn)
+                        .await?,
+                );
+            }
+            if found.len() != wanted.len() {
+                let present: BTreeSet<&str> =
+                    found.iter().map(|(k, _)| k.client_id.as_str()).collect();
+                let gone: Vec<&str> = wanted
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|id| !present.contains(id))
+                    .collect();
+                let shown: Vec<&str> = gone.iter().take(3).copied().collect();
+                return Err(AppError::NotFound(format!(
+                    "{} no longer exist{} ({}{}). Nothing was changed.",
+                    super::plural_keys(gone.len() as u64),
+                    if gone.len() == 1 { "s" } else { "" },
+                    shown.join(", "),
+                    if gone.len() > 3 { ", …" } else { "" },
+                )));
+            }
+            Ok(found)
+        }
+        Selection::AllMatching { search, expected } => {
+            let search = check_search(search)?;
+            let found = matching(&search).all(txn).await?;
+            if found.len() as u64 != *expected {
+                return Err(AppError::Conflict(format!(
+                    "The API Keys matching your search changed: there are now {}, you confirmed {}. Nothing was changed; review the list and try again.",
+                    found.len(),
+                    expected
+                )));
+            }
+            if found.is_empty() {
+                return Err(AppError::validation(
+                    "selection",
+                    "No API Keys match this search.",
+                ));
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// Deletes the selected keys, all or none. Returns how many were deleted.
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    selection: Selection,
+) -> Result<u64, AppError> {
+    let txn = begin_write(db).await?;
+    let keys = resolve(&txn, &selection).await?;
+    let ids: Vec<i32> = keys.iter().map(|(k, _)| k.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        api_keys::Entity::delete_many()
+            .filter(api_keys::Column::Id.is_in(chunk.to_vec()))
+            .exec(&txn)
+            .await?;
+    }
+    for (key, user) in &keys {
+        let detail = user.as_ref().map(|u| format!("user: {}", u.user_key));
+        record(
+            &txn,
+            actor,
+            action::DELETE,
+            Some(&key.client_id),
+            Outcome::Success,
+            detail,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(keys.len() as u64)
+}
+
+/// Gives every selected key a new Client Secret, all or none; the old secrets stop working at
+/// once. Returns the new secrets, to be shown once.
+pub async fn regenerate(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    actor: &Actor,
+    selection: Selection,
+) -> Result<Vec<IssuedKey>, AppError> {
+    // Resolve first (cheap), hash outside the transaction, then write in one transaction that
+    // checks the same keys again.
+    let count = resolve(db, &selection).await?.len();
+    let secrets = (0..count)
+        .map(|_| ClientSecret::generate())
+        .collect::<Result<Vec<_>, _>>()?;
+    let hashed = hash_off_runtime(hasher, secrets).await?;
+    let txn = begin_write(db).await?;
+    let keys = resolve(&txn, &selection).await?;
+    if keys.len() != hashed.len() {
+        return Err(AppError::Conflict(
+            "The selected API Keys changed while their secrets were being generated. Nothing was changed; try again.".into(),
+        ));
+    }
+    let now = Utc::now();
+    let mut issued = Vec::with_capacity(keys.len());
+    for ((key, user), (secret, hash)) in keys.into_iter().zip(hashed) {
+        let generation = key.secret_generation + 1;
+        let client_id = key.client_id.clone();
+        let mut active: api_keys::ActiveModel = key.into();
+        active.secret_hash = Set(hash);
+        active.secret_generation = Set(generation);
+        active.regenerated_at = Set(Some(now));
+        active.regenerated_by = Set(Some(actor.name.clone()));
+        active.update(&txn).await?;
+        let user_key = user.map(|u| u.user_key).unwrap_or_default();
+        record(
+            &txn,
+            actor,
+            action::REGENERATE,
+            Some(&client_id),
+            Outcome::Success,
+            Some(format!("user: {user_key}")),
+        )
+        .await?;
+        issued.push(IssuedKey {
+            user_key,
+            client_id,
+            client_secret: secret.into_inner(),
+        });
+    }
+    txn.commit().await?;
+    Ok(issued)
+}
+
+/// Counts keys; used by tests and the seeding command.
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(api_keys::Entity::find().count(db).await?)
+}
+
+/// Whether `candidate` is the current secret of `client_id` (used by the authentication API).
+pub async fn verify_secret(
+    db: &impl ConnectionTrait,
+    hasher: &SecretHasher,
+    client_id: &str,
+    candidate: &str,
+) -> Result<bool, AppError> {
+    let id = ClientId::parse(client_id)?;
+    let key = api_keys::Entity::find()
+        .filter(api_keys::Column::ClientId.eq(id.as_str()))
+        .one(db)
+        .await?;
+    Ok(key.is_some_and(|k| hasher.verify(candidate, &k.secret_hash)))
+}
+
+/// Creates `count` users named `seed-NNNNNN` (from `start`) each with an API key, in batches.
+/// For development and benchmarks; the secrets are discarded.
+pub async fn seed(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    start: u64,
+    count: u64,
+) -> Result<u64, AppError> {
+    const BATCH: u64 = 1000;
+    let now = Utc::now();
+    let mut made = 0;
+    while made < count {
+        let n = Ord::min(BATCH, count - made);
+        let first = start + made;
+        let txn = begin_write(db).await?;
+        let new_users: Vec<users::ActiveModel> = (first..first + n)
+            .map(|i| {
+                let key = format!("seed-{i:06}");
+                users::ActiveModel {
+                    user_key_lower: Set(key.clone()),
+                    display_name: Set(format!("Seed User {i}")),
+                    display_name_lower: Set(format!("seed user {i}")),
+                    user_key: Set(key),
+                    email: Set(None),
+                    is_active: Set(true),
+                    is_administrator: Set(false),
+                    is_backup_operator: Set(false),
+                    password_hash: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        users::Entity::insert_many(new_users).exec(&txn).await?;
+        let keys_lower: Vec<String> = (first..first + n).map(|i| format!("seed-{i:06}")).collect();
+        let ids: Vec<i32> = users::Entity::find()
+            .filter(users::Column::UserKeyLower.is_in(keys_lower))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        let mut new_keys = Vec::with_capacity(ids.len());
+        for user_id in ids {
+            let secret = ClientSecret::generate()?;
+            new_keys.push(api_keys::ActiveModel {
+                client_id: Set(new_client_id()?),
+                user_id: Set(user_id),
+                secret_hash: Set(hasher.hash(&secret)?),
+                secret_generation: Set(1),
+                created_at: Set(now),
+                created_by: Set("seed".into()),
+                ..Default::default()
+            });
+        }
+        api_keys::Entity::insert_many(new_keys).exec(&txn).await?;
+        txn.commit().await?;
+        made += n;
+    }
+    Ok(made)
+}
