@@ -2,16 +2,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use app::audit::service::Actor;
-use app::config::Config;
-use app::state::AppState;
 use app::users::{service as users, NewUser, Role};
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use leptos::config::LeptosOptions;
 use leptos::server_fn::ServerFn;
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
@@ -19,14 +14,7 @@ use tower::ServiceExt;
 const PASSWORD: &str = "correct horse battery staple";
 
 fn router(db: DatabaseConnection) -> axum::Router {
-    let config = Config::from_vars(Vec::new()).expect("default config");
-    server::serve::router(AppState {
-        db,
-        config: Arc::new(config),
-        leptos_options: LeptosOptions::builder()
-            .output_name(app::OUTPUT_NAME)
-            .build(),
-    })
+    server::serve::router(common::app_state(db))
 }
 
 /// A user with `roles` and a live session; returns the `Cookie` header value.
@@ -261,6 +249,57 @@ async fn malformed_server_function_input_is_a_400_not_a_500() {
             .unwrap();
         let (response, _) = send(&b.db, request).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown id");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
+    common::each_backend(|b| async move {
+        let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let path = app::api_keys::page::CreateApiKey::PATH;
+        let body = "user_key=operator";
+        let (response, _) = send(
+            &b.db,
+            server_fn(path, Some(&operator), body)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let (response, text) = send(
+            &b.db,
+            server_fn(path, Some(&admin), body)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{text}");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert!(text.contains("client_secret"));
+
+        // Bulk functions take JSON; malformed JSON and unknown variants are 400s.
+        let path = app::api_keys::page::DeleteApiKeys::PATH;
+        for body in [
+            "{not json",
+            r#"{"selection":{"Everything":true}}"#,
+            r#"{"selection":{"Ids":"x"}}"#,
+        ] {
+            let request = Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::HOST, "127.0.0.1:3000")
+                .header(header::COOKIE, &admin)
+                .body(Body::from(body))
+                .unwrap();
+            let (response, text) = send(&b.db, request).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}: {text}");
+        }
+        let (response, _) = send(&b.db, page("/api-keys", Some(&operator))).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let (response, html) = send(&b.db, page("/api-keys", Some(&admin))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(html.contains("API Key of operator") && html.contains("*****"));
     })
     .await;
 }

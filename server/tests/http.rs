@@ -2,26 +2,15 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use app::config::Config;
 use app::state::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
 
 fn state_with(db: DatabaseConnection) -> AppState {
-    let config = Config::from_vars(Vec::new()).expect("default config");
-    AppState {
-        db,
-        config: Arc::new(config),
-        leptos_options: LeptosOptions::builder()
-            .output_name(app::OUTPUT_NAME)
-            .build(),
-    }
+    common::app_state(db)
 }
 
 async fn get(state: AppState, path: &str) -> (StatusCode, String) {

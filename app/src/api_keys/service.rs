@@ -20,10 +20,10 @@ use crate::error::AppError;
 use crate::users::service::{escape_like, find_by_key};
 use crate::users::UserKey;
 
-pub mod action {
-    pub const CREATE: &str = "api_key_create";
-    pub const DELETE: &str = "api_key_delete";
-    pub const REGENERATE: &str = "api_key_regenerate";
+mod action {
+    pub use crate::audit::action::{
+        API_KEY_CREATE as CREATE, API_KEY_DELETE as DELETE, API_KEY_REGENERATE as REGENERATE,
+    };
 }
 
 /// Rows per `IN (…)` list, well under every database's parameter limit.

@@ -35,6 +35,9 @@ pub mod action {
     pub const USER_REACTIVATE: &str = "user_reactivate";
     pub const USER_SET_PASSWORD: &str = "user_set_password";
     pub const USER_IMPORT: &str = "user_import";
+    pub const API_KEY_CREATE: &str = "api_key_create";
+    pub const API_KEY_DELETE: &str = "api_key_delete";
+    pub const API_KEY_REGENERATE: &str = "api_key_regenerate";
     pub const ALL: &[&str] = &[
         SIGN_IN,
         SIGN_OUT,
@@ -45,6 +48,9 @@ pub mod action {
         USER_REACTIVATE,
         USER_SET_PASSWORD,
         USER_IMPORT,
+        API_KEY_CREATE,
+        API_KEY_DELETE,
+        API_KEY_REGENERATE,
     ];
 }
 

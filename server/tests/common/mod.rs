@@ -128,3 +128,16 @@ pub fn test_hasher() -> app::api_keys::secret::SecretHasher {
         Pepper::new(vec![42u8; 32]).expect("pepper"),
     )
 }
+
+/// The state the server would build, on `db`, with default configuration.
+pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
+    let config = app::config::Config::from_vars(Vec::new()).expect("default config");
+    app::state::AppState {
+        db,
+        config: std::sync::Arc::new(config),
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .build(),
+        secret_hasher: test_hasher(),
+    }
+}

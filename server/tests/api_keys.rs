@@ -1,0 +1,357 @@
+//! API keys: every operation and its bad input, on SQLite and PostgreSQL.
+
+mod common;
+
+use app::api_keys::{service as keys, IssuedKey, KeyQuery, Selection};
+use app::audit::service::Actor;
+use app::error::AppError;
+use app::users::{service as users, NewUser};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+async fn user(db: &DatabaseConnection, key: &str) {
+    users::create_user(
+        db,
+        &Actor::cli(),
+        NewUser {
+            user_key: key.into(),
+            display_name: format!("Name of {key}"),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .expect("create user");
+}
+
+async fn key_for(db: &DatabaseConnection, user_key: &str) -> IssuedKey {
+    user(db, user_key).await;
+    keys::create(db, &common::test_hasher(), &Actor::cli(), user_key)
+        .await
+        .expect("create key")
+}
+
+fn query(search: &str, page: u64, per_page: u64) -> KeyQuery {
+    KeyQuery {
+        search: search.into(),
+        page,
+        per_page,
+    }
+}
+
+#[tokio::test]
+async fn a_created_key_has_xray_shapes_and_only_its_hash_is_stored() {
+    common::each_backend(|b| async move {
+        let issued = key_for(&b.db, "admin").await;
+        assert!(
+            issued.client_id.len() == 32
+                && issued
+                    .client_id
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        );
+        assert!(
+            issued.client_secret.len() == 64
+                && issued
+                    .client_secret
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        let stored = app::entities::api_keys::Entity::find()
+            .all(&b.db)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(stored[0].secret_hash.starts_with("$hmac-sha256$"));
+        assert!(!stored[0].secret_hash.contains(&issued.client_secret));
+        let hasher = common::test_hasher();
+        assert!(
+            keys::verify_secret(&b.db, &hasher, &issued.client_id, &issued.client_secret)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !keys::verify_secret(&b.db, &hasher, &issued.client_id, &"0".repeat(64))
+                .await
+                .unwrap()
+        );
+        let audit = app::entities::audit_log::Entity::find()
+            .all(&b.db)
+            .await
+            .unwrap();
+        let entry = audit
+            .iter()
+            .find(|e| e.action == "api_key_create")
+            .expect("audited");
+        assert_eq!(entry.target.as_deref(), Some(issued.client_id.as_str()));
+        assert!(
+            !format!("{audit:?}").contains(&issued.client_secret),
+            "no secret in the audit trail"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_key_per_user_also_when_two_admins_race() {
+    common::each_backend(|b| async move {
+        user(&b.db, "racer").await;
+        let make = || {
+            let db = b.db.clone();
+            tokio::spawn(async move {
+                keys::create(&db, &common::test_hasher(), &Actor::cli(), "racer").await
+            })
+        };
+        let (x, y) = tokio::join!(make(), make());
+        let results = [x.unwrap(), y.unwrap()];
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(
+            matches!(loser, AppError::Conflict(m) if m.contains("already has an API Key")),
+            "{loser:?}"
+        );
+        assert_eq!(keys::count(&b.db).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn creating_for_unknown_empty_or_deactivated_users_is_refused() {
+    common::each_backend(|b| async move {
+        let h = common::test_hasher();
+        let a = Actor::cli();
+        assert!(matches!(keys::create(&b.db, &h, &a, "nobody").await, Err(AppError::NotFound(_))));
+        assert!(matches!(keys::create(&b.db, &h, &a, "  ").await, Err(AppError::Validation { .. })));
+        assert!(matches!(keys::create(&b.db, &h, &a, &"x".repeat(300)).await, Err(AppError::Validation { .. })));
+        user(&b.db, "gone").await;
+        let u = users::find_by_key(&b.db, &app::users::UserKey::parse("gone").unwrap()).await.unwrap().unwrap();
+        users::set_active(&b.db, &a, None, u.id, false).await.unwrap();
+        assert!(matches!(keys::create(&b.db, &h, &a, "gone").await, Err(AppError::BadRequest(m)) if m.contains("deactivated")));
+        assert_eq!(keys::count(&b.db).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_searches_key_name_and_client_id_and_pages_in_the_database() {
+    common::each_backend(|b| async move {
+        let mut issued = Vec::new();
+        for i in 0..23 {
+            issued.push(key_for(&b.db, &format!("user{i:02}")).await);
+        }
+        key_for(&b.db, "addon_com.atlassian.jira.chat").await;
+        let all = keys::list(&b.db, query("", 1, 10)).await.unwrap();
+        assert_eq!((all.total, all.keys.len()), (24, 10));
+        assert_eq!(all.keys[0].user_key, "addon_com.atlassian.jira.chat");
+        let third = keys::list(&b.db, query("user", 3, 10)).await.unwrap();
+        assert_eq!(third.keys.len(), 3);
+        let by_name = keys::list(&b.db, query("NAME OF USER07", 1, 10))
+            .await
+            .unwrap();
+        assert_eq!(by_name.total, 1);
+        let by_id = keys::list(
+            &b.db,
+            query(&issued[5].client_id[..12].to_lowercase(), 1, 10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(by_id.keys[0].client_id, issued[5].client_id);
+        let underscore = keys::list(&b.db, query("_com", 1, 10)).await.unwrap();
+        assert_eq!(underscore.total, 1, "_ is literal, not a wildcard");
+        let beyond = keys::list(&b.db, query("", 99, 10)).await.unwrap();
+        assert!(beyond.keys.is_empty() && beyond.total == 24);
+        assert!(matches!(
+            keys::list(&b.db, query("", 1, 13)).await,
+            Err(AppError::Validation { .. })
+        ));
+        assert!(matches!(
+            keys::list(&b.db, query(&"q".repeat(256), 1, 10)).await,
+            Err(AppError::Validation { .. })
+        ));
+        let page = keys::list(&b.db, query("", 1, 100)).await.unwrap();
+        let text = serde_json::to_string(&page).unwrap();
+        assert!(
+            issued.iter().all(|k| !text.contains(&k.client_secret)),
+            "listing never carries a secret"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_is_all_or_nothing_and_names_what_is_gone() {
+    common::each_backend(|b| async move {
+        let a = key_for(&b.db, "a").await;
+        let c = key_for(&b.db, "c").await;
+        let missing = "0123456789ABCDEF0123456789ABCDEF".to_string();
+        let err = keys::delete(&b.db, &Actor::cli(), Selection::Ids(vec![a.client_id.clone(), missing.clone()]))
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, AppError::NotFound(m) if m.contains(&missing) && m.contains("Nothing was changed")), "{err:?}");
+        assert_eq!(keys::count(&b.db).await.unwrap(), 2, "nothing was deleted");
+        for bad in [vec![], vec!["not-an-id".to_string()], vec!["G".repeat(32)]] {
+            assert!(matches!(keys::delete(&b.db, &Actor::cli(), Selection::Ids(bad)).await, Err(AppError::Validation { .. })));
+        }
+        let too_many = vec![a.client_id.clone(); app::api_keys::MAX_SELECTION + 1];
+        assert!(keys::delete(&b.db, &Actor::cli(), Selection::Ids(too_many)).await.is_err());
+        let n = keys::delete(&b.db, &Actor::cli(), Selection::Ids(vec![a.client_id.to_lowercase(), c.client_id.clone()]))
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let again = keys::delete(&b.db, &Actor::cli(), Selection::Ids(vec![a.client_id.clone()])).await.unwrap_err();
+        assert!(matches!(again, AppError::NotFound(_)), "deleting what another admin deleted says so");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn regenerate_replaces_secrets_at_once_all_or_nothing() {
+    common::each_backend(|b| async move {
+        let h = common::test_hasher();
+        let a = key_for(&b.db, "a").await;
+        let c = key_for(&b.db, "c").await;
+        let fresh = keys::regenerate(
+            &b.db,
+            &h,
+            &Actor::cli(),
+            Selection::Ids(vec![a.client_id.clone(), c.client_id.clone()]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(fresh.len(), 2);
+        for (old, new) in [
+            (
+                &a,
+                fresh.iter().find(|k| k.client_id == a.client_id).unwrap(),
+            ),
+            (
+                &c,
+                fresh.iter().find(|k| k.client_id == c.client_id).unwrap(),
+            ),
+        ] {
+            assert_ne!(old.client_secret, new.client_secret);
+            assert!(
+                !keys::verify_secret(&b.db, &h, &old.client_id, &old.client_secret)
+                    .await
+                    .unwrap(),
+                "old secret dead"
+            );
+            assert!(
+                keys::verify_secret(&b.db, &h, &new.client_id, &new.client_secret)
+                    .await
+                    .unwrap()
+            );
+        }
+        let gone = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF".to_string();
+        let err = keys::regenerate(
+            &b.db,
+            &h,
+            &Actor::cli(),
+            Selection::Ids(vec![a.client_id.clone(), gone]),
+        )
+        .await
+        .err()
+        .expect("refused");
+        assert!(matches!(err, AppError::NotFound(_)));
+        let current = fresh.iter().find(|k| k.client_id == a.client_id).unwrap();
+        assert!(
+            keys::verify_secret(&b.db, &h, &a.client_id, &current.client_secret)
+                .await
+                .unwrap(),
+            "unchanged after a refused bulk"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
+    common::each_backend(|b| async move {
+        for k in ["bulk-a", "bulk-b", "bulk-c", "other"] {
+            key_for(&b.db, k).await;
+        }
+        let stale = Selection::AllMatching {
+            search: "bulk".into(),
+            expected: 2,
+        };
+        let err = keys::delete(&b.db, &Actor::cli(), stale).await.unwrap_err();
+        assert!(
+            matches!(&err, AppError::Conflict(m) if m.contains("now 3")),
+            "{err:?}"
+        );
+        assert_eq!(keys::count(&b.db).await.unwrap(), 4);
+        let ok = Selection::AllMatching {
+            search: "bulk".into(),
+            expected: 3,
+        };
+        let fresh = keys::regenerate(&b.db, &common::test_hasher(), &Actor::cli(), ok.clone())
+            .await
+            .unwrap();
+        assert_eq!(fresh.len(), 3);
+        assert_eq!(keys::delete(&b.db, &Actor::cli(), ok).await.unwrap(), 3);
+        assert_eq!(keys::count(&b.db).await.unwrap(), 1);
+        let audit = app::entities::audit_log::Entity::find()
+            .all(&b.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.action == "api_key_delete")
+                .count(),
+            3,
+            "one entry per key"
+        );
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.action == "api_key_regenerate")
+                .count(),
+            3
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bulk_regenerate_of_a_thousand_keys_is_one_transaction() {
+    common::each_backend(|b| async move {
+        let h = common::test_hasher();
+        keys::seed(&b.db, &h, 0, 1000).await.unwrap();
+        let fresh = keys::regenerate(
+            &b.db,
+            &h,
+            &Actor::cli(),
+            Selection::AllMatching {
+                search: "seed-".into(),
+                expected: 1000,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(fresh.len(), 1000);
+        let sample = &fresh[500];
+        assert!(
+            keys::verify_secret(&b.db, &h, &sample.client_id, &sample.client_secret)
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_their_key_and_a_deactivated_users_key_is_marked() {
+    common::each_backend(|b| async move {
+        key_for(&b.db, "leaver").await;
+        let u = users::find_by_key(&b.db, &app::users::UserKey::parse("leaver").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        users::set_active(&b.db, &Actor::cli(), None, u.id, false)
+            .await
+            .unwrap();
+        let page = keys::list(&b.db, query("leaver", 1, 10)).await.unwrap();
+        assert!(!page.keys[0].user_active);
+    })
+    .await;
+}
