@@ -348,7 +348,7 @@ async fn keys(
                     .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
                 println!("{text}");
             } else {
-                println!("{:<34} {:<32} {}", "CLIENT ID", "USER KEY", "LAST USED");
+                println!("{:<34} {:<32} LAST USED", "CLIENT ID", "USER KEY");
                 for row in rows {
                     let used = row
                         .last_used_at

@@ -637,12 +637,10 @@ fn UserPicker(picked: RwSignal<Option<KeyCandidate>>, text: RwSignal<String>) ->
                 ev.prevent_default();
                 active.update(|a| *a = a.saturating_sub(1));
             }
-            "Enter" => {
-                if open.get_untracked() {
-                    ev.prevent_default();
-                    if let Some(c) = items.get(active.get_untracked()).cloned() {
-                        choose(c);
-                    }
+            "Enter" if open.get_untracked() => {
+                ev.prevent_default();
+                if let Some(c) = items.get(active.get_untracked()).cloned() {
+                    choose(c);
                 }
             }
             "Escape" if open.get_untracked() => {
