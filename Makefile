@@ -1,5 +1,5 @@
 # The two commands (see README.md). Each installs what it needs first.
-.PHONY: run test build bundle-size
+.PHONY: run test build bundle-size bench
 
 run:
 	bash scripts/run.sh
@@ -12,3 +12,6 @@ build:
 
 bundle-size:
 	bash scripts/bundle-size.sh
+
+bench:
+	bash scripts/bench.sh

@@ -36,6 +36,8 @@ test('signing out ends the session', async ({ page }) => {
   await login.signInAs(ADMIN);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL('**/login');
+  await login.shell.waitForHydration();
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
   await page.goto('/users');
   await expect(page).toHaveURL(/\/login/);
 });
@@ -47,11 +49,11 @@ test.describe('the Users page', () => {
 
   test('adds a user and finds it by name', async ({ page }, testInfo) => {
     const users = new UsersPage(page);
-    await users.add({ userKey: 'revyz-backup-user', name: 'Revyz Backup', email: 'backup@example.com', backupOperator: true });
-    await expect(users.status).toHaveText('User revyz-backup-user was added.');
-    await users.searchFor('revyz backup');
-    await expect(page).toHaveURL(/q=revyz/);
-    await expect(users.row('revyz-backup-user')).toContainText('Backup operator');
+    await users.add({ userKey: 'nightly-backup', name: 'Nightly Backup', email: 'backup@example.com', backupOperator: true });
+    await expect(users.status).toHaveText('User nightly-backup was added.');
+    await users.searchFor('nightly back');
+    await expect(page).toHaveURL(/q=nightly/);
+    await expect(users.row('nightly-backup')).toContainText('Backup operator');
     await page.screenshot({ path: testInfo.outputPath('users-added.png'), fullPage: true });
   });
 

@@ -19,92 +19,63 @@ use crate::layout::{PageHeader, Pagination};
 use crate::users::page::js_encode;
 use crate::users::Role;
 
-#[cfg(feature = "ssr")]
-use crate::auth::context::{app_state, require_admin, respond};
-
-/// Responses that show a secret must not be stored by any cache.
-#[cfg(feature = "ssr")]
-fn no_store() {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-    }
-}
-
 #[server]
 pub async fn list_api_keys(
     search: String,
     page: u64,
     per_page: u64,
 ) -> Result<ApiKeyPage, AppError> {
-    respond(
-        async {
-            require_admin().await?;
-            let state = app_state()?;
-            super::service::list(
-                &state.db,
-                super::KeyQuery {
-                    search,
-                    page,
-                    per_page,
-                },
-            )
-            .await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        ctx.require_admin().await?;
+        super::service::list(
+            &ctx.state.db,
+            super::KeyQuery {
+                search,
+                page,
+                per_page,
+            },
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
 pub async fn key_candidates(search: String) -> Result<Vec<KeyCandidate>, AppError> {
-    respond(
-        async {
-            require_admin().await?;
-            let state = app_state()?;
-            super::service::candidates(&state.db, &search).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        ctx.require_admin().await?;
+        super::service::candidates(&ctx.state.db, &search).await
+    })
+    .await
 }
 
 #[server]
 pub async fn create_api_key(user_key: String) -> Result<IssuedKey, AppError> {
-    respond(
-        async {
-            let (_, actor) = require_admin().await?;
-            let state = app_state()?;
-            no_store();
-            super::service::create(&state.db, &state.secret_hasher, &actor, &user_key).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (_, actor) = ctx.require_admin().await?;
+        ctx.no_store();
+        super::service::create(&ctx.state.db, &ctx.state.secret_hasher, &actor, &user_key).await
+    })
+    .await
 }
 
 #[server(input = Json)]
 pub async fn delete_api_keys(selection: Selection) -> Result<u64, AppError> {
-    respond(
-        async {
-            let (_, actor) = require_admin().await?;
-            let state = app_state()?;
-            super::service::delete(&state.db, &actor, selection).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (_, actor) = ctx.require_admin().await?;
+        super::service::delete(&ctx.state.db, &actor, selection).await
+    })
+    .await
 }
 
 #[server(input = Json)]
 pub async fn regenerate_api_keys(selection: Selection) -> Result<Vec<IssuedKey>, AppError> {
-    respond(
-        async {
-            let (_, actor) = require_admin().await?;
-            let state = app_state()?;
-            no_store();
-            super::service::regenerate(&state.db, &state.secret_hasher, &actor, selection).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (_, actor) = ctx.require_admin().await?;
+        ctx.no_store();
+        super::service::regenerate(&ctx.state.db, &ctx.state.secret_hasher, &actor, selection).await
+    })
+    .await
 }
 
 #[component]

@@ -14,15 +14,11 @@ use crate::users::Role;
 
 #[server]
 pub async fn list_audit(filter: AuditFilter) -> Result<AuditData, AppError> {
-    use crate::auth::context::{app_state, require_admin, respond};
-    respond(
-        async {
-            require_admin().await?;
-            let state = app_state()?;
-            super::service::list(&state.db, filter).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        ctx.require_admin().await?;
+        super::service::list(&ctx.state.db, filter).await
+    })
+    .await
 }
 
 #[component]

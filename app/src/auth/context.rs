@@ -1,8 +1,12 @@
 //! What a server function knows about its request: the app state, the caller, their address.
+//!
+//! Leptos keeps the request's context in the reactive owner, which is only certain to be current
+//! until the function's first `.await`. So a server function takes a [`RequestCtx`] first thing,
+//! synchronously, and uses only that afterwards.
 
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use chrono::Utc;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
@@ -14,18 +18,104 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::Role;
 
-pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the server function context");
-        AppError::Internal
-    })
+/// The request a server function serves, captured before anything is awaited.
+#[derive(Clone)]
+pub struct RequestCtx {
+    pub state: AppState,
+    parts: Parts,
+    response: Option<ResponseOptions>,
+    pub client_addr: String,
 }
 
-fn parts() -> Result<Parts, AppError> {
-    use_context::<Parts>().ok_or_else(|| {
-        tracing::error!("request parts missing from the server function context");
-        AppError::Internal
-    })
+impl RequestCtx {
+    /// Call synchronously at the start of a server function.
+    pub fn current() -> Result<Self, AppError> {
+        let state = use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server function context");
+            AppError::Internal
+        })?;
+        let parts = use_context::<Parts>().ok_or_else(|| {
+            tracing::error!("request parts missing from the server function context");
+            AppError::Internal
+        })?;
+        let client_addr = client_addr_of(&parts, state.config.trust_proxy);
+        Ok(RequestCtx {
+            state,
+            parts,
+            response: use_context::<ResponseOptions>(),
+            client_addr,
+        })
+    }
+
+    /// The session cookie's value on this request, if any.
+    pub fn session_token(&self) -> Option<String> {
+        self.parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(session::token_from_cookie_header)
+            .map(str::to_string)
+    }
+
+    /// The signed-in user making this request, if any.
+    pub async fn current_user(&self) -> Result<Option<users::Model>, AppError> {
+        let Some(token) = self.session_token() else {
+            return Ok(None);
+        };
+        session::lookup(&self.state.db, &token, Utc::now()).await
+    }
+
+    /// The caller, who must be signed in and hold one of `roles`.
+    pub async fn require_any(&self, roles: &[Role]) -> Result<(users::Model, Actor), AppError> {
+        let user = self
+            .current_user()
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let allowed = roles.iter().any(|role| match role {
+            Role::Administrator => user.is_administrator,
+            Role::BackupOperator => user.is_backup_operator,
+        });
+        if !allowed {
+            return Err(AppError::Forbidden);
+        }
+        let actor = Actor {
+            name: user.user_key.clone(),
+            client_addr: Some(self.client_addr.clone()),
+        };
+        Ok((user, actor))
+    }
+
+    pub async fn require_admin(&self) -> Result<(users::Model, Actor), AppError> {
+        self.require_any(&[Role::Administrator]).await
+    }
+
+    /// Sets the HTTP status (and `Retry-After`) of the response from the error the server
+    /// function returns, so user errors never come back as 500.
+    pub fn respond<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
+        if let (Err(err), Some(response)) = (&result, &self.response) {
+            if let Ok(status) = StatusCode::from_u16(err.status_code()) {
+                response.set_status(status);
+            }
+            if let AppError::TooManyRequests { retry_after_secs } = err {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+        }
+        result
+    }
+
+    pub fn set_cookie(&self, value: &str) {
+        if let (Some(response), Ok(value)) = (&self.response, HeaderValue::from_str(value)) {
+            response.append_header(header::SET_COOKIE, value);
+        }
+    }
+
+    /// Marks the response as not to be stored by any cache (it shows a secret).
+    pub fn no_store(&self) {
+        if let Some(response) = &self.response {
+            response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
 }
 
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the server
@@ -50,74 +140,14 @@ pub fn client_addr_of(parts: &Parts, trust_proxy: bool) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn client_addr() -> Result<String, AppError> {
-    let state = app_state()?;
-    Ok(client_addr_of(&parts()?, state.config.trust_proxy))
-}
-
-/// The session cookie's value on this request, if any.
-pub fn session_token() -> Result<Option<String>, AppError> {
-    let parts = parts()?;
-    Ok(parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(session::token_from_cookie_header)
-        .map(str::to_string))
-}
-
-/// The signed-in user making this request, if any.
-pub async fn current_user() -> Result<Option<users::Model>, AppError> {
-    let Some(token) = session_token()? else {
-        return Ok(None);
-    };
-    let state = app_state()?;
-    session::lookup(&state.db, &token, Utc::now()).await
-}
-
-/// The caller, who must be signed in and hold one of `roles`.
-pub async fn require_any(roles: &[Role]) -> Result<(users::Model, Actor), AppError> {
-    let user = current_user().await?.ok_or(AppError::Unauthenticated)?;
-    let allowed = roles.iter().any(|role| match role {
-        Role::Administrator => user.is_administrator,
-        Role::BackupOperator => user.is_backup_operator,
-    });
-    if !allowed {
-        return Err(AppError::Forbidden);
-    }
-    let actor = Actor {
-        name: user.user_key.clone(),
-        client_addr: client_addr().ok(),
-    };
-    Ok((user, actor))
-}
-
-pub async fn require_admin() -> Result<(users::Model, Actor), AppError> {
-    require_any(&[Role::Administrator]).await
-}
-
-/// Sets the HTTP status (and `Retry-After`) of the response from the error a server function
-/// returns, so user errors never come back as 500.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(err) = &result {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(err.status_code()) {
-                response.set_status(status);
-            }
-            if let AppError::TooManyRequests { retry_after_secs } = err {
-                response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-        }
-    }
-    result
-}
-
-pub fn set_cookie(value: &str) {
-    if let (Some(response), Ok(value)) = (
-        use_context::<ResponseOptions>(),
-        HeaderValue::from_str(value),
-    ) {
-        response.append_header(header::SET_COOKIE, value);
-    }
+/// Runs a server function body with the request captured first; sets the response status
+/// from its error.
+pub async fn serve<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(RequestCtx) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let ctx = RequestCtx::current()?;
+    let result = body(ctx.clone()).await;
+    ctx.respond(result)
 }

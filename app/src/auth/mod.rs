@@ -50,78 +50,71 @@ pub fn safe_next(next: &str) -> String {
 
 #[server]
 pub async fn get_current_user() -> Result<Option<SessionUser>, AppError> {
-    context::respond(
-        async {
-            Ok(context::current_user().await?.map(|u| SessionUser {
-                roles: crate::users::service::summary(&u).roles,
-                user_key: u.user_key,
-                display_name: u.display_name,
-            }))
-        }
-        .await,
-    )
+    context::serve(|ctx| async move {
+        Ok(ctx.current_user().await?.map(|u| SessionUser {
+            roles: crate::users::service::summary(&u).roles,
+            user_key: u.user_key,
+            display_name: u.display_name,
+        }))
+    })
+    .await
 }
 
+/// Signs in. The page reloads into `next` itself; without JavaScript the form post returns to
+/// the sign-in page, which sends a signed-in visitor on to `next`.
 #[server]
 pub async fn login(user_key: String, password: String, next: String) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let addr = context::client_addr()?;
-            // Cycle the session id: whatever session this browser had ends here.
-            if let Some(old) = context::session_token()? {
-                session::end(&state.db, &old).await?;
-            }
-            let (token, _user) =
-                service::sign_in(&state.db, &user_key, password, &addr, chrono::Utc::now()).await?;
-            context::set_cookie(&session::cookie(&token, state.config.secure_cookies));
-            leptos_axum::redirect(&safe_next(&next));
-            Ok(())
+    let _ = next;
+    context::serve(|ctx| async move {
+        // Cycle the session id: whatever session this browser had ends here.
+        if let Some(old) = ctx.session_token() {
+            session::end(&ctx.state.db, &old).await?;
         }
-        .await,
-    )
+        let (token, _user) = service::sign_in(
+            &ctx.state.db,
+            &user_key,
+            password,
+            &ctx.client_addr,
+            chrono::Utc::now(),
+        )
+        .await?;
+        ctx.set_cookie(&session::cookie(&token, ctx.state.config.secure_cookies));
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn logout() -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            if let Some(user) = context::current_user().await? {
-                let actor = crate::audit::service::Actor {
-                    name: user.user_key.clone(),
-                    client_addr: context::client_addr().ok(),
-                };
-                crate::audit::service::record(
-                    &state.db,
-                    &actor,
-                    crate::audit::action::SIGN_OUT,
-                    None,
-                    crate::audit::Outcome::Success,
-                    None,
-                )
-                .await?;
-            }
-            if let Some(token) = context::session_token()? {
-                session::end(&state.db, &token).await?;
-            }
-            context::set_cookie(&session::clearing_cookie(state.config.secure_cookies));
-            leptos_axum::redirect("/login");
-            Ok(())
+    context::serve(|ctx| async move {
+        if let Some(user) = ctx.current_user().await? {
+            let actor = crate::audit::service::Actor {
+                name: user.user_key.clone(),
+                client_addr: Some(ctx.client_addr.clone()),
+            };
+            crate::audit::service::record(
+                &ctx.state.db,
+                &actor,
+                crate::audit::action::SIGN_OUT,
+                None,
+                crate::audit::Outcome::Success,
+                None,
+            )
+            .await?;
         }
-        .await,
-    )
+        if let Some(token) = ctx.session_token() {
+            session::end(&ctx.state.db, &token).await?;
+        }
+        ctx.set_cookie(&session::clearing_cookie(ctx.state.config.secure_cookies));
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn setup_link_valid(token: String) -> Result<bool, AppError> {
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            service::setup_token_valid(&state.db, &token).await
-        }
-        .await,
-    )
+    context::serve(|ctx| async move { service::setup_token_valid(&ctx.state.db, &token).await })
+        .await
 }
 
 #[server]
@@ -132,34 +125,29 @@ pub async fn complete_setup(
     password: String,
     password_again: String,
 ) -> Result<(), AppError> {
-    context::respond(
-        async {
-            if password != password_again {
-                return Err(AppError::validation(
-                    "password_again",
-                    "The passwords differ.",
-                ));
-            }
-            let state = context::app_state()?;
-            let addr = context::client_addr()?;
-            let (session_token, _) = service::complete_setup(
-                &state.db,
-                &token,
-                &user_key,
-                &display_name,
-                password,
-                &addr,
-            )
-            .await?;
-            context::set_cookie(&session::cookie(
-                &session_token,
-                state.config.secure_cookies,
+    context::serve(|ctx| async move {
+        if password != password_again {
+            return Err(AppError::validation(
+                "password_again",
+                "The passwords differ.",
             ));
-            leptos_axum::redirect("/");
-            Ok(())
         }
-        .await,
-    )
+        let (session_token, _) = service::complete_setup(
+            &ctx.state.db,
+            &token,
+            &user_key,
+            &display_name,
+            password,
+            &ctx.client_addr,
+        )
+        .await?;
+        ctx.set_cookie(&session::cookie(
+            &session_token,
+            ctx.state.config.secure_cookies,
+        ));
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -109,8 +109,18 @@ pub fn LoginPage() -> impl IntoView {
             let _ = window().location().set_href(&target);
         }
     });
+    let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
         <Title text="Sign in"/>
+        // Someone already signed in (also after a sign-in form posted without JavaScript) goes on.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(_)) => view! { <Redirect path=super::safe_next(&next())/> }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
         <div class="auth-card panel">
             <h1>"Sign in"</h1>
             <p class="page-header__lead">"Sign in with your user key and password."</p>

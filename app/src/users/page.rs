@@ -10,9 +10,6 @@ use crate::error::AppError;
 use crate::layout::{PageHeader, Pagination};
 
 #[cfg(feature = "ssr")]
-use crate::auth::context::{app_state, require_admin, respond};
-
-#[cfg(feature = "ssr")]
 fn roles_from(administrator: bool, backup_operator: bool) -> Vec<Role> {
     let mut roles = Vec::new();
     if administrator {
@@ -26,22 +23,19 @@ fn roles_from(administrator: bool, backup_operator: bool) -> Vec<Role> {
 
 #[server]
 pub async fn list_users(search: String, page: u64, per_page: u64) -> Result<UserPage, AppError> {
-    respond(
-        async {
-            require_admin().await?;
-            let state = app_state()?;
-            super::service::search(
-                &state.db,
-                super::UserQuery {
-                    search,
-                    page,
-                    per_page,
-                },
-            )
-            .await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        ctx.require_admin().await?;
+        super::service::search(
+            &ctx.state.db,
+            super::UserQuery {
+                search,
+                page,
+                per_page,
+            },
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
@@ -53,26 +47,23 @@ pub async fn add_user(
     #[server(default)] backup_operator: bool,
     password: String,
 ) -> Result<UserSummary, AppError> {
-    respond(
-        async {
-            let (_, actor) = require_admin().await?;
-            let state = app_state()?;
-            let password = (!password.is_empty()).then_some(password);
-            super::service::create_user(
-                &state.db,
-                &actor,
-                super::NewUser {
-                    user_key,
-                    display_name,
-                    email,
-                    roles: roles_from(administrator, backup_operator),
-                },
-                password,
-            )
-            .await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (_, actor) = ctx.require_admin().await?;
+        let password = (!password.is_empty()).then_some(password);
+        super::service::create_user(
+            &ctx.state.db,
+            &actor,
+            super::NewUser {
+                user_key,
+                display_name,
+                email,
+                roles: roles_from(administrator, backup_operator),
+            },
+            password,
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
@@ -83,49 +74,40 @@ pub async fn edit_user(
     #[server(default)] administrator: bool,
     #[server(default)] backup_operator: bool,
 ) -> Result<UserSummary, AppError> {
-    respond(
-        async {
-            let (me, actor) = require_admin().await?;
-            let state = app_state()?;
-            super::service::update_user(
-                &state.db,
-                &actor,
-                Some(me.id),
-                super::UserUpdate {
-                    id,
-                    display_name,
-                    email,
-                    roles: roles_from(administrator, backup_operator),
-                },
-            )
-            .await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (me, actor) = ctx.require_admin().await?;
+        super::service::update_user(
+            &ctx.state.db,
+            &actor,
+            Some(me.id),
+            super::UserUpdate {
+                id,
+                display_name,
+                email,
+                roles: roles_from(administrator, backup_operator),
+            },
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
 pub async fn set_user_active(id: i32, active: bool) -> Result<UserSummary, AppError> {
-    respond(
-        async {
-            let (me, actor) = require_admin().await?;
-            let state = app_state()?;
-            super::service::set_active(&state.db, &actor, Some(me.id), id, active).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (me, actor) = ctx.require_admin().await?;
+        super::service::set_active(&ctx.state.db, &actor, Some(me.id), id, active).await
+    })
+    .await
 }
 
 #[server]
 pub async fn reset_user_password(id: i32, password: String) -> Result<(), AppError> {
-    respond(
-        async {
-            let (_, actor) = require_admin().await?;
-            let state = app_state()?;
-            super::service::set_password(&state.db, &actor, id, password).await
-        }
-        .await,
-    )
+    crate::auth::context::serve(|ctx| async move {
+        let (_, actor) = ctx.require_admin().await?;
+        super::service::set_password(&ctx.state.db, &actor, id, password).await
+    })
+    .await
 }
 
 #[component]
