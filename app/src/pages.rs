@@ -71,7 +71,9 @@ fn PlannedPage(title: &'static str, text: &'static str) -> impl IntoView {
 #[component]
 pub fn XrayCredentialsPage() -> impl IntoView {
     view! {
-        <PlannedPage title="Xray Credentials" text="Storing Xray credentials is not available yet."/>
+        <crate::auth::page::RequireRole roles=&[crate::users::Role::BackupOperator, crate::users::Role::Administrator]>
+            <PlannedPage title="Xray Credentials" text="Storing Xray credentials is not available yet."/>
+        </crate::auth::page::RequireRole>
     }
 }
 

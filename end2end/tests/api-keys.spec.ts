@@ -82,21 +82,23 @@ test('All selects every key matching the search, across pages', async ({ page },
   await page.screenshot({ path: testInfo.outputPath('select-all.png') });
 });
 
-test('Current Page selects the keys on this page', async ({ page }) => {
+test('Current Page selects the keys on this page', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('seed');
   await keys.choose('Current Page');
   await expect(keys.selectedButton).toHaveText('(10) Selected');
   await expect(keys.bodyRows().locator('input[type=checkbox]:checked')).toHaveCount(10);
+  await page.screenshot({ path: testInfo.outputPath('select-current-page.png'), fullPage: true });
 });
 
-test('None clears the selection', async ({ page }) => {
+test('None clears the selection', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('seed');
   await keys.choose('All');
   await expect(keys.selectedButton).toBeVisible();
   await keys.choose('None');
   await expect(keys.selectedButton).toBeHidden();
+  await page.screenshot({ path: testInfo.outputPath('select-none.png') });
 });
 
 test('bulk regenerate shows every new secret with copy all and a CSV download', async ({ page }, testInfo) => {
@@ -134,7 +136,7 @@ test('bulk delete removes the ticked keys after confirmation', async ({ page }, 
   await expect(keys.bodyRows()).toHaveCount(3);
 });
 
-test('search filters as you type and lives in the URL', async ({ page }) => {
+test('search filters as you type and lives in the URL', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('seed-00001');
   await expect(keys.bodyRows()).toHaveCount(10);
@@ -143,14 +145,16 @@ test('search filters as you type and lives in the URL', async ({ page }) => {
   await keys.shell.waitForHydration();
   await expect(keys.search).toHaveValue('seed-00001');
   await expect(keys.bodyRows()).toHaveCount(10);
+  await page.screenshot({ path: testInfo.outputPath('search.png') });
 });
 
-test('page size shows more rows per page', async ({ page }) => {
+test('page size shows more rows per page', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.open('?q=seed');
   await keys.pageSize.selectOption('20');
   await expect(page).toHaveURL(/size=20/);
   await expect(keys.bodyRows()).toHaveCount(20);
+  await page.screenshot({ path: testInfo.outputPath('page-size-20.png'), fullPage: true });
 });
 
 test('Prev and Next move between pages, and back works', async ({ page }, testInfo) => {
@@ -175,7 +179,7 @@ test('a search with no match shows the empty state', async ({ page }, testInfo) 
   await page.screenshot({ path: testInfo.outputPath('empty.png') });
 });
 
-test('dialogs work by keyboard: focus moves in, Esc closes, focus returns', async ({ page }) => {
+test('dialogs work by keyboard: focus moves in, Esc closes, focus returns', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('kbd-user');
   const deleteButton = keys.row('kbd-user').getByRole('button', { name: 'Delete' });
@@ -185,8 +189,22 @@ test('dialogs work by keyboard: focus moves in, Esc closes, focus returns', asyn
   await expect(keys.dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
   await page.keyboard.press('Shift+Tab');
   await expect(keys.dialog.getByRole('button', { name: 'Delete' })).toBeFocused();
+  await page.screenshot({ path: testInfo.outputPath('keyboard-dialog.png') });
   await page.keyboard.press('Escape');
   await expect(keys.dialog).toBeHidden();
   await expect(deleteButton).toBeFocused();
   await expect(keys.row('kbd-user')).toBeVisible();
+});
+
+test('at phone width the table scrolls and the dialogs fit', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const keys = new ApiKeysPage(page);
+  await keys.open('?q=seed');
+  await expect(keys.bodyRows()).toHaveCount(10);
+  await page.screenshot({ path: testInfo.outputPath('phone-list.png'), fullPage: true });
+  await keys.createButton.click();
+  await expect(keys.dialog).toBeVisible();
+  const box = await keys.dialog.boundingBox();
+  expect(box!.width).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: testInfo.outputPath('phone-create.png') });
 });

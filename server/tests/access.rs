@@ -67,239 +67,257 @@ fn server_fn(path: &str, cookie: Option<&str>, form: &str) -> axum::http::reques
     builder
 }
 
-#[tokio::test]
-async fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
-    common::each_backend(|b| async move {
-        let (response, _) = send(&b.db, page("/users?q=ad", None)).await;
-        assert!(
-            response.status().is_redirection(),
-            "{:?}",
-            response.status()
-        );
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        assert_eq!(location, "/login?next=/users%3Fq%3Dad");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_user_without_the_role_gets_a_403_page() {
-    common::each_backend(|b| async move {
-        let cookie = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
-        for path in ["/users", "/audit"] {
-            let (response, body) = send(&b.db, page(path, Some(&cookie))).await;
-            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+#[test]
+fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let (response, _) = send(&b.db, page("/users?q=ad", None)).await;
             assert!(
-                body.contains("You don&#x27;t have access")
-                    || body.contains("You don't have access"),
-                "{body}"
+                response.status().is_redirection(),
+                "{:?}",
+                response.status()
             );
-        }
+            let location = response.headers()[header::LOCATION].to_str().unwrap();
+            assert_eq!(location, "/login?next=/users%3Fq%3Dad");
+        })
+        .await;
     })
-    .await;
 }
 
-#[tokio::test]
-async fn an_administrator_sees_the_users_page() {
-    common::each_backend(|b| async move {
-        let cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let (response, body) = send(&b.db, page("/users", Some(&cookie))).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            body.contains("admin name"),
-            "the table is rendered on the server"
-        );
+#[test]
+fn a_user_without_the_role_gets_a_403_page() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let cookie = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            for path in ["/users", "/audit"] {
+                let (response, body) = send(&b.db, page(path, Some(&cookie))).await;
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+                assert!(
+                    body.contains("You don&#x27;t have access")
+                        || body.contains("You don't have access"),
+                    "{body}"
+                );
+            }
+        })
+        .await;
     })
-    .await;
 }
 
-#[tokio::test]
-async fn server_functions_check_the_callers_role() {
-    common::each_backend(|b| async move {
-        let path = app::users::page::ListUsers::PATH;
-        let body = "search=&page=1&per_page=10";
-        let request = |cookie: Option<&str>| {
-            server_fn(path, cookie, body)
-                .body(Body::from(body))
+#[test]
+fn an_administrator_sees_the_users_page() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let (response, body) = send(&b.db, page("/users", Some(&cookie))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(
+                body.contains("admin name"),
+                "the table is rendered on the server"
+            );
+        })
+        .await;
+    })
+}
+
+#[test]
+fn server_functions_check_the_callers_role() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let path = app::users::page::ListUsers::PATH;
+            let body = "search=&page=1&per_page=10";
+            let request = |cookie: Option<&str>| {
+                server_fn(path, cookie, body)
+                    .body(Body::from(body))
+                    .unwrap()
+            };
+
+            let (response, text) = send(&b.db, request(None)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{text}");
+            assert!(text.contains("Unauthenticated"));
+
+            let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let (response, _) = send(&b.db, request(Some(&operator))).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let (response, text) = send(&b.db, request(Some(&admin))).await;
+            assert_eq!(response.status(), StatusCode::OK, "{text}");
+            assert!(text.contains("\"user_key\":\"admin\""));
+        })
+        .await;
+    })
+}
+
+#[test]
+fn cross_site_posts_are_refused() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let path = app::users::page::ListUsers::PATH;
+            let body = "search=&page=1&per_page=10";
+            let cases = [
+                ("origin", "http://evil.example", StatusCode::FORBIDDEN),
+                ("sec-fetch-site", "cross-site", StatusCode::FORBIDDEN),
+                ("sec-fetch-site", "same-site", StatusCode::FORBIDDEN),
+                ("origin", "http://127.0.0.1:3000", StatusCode::OK),
+                ("sec-fetch-site", "same-origin", StatusCode::OK),
+            ];
+            for (name, value, expected) in cases {
+                let request = server_fn(path, Some(&admin), body)
+                    .header(name, value)
+                    .body(Body::from(body))
+                    .unwrap();
+                let (response, text) = send(&b.db, request).await;
+                assert_eq!(response.status(), expected, "{name}: {value}: {text}");
+            }
+        })
+        .await;
+    })
+}
+
+#[test]
+fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let old_cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let old_token = old_cookie.trim_start_matches("xk_session=").to_string();
+            let body = format!(
+                "user_key=admin&password={}&next=%2Fusers",
+                PASSWORD.replace(' ', "+")
+            );
+            let request = server_fn(app::auth::Login::PATH, Some(&old_cookie), &body)
+                .body(Body::from(body.clone()))
+                .unwrap();
+            let (response, text) = send(&b.db, request).await;
+            assert!(
+                response.status().is_success() || response.status().is_redirection(),
+                "{text}"
+            );
+            let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+            assert!(cookie.starts_with("xk_session="), "{cookie}");
+            for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+                assert!(cookie.contains(attribute), "{cookie}");
+            }
+            assert!(!cookie.contains(&old_token), "a new id at sign-in");
+            let old_alive = app::auth::session::lookup(&b.db, &old_token, chrono::Utc::now())
+                .await
+                .unwrap();
+            assert!(old_alive.is_none(), "the old session ended");
+        })
+        .await;
+    })
+}
+
+#[test]
+fn throttled_sign_in_answers_429_with_retry_after() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let mut last = None;
+            for _ in 0..6 {
+                let body = "user_key=admin&password=wrong-password&next=%2F";
+                let request = server_fn(app::auth::Login::PATH, None, body)
+                    .body(Body::from(body))
+                    .unwrap();
+                last = Some(send(&b.db, request).await);
+            }
+            let (response, text) = last.unwrap();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{text}");
+            let retry: u64 = response.headers()[header::RETRY_AFTER]
+                .to_str()
                 .unwrap()
-        };
-
-        let (response, text) = send(&b.db, request(None)).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{text}");
-        assert!(text.contains("Unauthenticated"));
-
-        let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
-        let (response, _) = send(&b.db, request(Some(&operator))).await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-
-        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let (response, text) = send(&b.db, request(Some(&admin))).await;
-        assert_eq!(response.status(), StatusCode::OK, "{text}");
-        assert!(text.contains("\"user_key\":\"admin\""));
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn cross_site_posts_are_refused() {
-    common::each_backend(|b| async move {
-        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let path = app::users::page::ListUsers::PATH;
-        let body = "search=&page=1&per_page=10";
-        let cases = [
-            ("origin", "http://evil.example", StatusCode::FORBIDDEN),
-            ("sec-fetch-site", "cross-site", StatusCode::FORBIDDEN),
-            ("sec-fetch-site", "same-site", StatusCode::FORBIDDEN),
-            ("origin", "http://127.0.0.1:3000", StatusCode::OK),
-            ("sec-fetch-site", "same-origin", StatusCode::OK),
-        ];
-        for (name, value, expected) in cases {
-            let request = server_fn(path, Some(&admin), body)
-                .header(name, value)
-                .body(Body::from(body))
+                .parse()
                 .unwrap();
-            let (response, text) = send(&b.db, request).await;
-            assert_eq!(response.status(), expected, "{name}: {value}: {text}");
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
-    common::each_backend(|b| async move {
-        let old_cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let old_token = old_cookie.trim_start_matches("xk_session=").to_string();
-        let body = format!(
-            "user_key=admin&password={}&next=%2Fusers",
-            PASSWORD.replace(' ', "+")
-        );
-        let request = server_fn(app::auth::Login::PATH, Some(&old_cookie), &body)
-            .body(Body::from(body.clone()))
-            .unwrap();
-        let (response, text) = send(&b.db, request).await;
-        assert!(
-            response.status().is_success() || response.status().is_redirection(),
-            "{text}"
-        );
-        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(cookie.starts_with("xk_session="), "{cookie}");
-        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-            assert!(cookie.contains(attribute), "{cookie}");
-        }
-        assert!(!cookie.contains(&old_token), "a new id at sign-in");
-        let old_alive = app::auth::session::lookup(&b.db, &old_token, chrono::Utc::now())
-            .await
-            .unwrap();
-        assert!(old_alive.is_none(), "the old session ended");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn throttled_sign_in_answers_429_with_retry_after() {
-    common::each_backend(|b| async move {
-        signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let mut last = None;
-        for _ in 0..6 {
-            let body = "user_key=admin&password=wrong-password&next=%2F";
-            let request = server_fn(app::auth::Login::PATH, None, body)
-                .body(Body::from(body))
-                .unwrap();
-            last = Some(send(&b.db, request).await);
-        }
-        let (response, text) = last.unwrap();
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{text}");
-        let retry: u64 = response.headers()[header::RETRY_AFTER]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(retry > 0);
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn malformed_server_function_input_is_a_400_not_a_500() {
-    common::each_backend(|b| async move {
-        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let cases = [
-            (
-                app::users::page::ListUsers::PATH,
-                "search=&page=notanumber&per_page=10",
-            ),
-            (app::users::page::SetUserActive::PATH, "id=1"),
-            (app::users::page::SetUserActive::PATH, "id=abc&active=true"),
-        ];
-        for (path, body) in cases {
-            let request = server_fn(path, Some(&admin), body)
-                .body(Body::from(body))
-                .unwrap();
-            let (response, text) = send(&b.db, request).await;
-            assert_eq!(
-                response.status(),
-                StatusCode::BAD_REQUEST,
-                "{path} {body}: {text}"
-            );
-        }
-        let body = "id=999999&active=false";
-        let request = server_fn(app::users::page::SetUserActive::PATH, Some(&admin), body)
-            .body(Body::from(body))
-            .unwrap();
-        let (response, _) = send(&b.db, request).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown id");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
-    common::each_backend(|b| async move {
-        let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
-        let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-        let path = app::api_keys::page::CreateApiKey::PATH;
-        let body = "user_key=operator";
-        let (response, _) = send(
-            &b.db,
-            server_fn(path, Some(&operator), body)
-                .body(Body::from(body))
-                .unwrap(),
-        )
+            assert!(retry > 0);
+        })
         .await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let (response, text) = send(
-            &b.db,
-            server_fn(path, Some(&admin), body)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::OK, "{text}");
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        assert!(text.contains("client_secret"));
+    })
+}
 
-        // Bulk functions take JSON; malformed JSON and unknown variants are 400s.
-        let path = app::api_keys::page::DeleteApiKeys::PATH;
-        for body in [
-            "{not json",
-            r#"{"selection":{"Everything":true}}"#,
-            r#"{"selection":{"Ids":"x"}}"#,
-        ] {
-            let request = Request::post(path)
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::HOST, "127.0.0.1:3000")
-                .header(header::COOKIE, &admin)
+#[test]
+fn malformed_server_function_input_is_a_400_not_a_500() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let cases = [
+                (
+                    app::users::page::ListUsers::PATH,
+                    "search=&page=notanumber&per_page=10",
+                ),
+                (app::users::page::SetUserActive::PATH, "id=1"),
+                (app::users::page::SetUserActive::PATH, "id=abc&active=true"),
+            ];
+            for (path, body) in cases {
+                let request = server_fn(path, Some(&admin), body)
+                    .body(Body::from(body))
+                    .unwrap();
+                let (response, text) = send(&b.db, request).await;
+                assert_eq!(
+                    response.status(),
+                    StatusCode::BAD_REQUEST,
+                    "{path} {body}: {text}"
+                );
+            }
+            let body = "id=999999&active=false";
+            let request = server_fn(app::users::page::SetUserActive::PATH, Some(&admin), body)
                 .body(Body::from(body))
                 .unwrap();
-            let (response, text) = send(&b.db, request).await;
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}: {text}");
-        }
-        let (response, _) = send(&b.db, page("/api-keys", Some(&operator))).await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let (response, html) = send(&b.db, page("/api-keys", Some(&admin))).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(html.contains("API Key of operator") && html.contains("*****"));
+            let (response, _) = send(&b.db, request).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown id");
+        })
+        .await;
     })
-    .await;
+}
+
+#[test]
+fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let path = app::api_keys::page::CreateApiKey::PATH;
+            let body = "user_key=operator";
+            let (response, _) = send(
+                &b.db,
+                server_fn(path, Some(&operator), body)
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            let (response, text) = send(
+                &b.db,
+                server_fn(path, Some(&admin), body)
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK, "{text}");
+            assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+            assert!(text.contains("client_secret"));
+
+            // Bulk functions take JSON; malformed JSON and unknown variants are 400s.
+            let path = app::api_keys::page::DeleteApiKeys::PATH;
+            for body in [
+                "{not json",
+                r#"{"selection":{"Everything":true}}"#,
+                r#"{"selection":{"Ids":"x"}}"#,
+            ] {
+                let request = Request::post(path)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::HOST, "127.0.0.1:3000")
+                    .header(header::COOKIE, &admin)
+                    .body(Body::from(body))
+                    .unwrap();
+                let (response, text) = send(&b.db, request).await;
+                assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}: {text}");
+            }
+            let (response, _) = send(&b.db, page("/api-keys", Some(&operator))).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            let (response, html) = send(&b.db, page("/api-keys", Some(&admin))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(html.contains("API Key of operator") && html.contains("*****"));
+        })
+        .await;
+    })
 }

@@ -355,3 +355,32 @@ async fn deleting_a_user_removes_their_key_and_a_deactivated_users_key_is_marked
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_user_picker_finds_active_users_and_says_who_has_a_key() {
+    common::each_backend(|b| async move {
+        key_for(&b.db, "revyz-backup-user").await;
+        user(&b.db, "revyz-other").await;
+        user(&b.db, "unrelated").await;
+        let found = keys::candidates(&b.db, "REVYZ").await.unwrap();
+        let summary: Vec<(&str, bool)> = found
+            .iter()
+            .map(|c| (c.user_key.as_str(), c.has_key))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("revyz-backup-user", true), ("revyz-other", false)]
+        );
+        let by_name = keys::candidates(&b.db, "name of unrel").await.unwrap();
+        assert_eq!(by_name.len(), 1);
+        assert!(
+            keys::candidates(&b.db, "%").await.unwrap().is_empty(),
+            "% is literal"
+        );
+        assert!(matches!(
+            keys::candidates(&b.db, &"x".repeat(256)).await,
+            Err(AppError::Validation { .. })
+        ));
+    })
+    .await;
+}

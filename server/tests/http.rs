@@ -23,54 +23,62 @@ async fn get(state: AppState, path: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-#[tokio::test]
-async fn health_and_readiness_answer_when_the_database_does() {
-    common::each_backend(|backend| async move {
-        let (status, body) = get(state_with(backend.db.clone()), "/healthz").await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
-        let (status, body) = get(state_with(backend.db.clone()), "/readyz").await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+#[test]
+fn health_and_readiness_answer_when_the_database_does() {
+    common::block_on(async {
+        common::each_backend(|backend| async move {
+            let (status, body) = get(state_with(backend.db.clone()), "/healthz").await;
+            assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+            let (status, body) = get(state_with(backend.db.clone()), "/readyz").await;
+            assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+        })
+        .await;
     })
-    .await;
 }
 
-#[tokio::test]
-async fn readiness_fails_while_the_database_is_unreachable() {
-    let mut options = sea_orm::ConnectOptions::new("postgres://nobody@127.0.0.1:1/none");
-    options
-        .connect_lazy(true)
-        .connect_timeout(std::time::Duration::from_millis(500))
-        .acquire_timeout(std::time::Duration::from_millis(500));
-    let db = sea_orm::Database::connect(options)
-        .await
-        .expect("lazy pool");
-    let (status, _) = get(state_with(db.clone()), "/readyz").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let (status, _) = get(state_with(db), "/healthz").await;
-    assert_eq!(status, StatusCode::OK, "the process itself is still up");
+#[test]
+fn readiness_fails_while_the_database_is_unreachable() {
+    common::block_on(async {
+        let mut options = sea_orm::ConnectOptions::new("postgres://nobody@127.0.0.1:1/none");
+        options
+            .connect_lazy(true)
+            .connect_timeout(std::time::Duration::from_millis(500))
+            .acquire_timeout(std::time::Duration::from_millis(500));
+        let db = sea_orm::Database::connect(options)
+            .await
+            .expect("lazy pool");
+        let (status, _) = get(state_with(db.clone()), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let (status, _) = get(state_with(db), "/healthz").await;
+        assert_eq!(status, StatusCode::OK, "the process itself is still up");
+    })
 }
 
-#[tokio::test]
-async fn home_page_is_rendered_on_the_server() {
-    common::each_backend(|backend| async move {
-        let (status, body) = get(state_with(backend.db), "/").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("<h1>Overview</h1>"), "{body}");
-        assert!(
-            body.contains("/pkg/xray-keys.js"),
-            "hydration script is linked"
-        );
+#[test]
+fn home_page_is_rendered_on_the_server() {
+    common::block_on(async {
+        common::each_backend(|backend| async move {
+            let (status, body) = get(state_with(backend.db), "/").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(body.contains("<h1>Overview</h1>"), "{body}");
+            assert!(
+                body.contains("/pkg/xray-keys.js"),
+                "hydration script is linked"
+            );
+        })
+        .await;
     })
-    .await;
 }
 
-#[tokio::test]
-async fn unknown_page_is_a_404_with_a_way_back() {
-    common::each_backend(|backend| async move {
-        let (status, body) = get(state_with(backend.db), "/no-such-page").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(body.contains("Page not found"));
-        assert!(body.contains("href=\"/\""));
+#[test]
+fn unknown_page_is_a_404_with_a_way_back() {
+    common::block_on(async {
+        common::each_backend(|backend| async move {
+            let (status, body) = get(state_with(backend.db), "/no-such-page").await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            assert!(body.contains("Page not found"));
+            assert!(body.contains("href=\"/\""));
+        })
+        .await;
     })
-    .await;
 }

@@ -78,3 +78,72 @@ fn default_sqlite_database_is_created_in_the_data_folder() {
     );
     assert!(dir.path().join("data/xray-keys.db").is_file());
 }
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xray-keys"))
+        .args(args)
+        .env_clear()
+        .current_dir(dir)
+        .output()
+        .expect("run xray-keys")
+}
+
+#[test]
+fn the_keys_command_prints_a_secret_once_and_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["users", "add", "ci-bot", "--name", "CI Bot"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = cli(dir.path(), &["keys", "create", "ci-bot", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issued: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let client_id = issued["client_id"].as_str().unwrap().to_string();
+    assert_eq!(issued["client_secret"].as_str().unwrap().len(), 64);
+
+    let out = cli(dir.path(), &["keys", "create", "ci-bot"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already has an API Key"));
+
+    let out = cli(dir.path(), &["keys", "list", "--json"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains(&client_id) && !listed.contains(issued["client_secret"].as_str().unwrap())
+    );
+
+    let out = cli(dir.path(), &["keys", "delete", "not-an-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("32 hexadecimal"));
+
+    let out = cli(dir.path(), &["keys", "regenerate", &client_id, "--json"]);
+    assert!(out.status.success());
+    let out = cli(dir.path(), &["keys", "delete", &client_id]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted 1 API Key"));
+    let out = cli(dir.path(), &["keys", "delete", &client_id]);
+    assert_eq!(out.status.code(), Some(1), "already gone");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn user_import_reports_rejected_lines_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.csv");
+    std::fs::write(
+        &file,
+        "user_key,display_name,email,roles\nok-user,OK,,\nbad key,Bad,,\n",
+    )
+    .unwrap();
+    let out = cli(dir.path(), &["users", "import", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created  ok-user"), "{stdout}");
+    assert!(stdout.contains("rejected line 3"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+}

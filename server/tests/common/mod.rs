@@ -141,3 +141,20 @@ pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
         secret_hasher: test_hasher(),
     }
 }
+
+/// Runs a test that renders pages: on one runtime shared by the test binary, one test at a time.
+/// Leptos keeps process-wide rendering state; the server builds its router once, but tests
+/// building routers and rendering concurrently were seen to hang now and then.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    });
+    RUNTIME.block_on(future)
+}
