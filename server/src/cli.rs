@@ -140,15 +140,13 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::serve::serve(config).await,
         Command::Users { action } => {
-            let db = app::db::connect(&config.database_url).await?;
-            Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+            let db = open_migrated(&config).await?;
             users(&db, action).await
         }
         Command::Keys { action } => {
             let hasher = app::api_keys::secret::hasher_from_config(&config)
                 .map_err(|e| CliError::Serve(e.to_string()))?;
-            let db = app::db::connect(&config.database_url).await?;
-            Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+            let db = open_migrated(&config).await?;
             keys(&db, &hasher, action).await
         }
         Command::Dev {
@@ -156,8 +154,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         } => {
             let hasher = app::api_keys::secret::hasher_from_config(&config)
                 .map_err(|e| CliError::Serve(e.to_string()))?;
-            let db = app::db::connect(&config.database_url).await?;
-            Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+            let db = open_migrated(&config).await?;
             let start = app::api_keys::service::count(&db).await?;
             let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
             println!("seeded {made} users with API keys");
@@ -194,6 +191,13 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// The database, with every migration applied (commands that read or write data).
+async fn open_migrated(config: &Config) -> Result<sea_orm::DatabaseConnection, CliError> {
+    let db = app::db::connect(&config.database_url).await?;
+    Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+    Ok(db)
 }
 
 fn read_password_stdin() -> Result<String, CliError> {

@@ -5,12 +5,13 @@
 //!   secrets are 256 random bits, so a slow KDF adds cost and no strength.
 //! - `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`: for sites whose policy demands a slow hash.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::auth::password::{argon2, new_salt};
 use crate::auth::tokens::random_hex;
 use crate::error::AppError;
 
@@ -74,10 +75,8 @@ impl SecretHasher {
                 STANDARD_NO_PAD.encode(self.hmac(secret.0.as_bytes())?)
             )),
             HashScheme::Argon2id => {
-                let salt_hex = random_hex(16)?;
-                let salt_bytes = hex::decode(salt_hex).map_err(|_| AppError::Internal)?;
-                let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| AppError::Internal)?;
-                argon2_hasher()?
+                let salt = new_salt()?;
+                argon2()?
                     .hash_password(secret.0.as_bytes(), &salt)
                     .map(|h| h.to_string())
                     .map_err(|e| {
@@ -194,15 +193,6 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
-}
-
-fn argon2_hasher() -> Result<argon2::Argon2<'static>, AppError> {
-    let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|_| AppError::Internal)?;
-    Ok(argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        params,
-    ))
 }
 
 /// 32 uppercase hex characters: 128 random bits.

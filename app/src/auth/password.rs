@@ -12,7 +12,7 @@ const MAX_HASHES_IN_FLIGHT: usize = 4;
 static HASH_PERMITS: Semaphore = Semaphore::const_new(MAX_HASHES_IN_FLIGHT);
 
 /// 16 random bytes from the OS generator, as a PHC salt.
-fn new_salt() -> Result<SaltString, AppError> {
+pub(crate) fn new_salt() -> Result<SaltString, AppError> {
     use rand::TryRngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
@@ -25,7 +25,8 @@ fn new_salt() -> Result<SaltString, AppError> {
     })
 }
 
-fn argon2() -> Result<Argon2<'static>, AppError> {
+/// argon2id at OWASP's minimum; also used for Client Secrets under the argon2id scheme.
+pub(crate) fn argon2() -> Result<Argon2<'static>, AppError> {
     let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| {
         tracing::error!(error = %e, "argon2 parameters");
         AppError::Internal
