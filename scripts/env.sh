@@ -4,6 +4,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 # Builds are kept outside the clone so a fresh clone reuses them; nothing depends on it existing.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xray-keys/target}"
+# Incremental artifacts grew the shared cache to tens of GB across clone paths and buy nothing
+# for whole-tree builds.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export PATH="$HOME/.cargo/bin:$PATH"
 # Debian's /usr/bin/wasm-opt (binaryen 108) produces WASM that fails to hydrate; the npm
 # package's wasm-opt must come first.

@@ -21,16 +21,19 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "XRAY_KEYS_PEPPER",
     "XRAY_KEYS_PEPPER_FILE",
     "XRAY_KEYS_SECRET_HASH",
+    "XRAY_KEYS_MASTER_KEY",
+    "XRAY_KEYS_MASTER_KEY_FILE",
 ];
 
-/// Where the pepper of the HMAC secret scheme comes from. No `Debug`: it can hold the pepper.
+/// Where a server-held key comes from (the pepper of the HMAC secret scheme, the master key).
+/// No `Debug`: it can hold the key.
 #[derive(Clone)]
-pub enum PepperSource {
+pub enum KeySource {
     /// Hex in the environment.
     Inline(String),
     /// A file holding hex, named by the setting.
     File(PathBuf),
-    /// `<data dir>/pepper`, generated on first start.
+    /// A file in the data folder, generated on first start.
     DataDir,
 }
 
@@ -158,7 +161,9 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_proxy: bool,
     pub admin_bootstrap: Option<AdminBootstrap>,
-    pub pepper: PepperSource,
+    pub pepper: KeySource,
+    /// The key that encrypts secrets stored in the database (AEAD key-encryption key).
+    pub master_key: KeySource,
     /// `hmac-sha256` (default) or `argon2id`: how new Client Secrets are stored.
     pub secret_hash: String,
 }
@@ -275,17 +280,17 @@ impl Config {
                 ))
             }
         };
-        let pepper = match (vars.get("XRAY_KEYS_PEPPER"), get("XRAY_KEYS_PEPPER_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "XRAY_KEYS_PEPPER",
-                    "set either XRAY_KEYS_PEPPER or XRAY_KEYS_PEPPER_FILE, not both",
-                ))
-            }
-            (Some(hex), None) => PepperSource::Inline(hex.trim().to_string()),
-            (None, Some(file)) => PepperSource::File(PathBuf::from(file)),
-            (None, None) => PepperSource::DataDir,
+        let key_source = |inline: &str, file: &str| match (vars.get(inline), get(file)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                inline,
+                format!("set either {inline} or {file}, not both"),
+            )),
+            (Some(hex), None) => Ok(KeySource::Inline(hex.trim().to_string())),
+            (None, Some(path)) => Ok(KeySource::File(PathBuf::from(path))),
+            (None, None) => Ok(KeySource::DataDir),
         };
+        let pepper = key_source("XRAY_KEYS_PEPPER", "XRAY_KEYS_PEPPER_FILE")?;
+        let master_key = key_source("XRAY_KEYS_MASTER_KEY", "XRAY_KEYS_MASTER_KEY_FILE")?;
         let secret_hash = get("XRAY_KEYS_SECRET_HASH").unwrap_or_else(|| "hmac-sha256".into());
         if secret_hash != "hmac-sha256" && secret_hash != "argon2id" {
             return Err(ConfigError::new(
@@ -295,6 +300,7 @@ impl Config {
         }
         Ok(Config {
             pepper,
+            master_key,
             secret_hash,
             public_url,
             secure_cookies,

@@ -28,6 +28,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("The request was refused: {0}")]
     BadRequest(String),
+    #[error("The request body is larger than {0} bytes.")]
+    PayloadTooLarge(usize),
     #[error("The database is not reachable right now. Try again shortly.")]
     Unavailable,
     #[error("Something went wrong on the server. The details were logged.")]
@@ -53,6 +55,7 @@ impl AppError {
             AppError::Validation { .. } | AppError::BadRequest(_) => 400,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge(_) => 413,
             AppError::TooManyRequests { .. } => 429,
             AppError::Unavailable => 503,
             AppError::Internal => 500,

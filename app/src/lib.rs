@@ -23,6 +23,10 @@ pub mod db;
 pub mod entities;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod vault;
+#[cfg(feature = "ssr")]
+pub mod xray_api;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -8,6 +8,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::api_keys::secret::SecretHasher;
 use crate::config::Config;
+use crate::vault::MasterKey;
+use crate::xray_api::last_used::LastUsed;
+use crate::xray_api::tokens::TokenKeys;
 
 /// Holds nothing another instance would need: all shared state lives in the database.
 #[derive(Clone)]
@@ -16,6 +19,31 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub secret_hasher: SecretHasher,
+    /// Encrypts the secrets the database keeps (signing key, stored credentials).
+    pub master_key: MasterKey,
+    /// This instance's copy of the token-signing key (the database holds the truth).
+    pub token_keys: Arc<TokenKeys>,
+    pub last_used: Arc<LastUsed>,
+}
+
+impl AppState {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Config,
+        leptos_options: LeptosOptions,
+        secret_hasher: SecretHasher,
+        master_key: MasterKey,
+    ) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+            leptos_options,
+            secret_hasher,
+            token_keys: Arc::new(TokenKeys::new(master_key.clone())),
+            master_key,
+            last_used: Arc::new(LastUsed::default()),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Manage the key that signs the REST API's bearer tokens.
+    Tokens {
+        #[command(subcommand)]
+        action: TokensAction,
+    },
     /// Development helpers.
     Dev {
         #[command(subcommand)]
@@ -99,6 +104,13 @@ pub enum KeysAction {
     },
 }
 
+#[derive(Subcommand, Clone, Copy)]
+pub enum TokensAction {
+    /// Replace the token-signing key: every bearer token issued so far stops working, on every
+    /// instance sharing the database.
+    RotateSigningKey,
+}
+
 #[derive(Subcommand)]
 pub enum DevAction {
     /// Add N users (`seed-NNNNNN`) with an API key each, for trying the page at scale.
@@ -148,6 +160,27 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
                 .map_err(|e| CliError::Serve(e.to_string()))?;
             let db = open_migrated(&config).await?;
             keys(&db, &hasher, action).await
+        }
+        Command::Tokens {
+            action: TokensAction::RotateSigningKey,
+        } => {
+            let db = open_migrated(&config).await?;
+            let master = app::vault::load_master_key(&config, &db)
+                .await
+                .map_err(|e| CliError::Serve(e.to_string()))?;
+            let keys = app::xray_api::tokens::TokenKeys::new(master);
+            let kid = keys.rotate(&db).await?;
+            app::audit::service::record(
+                &db,
+                &app::audit::service::Actor::cli(),
+                app::audit::action::SIGNING_KEY_ROTATED,
+                None,
+                app::audit::Outcome::Success,
+                Some(format!("new key id {kid}")),
+            )
+            .await?;
+            println!("rotated the token-signing key (new key id {kid}); every bearer token issued before now is refused");
+            Ok(())
         }
         Command::Dev {
             action: DevAction::Seed { keys },

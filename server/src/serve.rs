@@ -1,7 +1,5 @@
 //! The web server: routes, probes, start-up and graceful shutdown.
 
-use std::sync::Arc;
-
 use app::config::{Config, LogFormat};
 use app::state::AppState;
 use app::{shell, App, OUTPUT_NAME};
@@ -51,13 +49,14 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
              build with `cargo leptos build --release` or set XRAY_KEYS_SITE_ROOT"
         );
     }
+    let master_key = app::vault::load_master_key(&config, &db)
+        .await
+        .map_err(|e| CliError::Serve(e.to_string()))?;
     let listen = config.listen;
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-        leptos_options,
-        secret_hasher,
-    };
+    let state = AppState::new(db, config, leptos_options, secret_hasher, master_key);
+    state.token_keys.ensure(&state.db).await.map_err(|e| {
+        CliError::Serve(format!("cannot load or create the token-signing key: {e}"))
+    })?;
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -83,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(app::xray_api::routes::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })

@@ -147,3 +147,108 @@ fn user_import_reports_rejected_lines_and_exits_non_zero() {
     assert!(stdout.contains("rejected line 3"), "{stdout}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+fn cli_env(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xray-keys"));
+    cmd.args(args).env_clear().current_dir(dir);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run xray-keys")
+}
+
+#[test]
+fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_file = dir.path().join("data/master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the generated master key is private");
+    }
+    let key = std::fs::read_to_string(&key_file).unwrap();
+
+    // Another key: refused by name, before anything is served.
+    let wrong = "ab".repeat(32);
+    let out = cli_env(
+        dir.path(),
+        &["tokens", "rotate-signing-key"],
+        &[("XRAY_KEYS_MASTER_KEY", &wrong)],
+    );
+    assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the key"));
+
+    // The web server refuses too, instead of failing later with a 500.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
+        .env_clear()
+        .env("XRAY_KEYS_MASTER_KEY", &wrong)
+        .env("XRAY_KEYS_LISTEN", "127.0.0.1:0")
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let status = status.expect("the server must refuse to start, not serve");
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("XRAY_KEYS_MASTER_KEY"), "{stderr}");
+
+    // A malformed key is named as such.
+    let out = cli_env(
+        dir.path(),
+        &["tokens", "rotate-signing-key"],
+        &[("XRAY_KEYS_MASTER_KEY", "1234")],
+    );
+    assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
+
+    // The key file lost: refused, and no new key is quietly generated in its place.
+    std::fs::remove_file(&key_file).unwrap();
+    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(!key_file.exists());
+
+    // The right key from the environment (or a file) works.
+    let out = cli_env(
+        dir.path(),
+        &["tokens", "rotate-signing-key"],
+        &[("XRAY_KEYS_MASTER_KEY", key.trim())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.path().join("elsewhere.key");
+    std::fs::write(&file, &key).unwrap();
+    let out = cli_env(
+        dir.path(),
+        &["tokens", "rotate-signing-key"],
+        &[("XRAY_KEYS_MASTER_KEY_FILE", file.to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rotated the token-signing key"));
+}

@@ -111,6 +111,25 @@ impl SecretHasher {
         false
     }
 
+    /// A stored value of the configured scheme that no secret matches. Checking a candidate
+    /// against it costs what a real check costs, so an unknown Client Id answers in the same time
+    /// as a wrong secret.
+    pub fn decoy(&self) -> String {
+        static ARGON2_DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        match self.scheme {
+            HashScheme::HmacSha256 => format!("{HMAC_PREFIX}{}", STANDARD_NO_PAD.encode([0u8; 32])),
+            HashScheme::Argon2id => ARGON2_DECOY
+                .get_or_init(|| {
+                    ClientSecret::generate()
+                        .and_then(|s| self.hash(&s))
+                        .unwrap_or_else(|_| {
+                            format!("{HMAC_PREFIX}{}", STANDARD_NO_PAD.encode([0u8; 32]))
+                        })
+                })
+                .clone(),
+        }
+    }
+
     fn hmac(&self, data: &[u8]) -> Result<Vec<u8>, AppError> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.pepper.0).map_err(|_| AppError::Internal)?;
@@ -125,15 +144,15 @@ impl SecretHasher {
 pub fn hasher_from_config(
     config: &crate::config::Config,
 ) -> Result<SecretHasher, crate::config::ConfigError> {
-    use crate::config::{ConfigError, PepperSource};
+    use crate::config::{ConfigError, KeySource};
     let scheme = HashScheme::parse(&config.secret_hash).ok_or_else(|| {
         ConfigError::new("XRAY_KEYS_SECRET_HASH", "is not hmac-sha256 or argon2id")
     })?;
     let pepper = match &config.pepper {
-        PepperSource::Inline(hex) => Pepper::from_hex(hex).map_err(|m| {
+        KeySource::Inline(hex) => Pepper::from_hex(hex).map_err(|m| {
             ConfigError::new("XRAY_KEYS_PEPPER", format!("{m} (give 64+ hex characters)"))
         })?,
-        PepperSource::File(path) => {
+        KeySource::File(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 ConfigError::new(
                     "XRAY_KEYS_PEPPER_FILE",
@@ -143,7 +162,7 @@ pub fn hasher_from_config(
             Pepper::from_hex(&text)
                 .map_err(|m| ConfigError::new("XRAY_KEYS_PEPPER_FILE", format!("the file {m}")))?
         }
-        PepperSource::DataDir => {
+        KeySource::DataDir => {
             let path = config.data_dir.join("pepper");
             match std::fs::read_to_string(&path) {
                 Ok(text) => Pepper::from_hex(&text).map_err(|m| {
@@ -178,7 +197,7 @@ pub fn hasher_from_config(
 }
 
 /// Writes `text` to a new file readable by its owner only.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

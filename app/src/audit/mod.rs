@@ -38,6 +38,7 @@ pub mod action {
     pub const API_KEY_CREATE: &str = "api_key_create";
     pub const API_KEY_DELETE: &str = "api_key_delete";
     pub const API_KEY_REGENERATE: &str = "api_key_regenerate";
+    pub const SIGNING_KEY_ROTATED: &str = "signing_key_rotate";
     pub const ALL: &[&str] = &[
         SIGN_IN,
         SIGN_OUT,
@@ -51,6 +52,7 @@ pub mod action {
         API_KEY_CREATE,
         API_KEY_DELETE,
         API_KEY_REGENERATE,
+        SIGNING_KEY_ROTATED,
     ];
 }
 

@@ -70,7 +70,7 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
     .await
 }
 
-async fn run_bounded<T: Send + 'static>(
+pub(crate) async fn run_bounded<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let _permit = HASH_PERMITS

@@ -132,14 +132,20 @@ pub fn test_hasher() -> app::api_keys::secret::SecretHasher {
 /// The state the server would build, on `db`, with default configuration.
 pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
     let config = app::config::Config::from_vars(Vec::new()).expect("default config");
-    app::state::AppState {
+    app::state::AppState::new(
         db,
-        config: std::sync::Arc::new(config),
-        leptos_options: leptos::config::LeptosOptions::builder()
+        config,
+        leptos::config::LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
             .build(),
-        secret_hasher: test_hasher(),
-    }
+        test_hasher(),
+        test_master_key(),
+    )
+}
+
+/// A fixed master key for tests.
+pub fn test_master_key() -> app::vault::MasterKey {
+    app::vault::MasterKey::new([9u8; 32])
 }
 
 /// Runs a test that renders pages: on one runtime shared by the test binary, one test at a time.

@@ -1,0 +1,360 @@
+//! Secrets the server must read back (the token-signing key, stored third-party credentials) are
+//! kept in the database encrypted under a master key that never enters the database.
+//!
+//! A sealed value reads `xk1$<key id>$<nonce>$<ciphertext>`: XChaCha20-Poly1305 with a fresh
+//! random 192-bit nonce per write, and additional data naming the record it belongs to, so a
+//! ciphertext copied onto another record fails to open. The key id (derived from the key) lets a
+//! wrong master key be told apart from damaged data, and lets keys rotate.
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chrono::Utc;
+use rand::TryRngCore;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, ConfigError, KeySource};
+use crate::entities::settings;
+use crate::error::AppError;
+
+const PREFIX: &str = "xk1$";
+/// The settings row whose sealed value proves, at start-up, that the master key is the right one.
+pub const CANARY_SETTING: &str = "vault_canary";
+const CANARY_TEXT: &[u8] = b"xray-keys master key canary";
+
+/// The 256-bit key-encryption key. No `Debug`: a secret.
+#[derive(Clone)]
+pub struct MasterKey {
+    key: [u8; 32],
+    id: String,
+}
+
+impl MasterKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"xray-keys master key id\0")
+            .chain_update(key)
+            .finalize();
+        MasterKey {
+            key,
+            id: hex::encode(&digest[..4]),
+        }
+    }
+
+    /// A key written as 64 hexadecimal characters.
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let bytes = hex::decode(text.trim()).map_err(|_| "is not hexadecimal".to_string())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must be exactly 64 hexadecimal characters (256 bits)".to_string())?;
+        Ok(Self::new(key))
+    }
+
+    pub fn generate() -> Result<Self, AppError> {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|e| {
+            tracing::error!(error = %e, "the OS random generator failed");
+            AppError::Internal
+        })?;
+        Ok(Self::new(key))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.key)
+    }
+
+    /// A short public name of this key (not secret: derived one-way).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Why a sealed value could not be opened. Says nothing about the plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    #[error("the value is not a sealed value of this server")]
+    Malformed,
+    #[error("the value was sealed under another master key (key id {0})")]
+    OtherKey(String),
+    #[error("the value does not belong to this record or was altered")]
+    Forged,
+}
+
+impl MasterKey {
+    /// Encrypts `plaintext` for the record named by `record` (the additional data).
+    pub fn seal(&self, plaintext: &[u8], record: &str) -> Result<String, AppError> {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
+            tracing::error!(error = %e, "the OS random generator failed");
+            AppError::Internal
+        })?;
+        let cipher = XChaCha20Poly1305::new((&self.key).into());
+        let ciphertext = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: record.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                tracing::error!("AEAD encryption failed");
+                AppError::Internal
+            })?;
+        Ok(format!(
+            "{PREFIX}{}${}${}",
+            self.id,
+            STANDARD_NO_PAD.encode(nonce),
+            STANDARD_NO_PAD.encode(ciphertext)
+        ))
+    }
+
+    /// Decrypts a value sealed for `record`.
+    pub fn open(&self, sealed: &str, record: &str) -> Result<Vec<u8>, OpenError> {
+        let rest = sealed.strip_prefix(PREFIX).ok_or(OpenError::Malformed)?;
+        let mut parts = rest.split('$');
+        let (Some(key_id), Some(nonce), Some(ciphertext), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(OpenError::Malformed);
+        };
+        if key_id != self.id {
+            return Err(OpenError::OtherKey(key_id.chars().take(8).collect()));
+        }
+        let nonce = STANDARD_NO_PAD
+            .decode(nonce)
+            .ok()
+            .filter(|n| n.len() == 24)
+            .ok_or(OpenError::Malformed)?;
+        let ciphertext = STANDARD_NO_PAD
+            .decode(ciphertext)
+            .map_err(|_| OpenError::Malformed)?;
+        XChaCha20Poly1305::new((&self.key).into())
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &ciphertext,
+                    aad: record.as_bytes(),
+                },
+            )
+            .map_err(|_| OpenError::Forged)
+    }
+}
+
+/// Whether a stored value is sealed (rather than plain).
+pub fn is_sealed(value: &str) -> bool {
+    value.starts_with(PREFIX)
+}
+
+/// The additional data of a sealed settings row.
+pub fn settings_record(name: &str) -> String {
+    format!("settings:{name}")
+}
+
+/// The master key the configuration names, checked against the database's canary.
+///
+/// With nothing configured the key lives in `<data dir>/master.key`; it is generated there (mode
+/// 0600, with a loud log line) only while the database holds no sealed secret, so a lost key file
+/// stops start-up instead of quietly replacing the key that the stored secrets need.
+pub async fn load_master_key(
+    config: &Config,
+    db: &impl ConnectionTrait,
+) -> Result<MasterKey, ConfigError> {
+    let canary = settings::Entity::find_by_id(CANARY_SETTING.to_string())
+        .one(db)
+        .await
+        .map_err(|e| {
+            ConfigError::new(
+                "DATABASE_URL",
+                format!("cannot read the master key check: {e}"),
+            )
+        })?;
+    let (setting, key) = match &config.master_key {
+        KeySource::Inline(hex) => (
+            "XRAY_KEYS_MASTER_KEY",
+            MasterKey::from_hex(hex).map_err(|m| ConfigError::new("XRAY_KEYS_MASTER_KEY", m))?,
+        ),
+        KeySource::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(
+                    "XRAY_KEYS_MASTER_KEY_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            (
+                "XRAY_KEYS_MASTER_KEY_FILE",
+                MasterKey::from_hex(&text).map_err(|m| {
+                    ConfigError::new("XRAY_KEYS_MASTER_KEY_FILE", format!("the file {m}"))
+                })?,
+            )
+        }
+        KeySource::DataDir => {
+            let path = config.data_dir.join("master.key");
+            let key = match std::fs::read_to_string(&path) {
+                Ok(text) => MasterKey::from_hex(&text).map_err(|m| {
+                    ConfigError::new("XRAY_KEYS_DATA_DIR", format!("{} {m}", path.display()))
+                })?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && canary.is_some() => {
+                    return Err(ConfigError::new(
+                        "XRAY_KEYS_MASTER_KEY",
+                        format!(
+                            "the database holds encrypted secrets but no master key is configured \
+                             and {} does not exist: restore that file, or set XRAY_KEYS_MASTER_KEY \
+                             or XRAY_KEYS_MASTER_KEY_FILE to the key the secrets were stored with",
+                            path.display()
+                        ),
+                    ));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = MasterKey::generate().map_err(|_| {
+                        ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a master key")
+                    })?;
+                    crate::api_keys::secret::write_private(&path, &key.to_hex()).map_err(|e| {
+                        ConfigError::new(
+                            "XRAY_KEYS_DATA_DIR",
+                            format!("cannot write {}: {e}", path.display()),
+                        )
+                    })?;
+                    tracing::warn!(
+                        path = %path.display(),
+                        "GENERATED A NEW MASTER KEY for secrets stored in the database: back this file up apart from the database; without it the stored secrets cannot be read"
+                    );
+                    key
+                }
+                Err(e) => {
+                    return Err(ConfigError::new(
+                        "XRAY_KEYS_DATA_DIR",
+                        format!("cannot read {}: {e}", path.display()),
+                    ))
+                }
+            };
+            ("XRAY_KEYS_MASTER_KEY", key)
+        }
+    };
+    match canary {
+        Some(row) => match key.open(&row.value, &settings_record(CANARY_SETTING)) {
+            Ok(text) if text == CANARY_TEXT => Ok(key),
+            Ok(_) | Err(OpenError::Forged) | Err(OpenError::Malformed) => Err(ConfigError::new(
+                setting,
+                "the stored master key check is damaged; the stored secrets cannot be trusted",
+            )),
+            Err(OpenError::OtherKey(stored)) => Err(ConfigError::new(
+                setting,
+                format!(
+                    "is not the key the stored secrets were encrypted with (this key's id is {}, \
+                     the database's is {stored})",
+                    key.id()
+                ),
+            )),
+        },
+        None => {
+            write_canary(db, &key).await.map_err(|_| {
+                ConfigError::new("DATABASE_URL", "cannot store the master key check")
+            })?;
+            Ok(key)
+        }
+    }
+}
+
+/// Stores (or replaces) the canary sealed under `key`.
+pub async fn write_canary(db: &impl ConnectionTrait, key: &MasterKey) -> Result<(), AppError> {
+    put_setting(
+        db,
+        CANARY_SETTING,
+        &key.seal(CANARY_TEXT, &settings_record(CANARY_SETTING))?,
+    )
+    .await
+}
+
+/// Inserts or replaces a settings row.
+pub async fn put_setting(
+    db: &impl ConnectionTrait,
+    name: &str,
+    value: &str,
+) -> Result<(), AppError> {
+    settings::Entity::insert(settings::ActiveModel {
+        name: Set(name.to_string()),
+        value: Set(value.to_string()),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(settings::Column::Name)
+            .update_columns([settings::Column::Value, settings::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Re-seals every sealed settings row under `new`. Runs inside the caller's transaction; returns
+/// how many values were re-encrypted.
+pub async fn reseal_settings(
+    db: &impl ConnectionTrait,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<u64, AppError> {
+    let rows = settings::Entity::find()
+        .filter(settings::Column::Value.starts_with(PREFIX))
+        .all(db)
+        .await?;
+    let mut count = 0;
+    for row in rows {
+        let record = settings_record(&row.name);
+        let plain = old.open(&row.value, &record).map_err(|e| {
+            tracing::error!(setting = %row.name, error = %e, "cannot open a sealed setting");
+            AppError::Internal
+        })?;
+        put_setting(db, &row.name, &new.seal(&plain, &record)?).await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_for_their_record_and_key() {
+        let key = MasterKey::new([7u8; 32]);
+        let sealed = key.seal(b"top secret", "settings:a").unwrap();
+        assert!(is_sealed(&sealed));
+        assert!(!sealed.contains("top secret"));
+        assert_eq!(key.open(&sealed, "settings:a").unwrap(), b"top secret");
+        assert_eq!(key.open(&sealed, "settings:b"), Err(OpenError::Forged));
+        let other = MasterKey::new([8u8; 32]);
+        assert!(matches!(
+            other.open(&sealed, "settings:a"),
+            Err(OpenError::OtherKey(_))
+        ));
+        // Two seals of the same text differ (fresh nonce).
+        assert_ne!(sealed, key.seal(b"top secret", "settings:a").unwrap());
+    }
+
+    #[test]
+    fn altered_or_malformed_values_are_refused() {
+        let key = MasterKey::new([7u8; 32]);
+        let sealed = key.seal(b"top secret", "r").unwrap();
+        let mut bytes = sealed.clone().into_bytes();
+        let last = bytes.len() - 2;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap();
+        assert_eq!(key.open(&altered, "r"), Err(OpenError::Forged));
+        for bad in ["", "plain", "xk1$", "xk1$abc", &format!("{sealed}$x")] {
+            assert!(key.open(bad, "r").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn master_keys_are_64_hex_characters() {
+        assert!(MasterKey::from_hex(&"ab".repeat(32)).is_ok());
+        assert!(MasterKey::from_hex(&"ab".repeat(31)).is_err());
+        assert!(MasterKey::from_hex(&"zz".repeat(32)).is_err());
+        let key = MasterKey::from_hex(&"ab".repeat(32)).unwrap();
+        assert_eq!(MasterKey::from_hex(&key.to_hex()).unwrap().id(), key.id());
+    }
+}

@@ -1,0 +1,347 @@
+//! What the REST endpoints do, as plain functions that take the clock as an argument.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect, RelationTrait,
+};
+
+use crate::api_keys::ClientId;
+use crate::auth::throttle::{self, Limit};
+use crate::entities::{api_keys, users};
+use crate::error::AppError;
+use crate::state::AppState;
+
+use super::tokens::{Claims, SIGNING_KID_SETTING, TOKEN_LIFETIME};
+use super::Whoami;
+
+/// The largest authenticate body accepted; real ones are about 130 bytes.
+pub const BODY_LIMIT: usize = 4096;
+
+/// Ten wrong secrets for one Client Id within 15 minutes lock it for the rest of the window.
+pub const CLIENT_ID_LIMIT: Limit = Limit {
+    failures: 10,
+    window: chrono::Duration::minutes(15),
+};
+/// One address may fail 50 times within 15 minutes, across Client Ids.
+pub const API_ADDRESS_LIMIT: Limit = Limit {
+    failures: 50,
+    window: chrono::Duration::minutes(15),
+};
+
+/// A Client Id and the secret offered for it. No `Debug`: it holds a secret.
+pub struct Credentials {
+    pub client_id: ClientId,
+    secret: String,
+}
+
+impl Credentials {
+    pub fn new(client_id: ClientId, secret: String) -> Self {
+        Credentials { client_id, secret }
+    }
+}
+
+/// Reads an authenticate request: a JSON object with string fields `client_id` (32 hex) and
+/// `client_secret` (64 hex). Every problem is a `BadRequest` naming it; the body is never echoed.
+pub fn parse_credentials(content_type: Option<&str>, body: &[u8]) -> Result<Credentials, AppError> {
+    let is_json = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(AppError::BadRequest(
+            "The body must be JSON, sent with Content-Type: application/json.".into(),
+        ));
+    }
+    if body.len() > BODY_LIMIT {
+        return Err(AppError::PayloadTooLarge(BODY_LIMIT));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| AppError::BadRequest("The body is not valid JSON.".into()))?;
+    let object = value.as_object().ok_or_else(|| {
+        AppError::BadRequest(
+            "The body must be a JSON object with client_id and client_secret.".into(),
+        )
+    })?;
+    let field = |name: &str| -> Result<&str, AppError> {
+        match object.get(name) {
+            None | Some(serde_json::Value::Null) => Err(AppError::BadRequest(format!(
+                "The field {name} is missing."
+            ))),
+            Some(serde_json::Value::String(s)) => Ok(s.as_str()),
+            Some(_) => Err(AppError::BadRequest(format!(
+                "The field {name} must be a string."
+            ))),
+        }
+    };
+    let id = field("client_id")?;
+    let secret = field("client_secret")?;
+    let client_id = ClientId::parse(id).map_err(|_| {
+        AppError::BadRequest("The field client_id must be 32 hexadecimal characters.".into())
+    })?;
+    if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::BadRequest(
+            "The field client_secret must be 64 hexadecimal characters.".into(),
+        ));
+    }
+    Ok(Credentials::new(client_id, secret.to_string()))
+}
+
+#[derive(Debug, FromQueryResult)]
+struct KeyOwner {
+    client_id: String,
+    secret_hash: String,
+    secret_generation: i32,
+    user_key: String,
+    is_active: bool,
+    signing_kid: Option<String>,
+}
+
+/// The current token-signing key id, read in the same query as the key it concerns.
+fn signing_kid_column() -> sea_orm::sea_query::SimpleExpr {
+    // A constant name, not input: written into the SQL as it is.
+    Expr::cust(format!(
+        "(SELECT value FROM settings WHERE name = '{SIGNING_KID_SETTING}')"
+    ))
+}
+
+async fn key_owner(state: &AppState, client_id: &str) -> Result<Option<KeyOwner>, AppError> {
+    Ok(api_keys::Entity::find()
+        .select_only()
+        .column(api_keys::Column::ClientId)
+        .column(api_keys::Column::SecretHash)
+        .column(api_keys::Column::SecretGeneration)
+        .column(users::Column::UserKey)
+        .column(users::Column::IsActive)
+        .column_as(signing_kid_column(), "signing_kid")
+        .join(JoinType::InnerJoin, api_keys::Relation::User.def())
+        .filter(api_keys::Column::ClientId.eq(client_id))
+        .into_model::<KeyOwner>()
+        .one(&state.db)
+        .await?)
+}
+
+/// Exchanges a Client Id and secret for a token acting as the key's user. Unknown ids, wrong
+/// secrets, deleted keys and deactivated users all get the same `InvalidCredentials` after the
+/// same verification work.
+pub async fn authenticate(
+    state: &AppState,
+    credentials: Credentials,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let id_bucket = format!("client:{}", credentials.client_id);
+    let addr_bucket = format!("api-addr:{client_addr}");
+    throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
+    throttle::check(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await?;
+
+    let owner = key_owner(state, credentials.client_id.as_str()).await?;
+    let stored = owner
+        .as_ref()
+        .map(|o| o.secret_hash.clone())
+        .unwrap_or_else(|| state.secret_hasher.decoy());
+    let matches = verify_secret(state, credentials.secret, stored).await?;
+    let owner = match owner {
+        Some(owner) if matches && owner.is_active => owner,
+        _ => {
+            throttle::record_failure(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await?;
+            throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
+            tracing::info!(client_id = %credentials.client_id, client_addr, "API authentication failed");
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+    let claims = Claims {
+        iss: owner.client_id.clone(),
+        sub: owner.user_key.clone(),
+        aud: owner.client_id.clone(),
+        iat: now.timestamp(),
+        exp: (now + TOKEN_LIFETIME).timestamp(),
+        r#gen: owner.secret_generation,
+    };
+    let token = state
+        .token_keys
+        .issue(&state.db, &claims, owner.signing_kid.as_deref())
+        .await?;
+    state.last_used.touch(&state.db, &owner.client_id, now);
+    Ok(token)
+}
+
+/// Checks a secret; a slow (argon2id) check runs off the async runtime.
+async fn verify_secret(
+    state: &AppState,
+    candidate: String,
+    stored: String,
+) -> Result<bool, AppError> {
+    if stored.starts_with("$argon2") {
+        let hasher = state.secret_hasher.clone();
+        crate::auth::password::run_bounded(move || Ok(hasher.verify(&candidate, &stored))).await
+    } else {
+        Ok(state.secret_hasher.verify(&candidate, &stored))
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TokenOwner {
+    secret_generation: i32,
+    user_key: String,
+    display_name: String,
+    is_active: bool,
+    signing_kid: Option<String>,
+}
+
+/// The user a bearer token acts for, if the token is valid at `now` and its key is alive: not
+/// deleted, not regenerated since, its user active, and the token signed with the current key.
+/// One indexed query per request, so revocation is immediate on every instance.
+pub async fn caller(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Whoami, AppError> {
+    let (kid, claims) = state.token_keys.verify(&state.db, token, now).await?;
+    let owner = api_keys::Entity::find()
+        .select_only()
+        .column(api_keys::Column::SecretGeneration)
+        .column(users::Column::UserKey)
+        .column(users::Column::DisplayName)
+        .column(users::Column::IsActive)
+        .column_as(signing_kid_column(), "signing_kid")
+        .join(JoinType::InnerJoin, api_keys::Relation::User.def())
+        .filter(api_keys::Column::ClientId.eq(claims.iss.as_str()))
+        .into_model::<TokenOwner>()
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let alive = owner.secret_generation == claims.r#gen
+        && owner.is_active
+        && owner.user_key == claims.sub
+        && owner.signing_kid.as_deref() == Some(kid.as_str());
+    if !alive {
+        return Err(AppError::Unauthenticated);
+    }
+    state.last_used.touch(&state.db, &claims.iss, now);
+    Ok(Whoami {
+        user_key: owner.user_key,
+        display_name: owner.display_name,
+        client_id: claims.iss,
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, AppError> {
+    let value = header.ok_or(AppError::Unauthenticated)?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(AppError::Unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AppError::Unauthenticated);
+    }
+    // Some clients keep the quotes of the JSON string authenticate returned.
+    Ok(token.trim().trim_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "8CF3CEA946DB4059A9999D3AF4035EFE";
+
+    fn secret() -> String {
+        "ab".repeat(32)
+    }
+
+    fn parse(ct: Option<&str>, body: &str) -> Result<Credentials, AppError> {
+        parse_credentials(ct, body.as_bytes())
+    }
+
+    fn message(r: Result<Credentials, AppError>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn accepts_the_xray_body() {
+        let body = format!(r#"{{"client_id":"{ID}","client_secret":"{}"}}"#, secret());
+        let c = parse(Some("application/json; charset=utf-8"), &body).unwrap();
+        assert_eq!(c.client_id.as_str(), ID);
+    }
+
+    #[test]
+    fn names_each_problem() {
+        let json = Some("application/json");
+        let s = secret();
+        let cases: Vec<(Option<&str>, String, &str)> = vec![
+            (
+                Some("text/plain"),
+                format!(r#"{{"client_id":"{ID}","client_secret":"{s}"}}"#),
+                "Content-Type",
+            ),
+            (None, "{}".into(), "Content-Type"),
+            (json, "{not json".into(), "not valid JSON"),
+            (json, "[1,2]".into(), "JSON object"),
+            (
+                json,
+                format!(r#"{{"client_secret":"{s}"}}"#),
+                "client_id is missing",
+            ),
+            (
+                json,
+                format!(r#"{{"client_id":"{ID}"}}"#),
+                "client_secret is missing",
+            ),
+            (
+                json,
+                format!(r#"{{"client_id":42,"client_secret":"{s}"}}"#),
+                "client_id must be a string",
+            ),
+            (
+                json,
+                format!(r#"{{"client_id":"{ID}","client_secret":["x"]}}"#),
+                "client_secret must be a string",
+            ),
+            (
+                json,
+                format!(r#"{{"client_id":"abc","client_secret":"{s}"}}"#),
+                "32 hexadecimal",
+            ),
+            (
+                json,
+                format!(
+                    r#"{{"client_id":"{ID}","client_secret":"{}"}}"#,
+                    "g".repeat(64)
+                ),
+                "64 hexadecimal",
+            ),
+            (
+                json,
+                format!(
+                    r#"{{"client_id":"{ID}","client_secret":"{}"}}"#,
+                    "a".repeat(65)
+                ),
+                "64 hexadecimal",
+            ),
+        ];
+        for (ct, body, expected) in cases {
+            let m = message(parse(ct, &body));
+            assert!(m.contains(expected), "{body}: {m}");
+            assert!(!m.contains(&s), "the secret must not be echoed");
+        }
+        let big = format!(
+            r#"{{"client_id":"{ID}","client_secret":"{s}","pad":"{}"}}"#,
+            "x".repeat(5000)
+        );
+        assert!(matches!(
+            parse(json, &big),
+            Err(AppError::PayloadTooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn reads_bearer_headers() {
+        assert_eq!(
+            bearer_token(Some("Bearer abc.def.ghi")).unwrap(),
+            "abc.def.ghi"
+        );
+        assert_eq!(bearer_token(Some("bearer \"abc\"")).unwrap(), "abc");
+        for bad in [None, Some(""), Some("Basic abc"), Some("Bearer")] {
+            assert!(bearer_token(bad).is_err(), "{bad:?}");
+        }
+    }
+}
