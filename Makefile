@@ -1,5 +1,5 @@
 # The two commands (see README.md). Each installs what it needs first.
-.PHONY: run test build bundle-size bench
+.PHONY: run test build bundle-size bench bench-auth
 
 run:
 	bash scripts/run.sh
@@ -15,3 +15,6 @@ bundle-size:
 
 bench:
 	bash scripts/bench.sh
+
+bench-auth:
+	bash scripts/bench.sh auth_api

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: builds in release mode and prints the benchmark figures.
+# `make bench` / `make bench-auth`: builds in release mode and prints the benchmark figures.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/postgres.sh >/dev/null || true
-cargo bench -p server --bench api_keys_scale
+# `bench.sh` runs every benchmark; `bench.sh NAME` one of them (api_keys_scale, auth_api).
+for bench in "${@:-api_keys_scale auth_api}"; do
+  for name in $bench; do
+    cargo bench -p server --bench "$name"
+  done
+done

@@ -52,6 +52,7 @@ test('deletes a key after confirmation', async ({ page }, testInfo) => {
   await keys.searchFor('del-me');
   await keys.row('del-me').getByRole('button', { name: 'Delete' }).click();
   await expect(keys.dialog.getByRole('heading')).toHaveText('Delete API Key for user with key del-me');
+  await keys.expectModal();
   await expect(keys.dialog).toContainText('Are you sure you want to delete the API key for the user with key del-me?');
   await page.screenshot({ path: testInfo.outputPath('delete-confirm.png') });
   await keys.dialog.getByRole('button', { name: 'Delete' }).click();
@@ -64,8 +65,10 @@ test('regenerates a Client Secret after confirmation and shows it once', async (
   await keys.searchFor('regen-me');
   const clientId = await keys.row('regen-me').locator('td').nth(2).textContent();
   await keys.row('regen-me').getByRole('button', { name: 'Regenerate Client Secret' }).click();
+  await keys.expectModal();
   await keys.dialog.getByRole('button', { name: 'Confirm' }).click();
   await expect(keys.dialog.getByRole('heading')).toHaveText('New Client Secret');
+  await keys.expectModal();
   await expect(keys.secretText('Client Id')).toHaveText(clientId!.trim());
   await page.screenshot({ path: testInfo.outputPath('regenerated.png') });
   await keys.dialog.getByRole('button', { name: 'Done' }).click();
@@ -107,8 +110,12 @@ test('bulk regenerate shows every new secret with copy all and a CSV download', 
   await keys.choose('All');
   await expect(keys.selectedButton).toHaveText('(3) Selected');
   await keys.bulk('Regenerate Client Secret');
+  await keys.expectModal();
   await keys.dialog.getByRole('button', { name: 'Confirm' }).click();
   await expect(keys.dialog.getByRole('heading')).toHaveText('New Client Secrets of 3 API Keys');
+  // The list reloads behind the dialog; the dialog stays modal.
+  await expect(keys.status).toHaveText('The Client Secrets of 3 API Keys were regenerated.');
+  await keys.expectModal();
   await keys.dialog.getByRole('button', { name: 'Copy all' }).click();
   const csv = await page.evaluate(() => navigator.clipboard.readText());
   expect(csv.trim().split('\n')).toHaveLength(4);
@@ -118,6 +125,7 @@ test('bulk regenerate shows every new secret with copy all and a CSV download', 
   expect((await download).suggestedFilename()).toBe('api-keys.csv');
   await page.screenshot({ path: testInfo.outputPath('bulk-regenerated.png'), fullPage: true });
   await keys.dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(keys.dialog).toBeHidden();
   await expect(keys.status).toHaveText('The Client Secrets of 3 API Keys were regenerated.');
 });
 
@@ -129,6 +137,7 @@ test('bulk delete removes the ticked keys after confirmation', async ({ page }, 
   await expect(keys.selectedButton).toHaveText('(2) Selected');
   await keys.bulk('Delete');
   await expect(keys.dialog.getByRole('heading')).toHaveText('Delete 2 API Keys');
+  await keys.expectModal();
   await expect(keys.dialog).toContainText('Are you sure you want to delete 2 API Keys?');
   await page.screenshot({ path: testInfo.outputPath('bulk-delete-confirm.png') });
   await keys.dialog.getByRole('button', { name: 'Delete' }).click();
@@ -196,6 +205,29 @@ test('dialogs work by keyboard: focus moves in, Esc closes, focus returns', asyn
   await expect(keys.row('kbd-user')).toBeVisible();
 });
 
+test('the Create API Key dialog works by keyboard alone and is modal', async ({ page }, testInfo) => {
+  const keys = new ApiKeysPage(page);
+  await keys.createButton.focus();
+  await page.keyboard.press('Enter');
+  await keys.expectModal();
+  const picker = keys.dialog.getByRole('combobox', { name: 'User' });
+  await expect(picker).toBeFocused();
+  await page.keyboard.type('kbd-create');
+  await expect(keys.dialog.getByRole('option', { name: /kbd-create/ })).toBeVisible();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(keys.dialog).toContainText('Selected: User kbd-create (kbd-create)');
+  await page.keyboard.press('Tab');
+  await expect(keys.dialog.getByRole('button', { name: 'Generate' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(keys.dialog.getByText('API Key was successfully generated.')).toBeVisible();
+  await keys.expectModal();
+  await page.screenshot({ path: testInfo.outputPath('keyboard-create.png') });
+  await page.keyboard.press('Escape');
+  await expect(keys.dialog).toBeHidden();
+  await expect(keys.createButton).toBeFocused();
+});
+
 test('at phone width the table scrolls and the dialogs fit', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 390, height: 844 });
   const keys = new ApiKeysPage(page);
@@ -203,8 +235,10 @@ test('at phone width the table scrolls and the dialogs fit', async ({ page }, te
   await expect(keys.bodyRows()).toHaveCount(10);
   await page.screenshot({ path: testInfo.outputPath('phone-list.png'), fullPage: true });
   await keys.createButton.click();
-  await expect(keys.dialog).toBeVisible();
+  await keys.expectModal();
   const box = await keys.dialog.boundingBox();
+  expect(box!.y).toBeGreaterThanOrEqual(0);
+  expect(box!.y + box!.height).toBeLessThanOrEqual(844);
   expect(box!.width).toBeLessThanOrEqual(390);
   await page.screenshot({ path: testInfo.outputPath('phone-create.png') });
 });

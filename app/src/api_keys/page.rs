@@ -189,7 +189,12 @@ fn ApiKeysConsole() -> impl IntoView {
         all_matching.set(false);
     });
 
-    let loaded = move || keys.get().and_then(Result::ok);
+    // The page of keys as last shown. Only the <Transition> below reads the resource itself: a
+    // read anywhere else would suspend the role guard's <Suspense> around this page, which takes
+    // the whole page (and an open <dialog>) out of the document and back, and a re-inserted
+    // <dialog> stays open but is no longer modal.
+    let shown = RwSignal::new(None::<ApiKeyPage>);
+    let loaded = move || shown.get();
     let total = move || loaded().map(|p| p.total).unwrap_or(0);
     let page_ids = move || {
         loaded()
@@ -353,6 +358,7 @@ fn ApiKeysConsole() -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Ok(data) => {
+                        shown.set(Some(data.clone()));
                         let current = data.page;
                         let pages_total = data.total;
                         let size = data.per_page;
@@ -598,8 +604,25 @@ fn CreateDialog(create: ServerAction<CreateApiKey>, on_close: Callback<()>) -> i
 fn UserPicker(picked: RwSignal<Option<KeyCandidate>>, text: RwSignal<String>) -> impl IntoView {
     let open = RwSignal::new(false);
     let active = RwSignal::new(0usize);
-    let options = LocalResource::new(move || key_candidates(text.get()));
-    let list = move || options.get().and_then(Result::ok).unwrap_or_default();
+    // Fetched into a plain signal, not a resource: a resource read here would suspend the page's
+    // Suspense around the dialog, which takes the dialog out of the document and back, and a
+    // re-inserted <dialog> stays open but is no longer modal.
+    let options = RwSignal::new(Vec::<KeyCandidate>::new());
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let search = text.get();
+        let ticket = latest.get_value() + 1;
+        latest.set_value(ticket);
+        leptos::task::spawn_local(async move {
+            let found = key_candidates(search).await.unwrap_or_default();
+            // Answers can arrive out of order; only the newest search's counts. The dialog may
+            // have closed meanwhile, hence the `try_`.
+            if latest.try_get_value() == Some(ticket) {
+                options.try_set(found);
+            }
+        });
+    });
+    let list = move || options.get();
     let choose = move |candidate: KeyCandidate| {
         text.set(candidate.user_key.clone());
         picked.set(Some(candidate));

@@ -51,9 +51,15 @@ export class ApiKeysPage {
     await this.dialog.getByRole('option', { name: new RegExp(`\\(${userKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`) }).click();
   }
 
+  /** The open dialog is a real modal one: the rest of the page is inert behind it. */
+  async expectModal() {
+    await expect(this.dialog).toBeVisible();
+    await expect.poll(() => this.dialog.evaluate((d) => d.matches(':modal'))).toBe(true);
+  }
+
   async createFor(text: string, userKey: string) {
     await this.createButton.click();
-    await expect(this.dialog).toBeVisible();
+    await this.expectModal();
     await this.pickUser(text, userKey);
     await this.dialog.getByRole('button', { name: 'Generate' }).click();
   }

@@ -1,0 +1,369 @@
+//! Throughput and latency of the authentication API against a bare axum handler, measured with
+//! one load tool in one run, on SQLite and PostgreSQL; and the cost of one secret verification
+//! under each hash scheme. Prints figures and the targets they are held against; asserts nothing.
+//!
+//! `make bench-auth` (or `cargo bench -p server --bench auth_api`). `XK_BENCH_SECONDS` sets the
+//! measuring time per endpoint (default 5), `XK_BENCH_CONNECTIONS` the concurrency (default 16).
+//!
+//! The load tool is a closed loop of keep-alive HTTP/1.1 connections written here (no client
+//! library), so it costs the same for every endpoint. Server and load share this machine's cores,
+//! as they would on a small host.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::api_keys::secret::{ClientSecret, HashScheme, Pepper, SecretHasher};
+use app::audit::service::Actor;
+use app::config::DatabaseUrl;
+use app::state::AppState;
+use app::users::{service as users, NewUser};
+use axum::routing::get;
+use axum::Router;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn hasher(scheme: HashScheme) -> SecretHasher {
+    SecretHasher::new(scheme, Pepper::new(vec![9u8; 32]).expect("pepper"))
+}
+
+/// One keep-alive connection: sends `request` and reads one response, returning its status.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    async fn call(&mut self, request: &[u8]) -> u16 {
+        self.stream.write_all(request).await.expect("write");
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).expect("ascii head");
+                let status: u16 = head[9..12].parse().expect("status");
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .expect("content-length");
+                while self.buf.len() < end + 4 + length {
+                    let n = self.stream.read(&mut chunk).await.expect("read body");
+                    assert!(n > 0, "the server closed the connection");
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                return status;
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Load {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    unexpected: usize,
+}
+
+/// Runs `connections` closed loops sending `request` for `seconds` after a one-second warm-up.
+async fn load(
+    addr: SocketAddr,
+    request: Arc<Vec<u8>>,
+    expected: u16,
+    connections: u64,
+    seconds: u64,
+) -> Load {
+    let warm_until = Instant::now() + Duration::from_secs(1);
+    let stop_at = warm_until + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(addr).await;
+            let mut times = Vec::with_capacity(100_000);
+            let mut unexpected = 0;
+            loop {
+                let start = Instant::now();
+                if start >= stop_at {
+                    break;
+                }
+                let status = conn.call(&request).await;
+                if start >= warm_until {
+                    times.push(start.elapsed());
+                    if status != expected {
+                        unexpected += 1;
+                    }
+                }
+            }
+            (times, unexpected)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut unexpected = 0;
+    for t in tasks {
+        let (times, bad) = t.await.expect("load task");
+        all.extend(times);
+        unexpected += bad;
+    }
+    all.sort();
+    let at = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
+    Load {
+        rps: all.len() as f64 / seconds as f64,
+        p50: at(0.5),
+        p99: at(0.99),
+        unexpected,
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn print(label: &str, l: &Load) {
+    println!(
+        "  {label:<34} {:>9.0} req/s   p50 {:>9}   p99 {:>9}{}",
+        l.rps,
+        ms(l.p50),
+        ms(l.p99),
+        if l.unexpected > 0 {
+            format!("   ({} answers had an unexpected status!)", l.unexpected)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Serves `router` on a loopback port; call on the server's runtime.
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
+}
+
+fn post(path: &str, body: &str) -> Arc<Vec<u8>> {
+    Arc::new(
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+fn get_with(path: &str, authorization: &str) -> Arc<Vec<u8>> {
+    Arc::new(
+        format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {authorization}\r\n\r\n")
+            .into_bytes(),
+    )
+}
+
+/// Sets up a key and the app on `db` and serves it (on the server runtime); returns the address
+/// and the two requests to measure.
+async fn prepare(db: DatabaseConnection) -> (SocketAddr, Arc<Vec<u8>>, Arc<Vec<u8>>) {
+    Migrator::up(&db, None).await.expect("migrate");
+    users::create_user(
+        &db,
+        &Actor::cli(),
+        NewUser {
+            user_key: "bench".into(),
+            display_name: "Bench User".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .expect("user");
+    let key = app::api_keys::service::create(
+        &db,
+        &hasher(HashScheme::HmacSha256),
+        &Actor::cli(),
+        "bench",
+    )
+    .await
+    .expect("key");
+    let config = app::config::Config::from_vars(Vec::new()).expect("config");
+    let state = AppState::new(
+        db,
+        config,
+        leptos::config::LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .build(),
+        hasher(HashScheme::HmacSha256),
+        app::vault::MasterKey::new([5u8; 32]),
+    );
+    state
+        .token_keys
+        .ensure(&state.db)
+        .await
+        .expect("signing key");
+    let addr = serve(server::serve::router(state)).await;
+
+    let authenticate = post(
+        "/api/v2/authenticate",
+        &serde_json::json!({ "client_id": key.client_id, "client_secret": key.client_secret })
+            .to_string(),
+    );
+    let mut conn = Conn::open(addr).await;
+    assert_eq!(conn.call(&authenticate).await, 200, "authenticate works");
+    let body_start = find(&conn.buf, b"\r\n\r\n").expect("head") + 4;
+    let token: String = serde_json::from_slice(&conn.buf[body_start..]).expect("token");
+    let whoami = get_with("/api/v2/whoami", &format!("Bearer {token}"));
+    assert_eq!(conn.call(&whoami).await, 200, "whoami works");
+    (addr, authenticate, whoami)
+}
+
+async fn measure(
+    label: &str,
+    bare: SocketAddr,
+    (addr, authenticate, whoami): (SocketAddr, Arc<Vec<u8>>, Arc<Vec<u8>>),
+) {
+    let (connections, seconds) = (
+        env_or("XK_BENCH_CONNECTIONS", 16),
+        env_or("XK_BENCH_SECONDS", 5),
+    );
+    println!("\n## {label} ({connections} connections, {seconds} s per endpoint)");
+    let a = load(
+        bare,
+        Arc::new(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n".to_vec()),
+        200,
+        connections,
+        seconds,
+    )
+    .await;
+    print("(a) bare axum handler", &a);
+    let b = load(addr, authenticate, 200, connections, seconds).await;
+    print("(b) POST /api/v2/authenticate", &b);
+    let c = load(addr, whoami, 200, connections, seconds).await;
+    print("(c) GET /api/v2/whoami", &c);
+    // Where the time goes: the app's router and middleware without any database work.
+    let d = load(
+        addr,
+        Arc::new(b"GET /api/v2/no-such-endpoint HTTP/1.1\r\nHost: bench\r\n\r\n".to_vec()),
+        404,
+        connections,
+        seconds,
+    )
+    .await;
+    print("(d) app router, no database (404)", &d);
+    let verdict = |ok: bool| if ok { "meets" } else { "MISSES" };
+    println!(
+        "  (b)/(a) = {:.3}   (b) {:.0} req/s {} the target of 500 req/s",
+        b.rps / a.rps,
+        b.rps,
+        verdict(b.rps >= 500.0)
+    );
+    println!(
+        "  (c)/(a) = {:.3}   {} the target of 0.30",
+        c.rps / a.rps,
+        verdict(c.rps / a.rps >= 0.30)
+    );
+}
+
+fn main() {
+    // The server and the load tool each get a runtime of two worker threads, as the server
+    // binary has on this machine; both share its cores.
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let server_rt = runtime();
+    let load_rt = runtime();
+
+    println!("# Authentication API benchmark");
+    println!("\n## One secret verification, per hash scheme (median of 200)");
+    for scheme in [HashScheme::HmacSha256, HashScheme::Argon2id] {
+        let h = hasher(scheme);
+        let secret = ClientSecret::generate().expect("secret");
+        let stored = h.hash(&secret).expect("hash");
+        let mut times: Vec<Duration> = (0..200)
+            .map(|_| {
+                let start = Instant::now();
+                assert!(h.verify(secret.expose(), &stored));
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        println!(
+            "  {scheme:<12?} {:>12.3} µs",
+            times[100].as_secs_f64() * 1e6
+        );
+    }
+
+    let bare = server_rt.block_on(serve(Router::new().route("/", get(|| async { "ok" }))));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
+    let sqlite =
+        server_rt.block_on(async { prepare(app::db::connect(&url).await.expect("sqlite")).await });
+    load_rt.block_on(measure("SQLite", bare, sqlite));
+
+    let admin_url = std::env::var("XK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("xk_bench_{:016x}", rand::random::<u64>());
+    let postgres = server_rt.block_on(async {
+        let admin = Database::connect(&admin_url).await.ok()?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create bench database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
+        let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("url");
+        let db = app::db::connect(&url).await.expect("postgres");
+        Some((admin, prepare(db).await))
+    });
+    match postgres {
+        Some((admin, prepared)) => {
+            load_rt.block_on(measure("PostgreSQL", bare, prepared));
+            server_rt.block_on(async {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        }
+        None => println!("\n## PostgreSQL: not reachable at XK_TEST_POSTGRES; skipped"),
+    }
+}
