@@ -212,12 +212,7 @@ pub async fn load_master_key(
                     let key = MasterKey::generate().map_err(|_| {
                         ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a master key")
                     })?;
-                    crate::api_keys::secret::write_private(&path, &key.to_hex()).map_err(|e| {
-                        ConfigError::new(
-                            "XRAY_KEYS_DATA_DIR",
-                            format!("cannot write {}: {e}", path.display()),
-                        )
-                    })?;
+                    crate::api_keys::secret::write_generated_key(&path, &key.to_hex())?;
                     tracing::warn!(
                         path = %path.display(),
                         "GENERATED A NEW MASTER KEY for secrets stored in the database: back this file up apart from the database; without it the stored secrets cannot be read"

@@ -172,12 +172,7 @@ pub fn hasher_from_config(
                     let hex = random_hex(32).map_err(|_| {
                         ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a pepper")
                     })?;
-                    write_private(&path, &hex).map_err(|e| {
-                        ConfigError::new(
-                            "XRAY_KEYS_DATA_DIR",
-                            format!("cannot write {}: {e}", path.display()),
-                        )
-                    })?;
+                    write_generated_key(&path, &hex)?;
                     tracing::warn!(
                         path = %path.display(),
                         "GENERATED A NEW PEPPER for Client Secret hashes: back this file up with the database; without it no stored API key can authenticate"
@@ -196,8 +191,21 @@ pub fn hasher_from_config(
     Ok(SecretHasher::new(scheme, pepper))
 }
 
+/// Writes a key generated on first start into the data folder (owner-only), as a start-up step.
+pub(crate) fn write_generated_key(
+    path: &std::path::Path,
+    hex: &str,
+) -> Result<(), crate::config::ConfigError> {
+    write_private(path, hex).map_err(|e| {
+        crate::config::ConfigError::new(
+            "XRAY_KEYS_DATA_DIR",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })
+}
+
 /// Writes `text` to a new file readable by its owner only.
-pub(crate) fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
