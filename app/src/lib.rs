@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod browser;
+pub mod credentials;
 pub mod dialog;
 pub mod error;
 pub mod layout;

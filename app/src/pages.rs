@@ -3,6 +3,7 @@
 pub use crate::api_keys::page::ApiKeysPage;
 pub use crate::audit::page::AuditPage;
 pub use crate::auth::page::{LoginPage, SetupPage};
+pub use crate::credentials::page::XrayCredentialsPage;
 pub use crate::users::page::UsersPage;
 
 use leptos::prelude::*;
@@ -53,27 +54,6 @@ fn OverviewCard(href: &'static str, title: &'static str, text: &'static str) -> 
             </h2>
             <p>{text}</p>
         </section>
-    }
-}
-
-/// A route whose feature has not been built yet says so plainly.
-#[component]
-fn PlannedPage(title: &'static str, text: &'static str) -> impl IntoView {
-    view! {
-        <Title text=title/>
-        <PageHeader title=title/>
-        <div class="notice notice--info" role="status">
-            <p>{text}</p>
-        </div>
-    }
-}
-
-#[component]
-pub fn XrayCredentialsPage() -> impl IntoView {
-    view! {
-        <crate::auth::page::RequireRole roles=&[crate::users::Role::BackupOperator, crate::users::Role::Administrator]>
-            <PlannedPage title="Xray Credentials" text="Storing Xray credentials is not available yet."/>
-        </crate::auth::page::RequireRole>
     }
 }
 

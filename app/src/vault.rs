@@ -232,6 +232,39 @@ pub async fn load_master_key(
     match canary {
         Some(row) => match key.open(&row.value, &settings_record(CANARY_SETTING)) {
             Ok(text) if text == CANARY_TEXT => Ok(key),
+            // A rotation committed the database but stopped before the new key file took the
+            // old one's place: finish it.
+            Err(OpenError::OtherKey(_)) if matches!(config.master_key, KeySource::DataDir) => {
+                let next = pending_key_path(config);
+                let pending = std::fs::read_to_string(&next)
+                    .ok()
+                    .and_then(|text| MasterKey::from_hex(&text).ok())
+                    .filter(|k| {
+                        k.open(&row.value, &settings_record(CANARY_SETTING))
+                            .is_ok_and(|t| t == CANARY_TEXT)
+                    });
+                match pending {
+                    Some(pending) => {
+                        std::fs::rename(&next, config.data_dir.join("master.key")).map_err(|e| {
+                            ConfigError::new(
+                                "XRAY_KEYS_DATA_DIR",
+                                format!("cannot finish the master key rotation: {e}"),
+                            )
+                        })?;
+                        tracing::warn!("finished an interrupted master key rotation: master.key now holds the new key");
+                        Ok(pending)
+                    }
+                    None => Err(ConfigError::new(
+                        setting,
+                        format!(
+                            "is not the key the stored secrets were encrypted with (this key's id is {}, \
+                             the database's is {})",
+                            key.id(),
+                            key_id_of(&row.value)
+                        ),
+                    )),
+                }
+            }
             Ok(_) | Err(OpenError::Forged) | Err(OpenError::Malformed) => Err(ConfigError::new(
                 setting,
                 "the stored master key check is damaged; the stored secrets cannot be trusted",
@@ -252,6 +285,27 @@ pub async fn load_master_key(
             Ok(key)
         }
     }
+}
+
+/// Where a rotation writes the new key (data-folder keys only) until the database holds secrets
+/// sealed under it; start-up finishes a rotation that stopped in between.
+pub fn pending_key_path(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("master.key.next")
+}
+
+/// Writes a new key file readable by its owner only; fails if the file exists.
+pub fn write_key_file(path: &std::path::Path, key: &MasterKey) -> Result<(), ConfigError> {
+    crate::api_keys::secret::write_generated_key(path, &key.to_hex())
+}
+
+fn key_id_of(sealed: &str) -> String {
+    sealed
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split('$').next())
+        .unwrap_or("?")
+        .chars()
+        .take(8)
+        .collect()
 }
 
 /// Stores (or replaces) the canary sealed under `key`.

@@ -8,6 +8,7 @@ mod m20261122_000003_create_audit_log;
 mod m20261122_000004_create_throttle;
 mod m20261122_000005_create_settings;
 mod m20261122_000006_create_api_keys;
+mod m20261123_000007_create_xray_credentials;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_throttle::Migration),
             Box::new(m20261122_000005_create_settings::Migration),
             Box::new(m20261122_000006_create_api_keys::Migration),
+            Box::new(m20261123_000007_create_xray_credentials::Migration),
         ]
     }
 }

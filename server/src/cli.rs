@@ -35,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         action: TokensAction,
     },
+    /// Manage the stored Xray credentials and the master key that encrypts stored secrets.
+    Credentials {
+        #[command(subcommand)]
+        action: CredentialsAction,
+    },
     /// Development helpers.
     Dev {
         #[command(subcommand)]
@@ -112,6 +117,19 @@ pub enum TokensAction {
 }
 
 #[derive(Subcommand)]
+pub enum CredentialsAction {
+    /// Re-encrypt every stored secret under a new master key, in one transaction. With the key
+    /// kept in the data folder, a new one is generated there unless --new-key-file names one;
+    /// with XRAY_KEYS_MASTER_KEY(_FILE) set, --new-key-file is required and the setting must be
+    /// changed to the new key before the next start. Restart every instance afterwards.
+    RotateMasterKey {
+        /// A file holding the new key as 64 hexadecimal characters.
+        #[arg(long)]
+        new_key_file: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum DevAction {
     /// Add N users (`seed-NNNNNN`) with an API key each, for trying the page at scale.
     Seed {
@@ -182,6 +200,12 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             println!("rotated the token-signing key (new key id {kid}); every bearer token issued before now is refused");
             Ok(())
         }
+        Command::Credentials {
+            action: CredentialsAction::RotateMasterKey { new_key_file },
+        } => {
+            let db = open_migrated(&config).await?;
+            rotate_master_key(&db, &config, new_key_file).await
+        }
         Command::Dev {
             action: DevAction::Seed { keys },
         } => {
@@ -224,6 +248,89 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn rotate_master_key(
+    db: &sea_orm::DatabaseConnection,
+    config: &Config,
+    new_key_file: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    use app::config::KeySource;
+    use app::vault::MasterKey;
+    let old = app::vault::load_master_key(config, db)
+        .await
+        .map_err(|e| CliError::Serve(e.to_string()))?;
+    let new =
+        match &new_key_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Input(format!(
+                        "--new-key-file: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                MasterKey::from_hex(&text)
+                    .map_err(|m| CliError::Input(format!("--new-key-file: the key {m}")))?
+            }
+            None if matches!(config.master_key, KeySource::DataDir) => MasterKey::generate()?,
+            None => return Err(CliError::Input(
+                "XRAY_KEYS_MASTER_KEY or XRAY_KEYS_MASTER_KEY_FILE is set: pass --new-key-file \
+                 with the new key (64 hexadecimal characters, e.g. from `openssl rand -hex 32`)"
+                    .into(),
+            )),
+        };
+    if new.id() == old.id() {
+        return Err(CliError::Input(
+            "the new master key is the current one".into(),
+        ));
+    }
+    // With the key in the data folder, the new key reaches the disk before the database
+    // depends on it; start-up completes the swap if this command stops half-way.
+    let pending = matches!(config.master_key, KeySource::DataDir)
+        .then(|| app::vault::pending_key_path(config));
+    if let Some(path) = &pending {
+        let _ = std::fs::remove_file(path);
+        app::vault::write_key_file(path, &new).map_err(|e| CliError::Serve(e.to_string()))?;
+    }
+    let count = app::credentials::service::rotate_master_key(db, &old, &new).await?;
+    app::audit::service::record(
+        db,
+        &app::audit::service::Actor::cli(),
+        app::audit::action::MASTER_KEY_ROTATED,
+        None,
+        app::audit::Outcome::Success,
+        Some(format!(
+            "key id {} -> {}; {count} values re-encrypted",
+            old.id(),
+            new.id()
+        )),
+    )
+    .await?;
+    match pending {
+        Some(path) => {
+            let target = config.data_dir.join("master.key");
+            std::fs::rename(&path, &target).map_err(|e| {
+                CliError::Serve(format!(
+                    "the secrets are re-encrypted, but {} could not replace {}: {e}; the next \
+                     start finishes this",
+                    path.display(),
+                    target.display()
+                ))
+            })?;
+            println!(
+                "re-encrypted {count} stored secrets under a new master key (id {}), kept in {}; \
+                 back that file up, and restart every instance",
+                new.id(),
+                target.display()
+            );
+        }
+        None => println!(
+            "re-encrypted {count} stored secrets under the new master key (id {}); set \
+             XRAY_KEYS_MASTER_KEY or XRAY_KEYS_MASTER_KEY_FILE to it, then restart every instance",
+            new.id()
+        ),
+    }
+    Ok(())
 }
 
 /// The database, with every migration applied (commands that read or write data).

@@ -15,6 +15,7 @@ async fn migrations_go_up_down_and_up_again() {
             "settings",
             "throttle",
             "users",
+            "xray_credentials",
         ];
 
         Migrator::up(&backend.db, None).await.expect("first up");

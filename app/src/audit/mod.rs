@@ -39,6 +39,11 @@ pub mod action {
     pub const API_KEY_DELETE: &str = "api_key_delete";
     pub const API_KEY_REGENERATE: &str = "api_key_regenerate";
     pub const SIGNING_KEY_ROTATED: &str = "signing_key_rotate";
+    /// Edit mode of the Xray Credentials page was opened.
+    pub const CREDENTIALS_EDIT: &str = "credentials_edit_view";
+    pub const CREDENTIALS_SAVE: &str = "credentials_save";
+    pub const CREDENTIALS_TEST: &str = "credentials_test";
+    pub const MASTER_KEY_ROTATED: &str = "master_key_rotate";
     pub const ALL: &[&str] = &[
         SIGN_IN,
         SIGN_OUT,
@@ -53,6 +58,10 @@ pub mod action {
         API_KEY_DELETE,
         API_KEY_REGENERATE,
         SIGNING_KEY_ROTATED,
+        CREDENTIALS_EDIT,
+        CREDENTIALS_SAVE,
+        CREDENTIALS_TEST,
+        MASTER_KEY_ROTATED,
     ];
 }
 

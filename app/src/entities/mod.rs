@@ -6,3 +6,4 @@ pub mod sessions;
 pub mod settings;
 pub mod throttle;
 pub mod users;
+pub mod xray_credentials;

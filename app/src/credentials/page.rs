@@ -1,0 +1,494 @@
+//! The Xray Credentials page: view mode, edit mode, connection test.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::{
+    validate, BaseUrl, BeginCredentialsEdit, CredentialsForm, CredentialsPage, CredentialsView,
+    Outcome, SaveXrayCredentials, TestXrayConnection, BASE_URL_CHOICES, CLIENT_ID_LEN,
+    CLIENT_SECRET_LEN,
+};
+use crate::auth::page::{ErrorNotice, FieldError, RequireRole};
+use crate::error::AppError;
+use crate::layout::PageHeader;
+use crate::users::Role;
+
+/// What the mask shows for any stored secret: the same whatever its length.
+pub const SECRET_MASK: &str = "••••••••••••••••";
+
+#[derive(Clone, PartialEq)]
+enum Flash {
+    Done(String),
+    Warning(String),
+    Failed(String),
+}
+
+#[component]
+pub fn XrayCredentialsPage() -> impl IntoView {
+    view! {
+        <RequireRole roles=&[Role::BackupOperator, Role::Administrator]>
+            <CredentialsScreen/>
+        </RequireRole>
+    }
+}
+
+/// The form's fields, kept while the page re-renders.
+#[derive(Clone, Copy)]
+struct FormState {
+    client_id: RwSignal<String>,
+    client_secret: RwSignal<String>,
+    base_url: RwSignal<String>,
+    custom_url: RwSignal<String>,
+    version: RwSignal<i64>,
+    secret_stored: RwSignal<bool>,
+    errors: RwSignal<Vec<(String, String)>>,
+}
+
+impl FormState {
+    fn new() -> Self {
+        FormState {
+            client_id: RwSignal::new(String::new()),
+            client_secret: RwSignal::new(String::new()),
+            base_url: RwSignal::new("this".into()),
+            custom_url: RwSignal::new(String::new()),
+            version: RwSignal::new(0),
+            secret_stored: RwSignal::new(false),
+            errors: RwSignal::new(Vec::new()),
+        }
+    }
+
+    fn fill(&self, stored: Option<&CredentialsView>) {
+        self.client_secret.set(String::new());
+        self.errors.set(Vec::new());
+        match stored {
+            Some(v) => {
+                self.client_id.set(v.client_id.clone());
+                self.base_url.set(v.base_url.choice().to_string());
+                self.custom_url.set(match &v.base_url {
+                    BaseUrl::Custom(url) => url.clone(),
+                    _ => String::new(),
+                });
+                self.version.set(v.version);
+                self.secret_stored.set(true);
+            }
+            None => {
+                self.client_id.set(String::new());
+                self.base_url.set("this".into());
+                self.custom_url.set(String::new());
+                self.version.set(0);
+                self.secret_stored.set(false);
+            }
+        }
+    }
+
+    fn form(&self) -> CredentialsForm {
+        CredentialsForm {
+            client_id: self.client_id.get_untracked(),
+            client_secret: self.client_secret.get_untracked(),
+            base_url: self.base_url.get_untracked(),
+            custom_url: self.custom_url.get_untracked(),
+            version: self.version.get_untracked(),
+        }
+    }
+
+    fn error(&self, field: &'static str) -> Signal<Option<String>> {
+        let errors = self.errors;
+        Signal::derive(move || {
+            errors.with(|e| e.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone()))
+        })
+    }
+}
+
+#[component]
+fn CredentialsScreen() -> impl IntoView {
+    let save = ServerAction::<SaveXrayCredentials>::new();
+    let test = ServerAction::<TestXrayConnection>::new();
+    let begin_edit = ServerAction::<BeginCredentialsEdit>::new();
+    let data = Resource::new(
+        move || (save.version().get(), test.version().get()),
+        |_| super::get_xray_credentials(),
+    );
+    let editing = RwSignal::new(false);
+    let flash = RwSignal::new(None::<Flash>);
+    let form = FormState::new();
+    // The page as last loaded; only the <Transition> reads the resource (see the API Keys page).
+    let shown = RwSignal::new(None::<CredentialsPage>);
+    let edit_button = NodeRef::<html::Button>::new();
+    let client_id_input = NodeRef::<html::Input>::new();
+
+    let open_editor = move || {
+        form.fill(shown.get_untracked().and_then(|p| p.stored).as_ref());
+        flash.set(None);
+        editing.set(true);
+        begin_edit.dispatch(BeginCredentialsEdit {});
+    };
+    // Edit mode focuses the first field once it is in the document.
+    Effect::new(move |_| {
+        if editing.get() {
+            if let Some(input) = client_id_input.get() {
+                let _ = input.focus();
+            }
+        }
+    });
+    // Leaving edit mode puts focus back on the Edit button, so keyboard users stay in place.
+    Effect::new(move |was_editing: Option<bool>| {
+        let now = editing.get();
+        if was_editing == Some(true) && !now {
+            if let Some(button) = edit_button.get() {
+                let _ = button.focus();
+            }
+        }
+        now
+    });
+    // The freshest values (another operator may have saved since the page loaded).
+    Effect::new(move |_| {
+        if let Some(result) = begin_edit.value().get() {
+            match result {
+                Ok(fresh) if editing.get_untracked() => {
+                    let loaded = shown.get_untracked().and_then(|p| p.stored);
+                    let untouched = form.client_secret.with_untracked(String::is_empty)
+                        && loaded.as_ref().map(|v| v.client_id.as_str()).unwrap_or("")
+                            == form.client_id.get_untracked();
+                    // Keep what the operator typed already; refresh an untouched form.
+                    if untouched {
+                        form.fill(fresh.as_ref());
+                    } else {
+                        form.version
+                            .set(fresh.as_ref().map(|v| v.version).unwrap_or(0));
+                        form.secret_stored.set(fresh.is_some());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => flash.set(Some(Flash::Failed(e.to_string()))),
+            }
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(view)) => {
+            form.client_secret.set(String::new());
+            form.errors.set(Vec::new());
+            editing.set(false);
+            flash.set(Some(saved_flash(&view)));
+        }
+        Some(Err(AppError::Validation { field, message })) => {
+            form.errors.set(vec![(field, message)]);
+        }
+        Some(Err(e)) => flash.set(Some(Flash::Failed(format!("Nothing was saved. {e}")))),
+        None => {}
+    });
+    Effect::new(move |_| match test.value().get() {
+        Some(Ok(view)) => flash.set(Some(tested_flash(&view))),
+        Some(Err(e)) => flash.set(Some(Flash::Failed(e.to_string()))),
+        None => {}
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = form.form();
+        match validate(&input, form.secret_stored.get_untracked()) {
+            Ok(_) => {
+                form.errors.set(Vec::new());
+                save.dispatch(SaveXrayCredentials { form: input });
+            }
+            Err(errors) => {
+                let first = errors.first().map(|(f, _)| *f);
+                form.errors.set(
+                    errors
+                        .into_iter()
+                        .map(|(f, m)| (f.to_string(), m))
+                        .collect(),
+                );
+                if let Some(field) = first {
+                    focus_field(field);
+                }
+            }
+        }
+    };
+    let on_cancel = move |_| {
+        editing.set(false);
+        form.fill(None);
+        flash.set(Some(Flash::Done("Nothing was changed.".into())));
+    };
+
+    let has_stored = move || shown.with(|p| p.as_ref().is_some_and(|p| p.stored.is_some()));
+
+    view! {
+        <Title text="Xray Credentials"/>
+        <PageHeader title="Xray Credentials" lead="The Client ID and Client secret that backup jobs use to reach the Xray API.">
+            <Show when=move || has_stored() && !editing.get()>
+                <button type="button" class="button button--primary" node_ref=edit_button on:click=move |_| open_editor()>
+                    "Edit"
+                </button>
+            </Show>
+        </PageHeader>
+        <div class="flash-region" aria-live="polite">
+            {move || flash.get().map(|f| match f {
+                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
+                Flash::Warning(m) => view! { <div class="notice notice--warning" role="status"><p>{m}</p></div> }.into_any(),
+                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
+            })}
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading the Xray credentials…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => {
+                        shown.set(Some(page.clone()));
+                        let stored = page.stored.clone();
+                        view! {
+                            <About viewer_is_admin=page.viewer_is_admin/>
+                            {move || if editing.get() {
+                                view! {
+                                    <EditForm form=form on_submit=on_submit on_cancel=on_cancel
+                                        saving=Signal::derive(move || save.pending().get()) client_id_input=client_id_input/>
+                                }.into_any()
+                            } else {
+                                match stored.clone() {
+                                    Some(stored) => view! { <ViewPanel stored=stored test=test/> }.into_any(),
+                                    None => view! {
+                                        <section class="panel empty-state" aria-labelledby="no-credentials">
+                                            <h2 id="no-credentials">"No Xray credentials are stored yet"</h2>
+                                            <p>"Until they are, backup jobs skip all Xray data: test plans, test cases and executions."</p>
+                                            <button type="button" class="button button--primary" on:click=move |_| open_editor()>
+                                                "Add credentials"
+                                            </button>
+                                        </section>
+                                    }.into_any(),
+                                }
+                            }}
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn focus_field(field: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let id = format!("xc-{}", field.replace('_', "-"));
+        if let Some(el) = document()
+            .get_element_by_id(&id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = field;
+}
+
+fn saved_flash(view: &CredentialsView) -> Flash {
+    match view.last_test.as_ref().filter(|t| t.current) {
+        Some(t) if t.outcome.is_ok() => Flash::Done(format!(
+            "The Xray credentials were saved. Connection test: {}",
+            t.outcome.explanation()
+        )),
+        Some(t) => Flash::Warning(format!(
+            "The Xray credentials were saved, but the connection test failed: {}",
+            t.outcome.explanation()
+        )),
+        None => Flash::Done("The Xray credentials were saved.".into()),
+    }
+}
+
+fn tested_flash(view: &CredentialsView) -> Flash {
+    match &view.last_test {
+        Some(t) if t.outcome.is_ok() => {
+            Flash::Done(format!("Connection test: {}", t.outcome.explanation()))
+        }
+        Some(t) => Flash::Warning(format!(
+            "Connection test failed: {}",
+            t.outcome.explanation()
+        )),
+        None => Flash::Warning("The connection test gave no result.".into()),
+    }
+}
+
+#[component]
+fn About(viewer_is_admin: bool) -> impl IntoView {
+    view! {
+        <section class="panel about" aria-labelledby="about-title">
+            <h2 id="about-title">"What these credentials are for"</h2>
+            <p>
+                "Xray keeps test plans, test cases and executions in its own storage, which a Jira backup "
+                "does not include. Backup jobs use this Client ID and Client secret to authenticate to the "
+                "Xray API and copy that data. " <strong>"Without them, backups skip all Xray data."</strong>
+            </p>
+            <details>
+                <summary>"How to get a Client ID and Client secret"</summary>
+                <ol>
+                    <li>"In Jira, as an administrator, open Settings (the cog) → Apps."</li>
+                    <li>"In the Xray section of the sidebar, open API Keys."</li>
+                    <li>
+                        "Create an API key for a dedicated service account, such as "
+                        <code>"revyz-backup-user"</code>
+                        ", not for a personal admin account: a personal account's key stops working when "
+                        "that person leaves or their permissions change."
+                    </li>
+                    <li>"Copy the Client ID and Client secret at once (the secret is shown only once) and enter them here."</li>
+                </ol>
+                {viewer_is_admin.then(|| view! {
+                    <p>
+                        "This server issues Xray-compatible keys too: as an administrator you can create one on its "
+                        <A href="/api-keys">"API Keys page"</A>
+                        " and choose “This server” below."
+                    </p>
+                })}
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) -> impl IntoView {
+    let updated = format!(
+        "{} by {}",
+        stored.updated_at.format("%Y-%m-%d %H:%M UTC"),
+        stored.updated_by
+    );
+    view! {
+        <section class="panel" aria-labelledby="stored-title">
+            <h2 id="stored-title" class="visually-hidden">"Stored credentials"</h2>
+            <dl class="details">
+                <dt>"Client ID"</dt>
+                <dd><code data-testid="client-id">{stored.client_id.clone()}</code></dd>
+                <dt>"Client secret"</dt>
+                <dd>
+                    <span class="secret-mask" aria-label="Stored, hidden">{SECRET_MASK}</span>
+                </dd>
+                <dt>"Xray API"</dt>
+                <dd data-testid="base-url">{stored.base_url.label()}</dd>
+                <dt>"Last changed"</dt>
+                <dd>{updated}</dd>
+                <dt>"Connection"</dt>
+                <dd>
+                    <ConnectionStatus last_test=stored.last_test.clone()/>
+                </dd>
+            </dl>
+            <div class="form-actions form-actions--start">
+                <button type="button" class="button" disabled=move || test.pending().get()
+                    on:click=move |_| { test.dispatch(TestXrayConnection {}); }>
+                    {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                </button>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn ConnectionStatus(last_test: Option<super::TestResult>) -> impl IntoView {
+    match last_test {
+        None => view! {
+            <span class="badge" data-testid="connection-status">"Not tested"</span>
+        }
+        .into_any(),
+        Some(t) => {
+            let class = match &t.outcome {
+                Outcome::Connected { .. } => "badge badge--success",
+                Outcome::InvalidCredentials | Outcome::OtherRegion { .. } => "badge badge--danger",
+                _ => "badge badge--warning",
+            };
+            let when = t.tested_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+            view! {
+                <span class=class data-testid="connection-status">{t.outcome.badge()}</span>
+                <p class="cell-sub">
+                    {t.outcome.explanation()}
+                    " Tested " {when}
+                    {(!t.current).then_some(", before the last change")}
+                    "."
+                </p>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn EditForm(
+    form: FormState,
+    on_submit: impl Fn(leptos::ev::SubmitEvent) + 'static,
+    on_cancel: impl Fn(leptos::ev::MouseEvent) + 'static,
+    saving: Signal<bool>,
+    client_id_input: NodeRef<html::Input>,
+) -> impl IntoView {
+    let invalid = move |field: &'static str| {
+        let e = form.error(field);
+        move || e.get().is_some().to_string()
+    };
+    let custom = move || form.base_url.get() == "custom";
+    view! {
+        <form class="panel form" aria-labelledby="edit-title" novalidate on:submit=on_submit>
+            <h2 id="edit-title">
+                {move || if form.secret_stored.get() { "Edit the Xray credentials" } else { "Add the Xray credentials" }}
+            </h2>
+            <p class="field__hint">"Fields marked " <span class="required" aria-hidden="true">"*"</span> " are required."</p>
+            <div class="field">
+                <label for="xc-client-id">"Client ID " <span class="required" aria-hidden="true">"*"</span></label>
+                <input id="xc-client-id" class="input input--mono" name="client_id" node_ref=client_id_input
+                    autocomplete="off" autocapitalize="none" spellcheck="false" required aria-required="true"
+                    maxlength="200" aria-describedby="xc-client-id-hint"
+                    aria-invalid=invalid("client_id")
+                    prop:value=move || form.client_id.get()
+                    on:input=move |ev| form.client_id.set(event_target_value(&ev))/>
+                <p class="field__hint" id="xc-client-id-hint">{format!("{CLIENT_ID_LEN} hexadecimal characters, as Xray shows it.")}</p>
+                <FieldError message=form.error("client_id")/>
+            </div>
+            <div class="field">
+                <label for="xc-client-secret">"Client secret " <span class="required" aria-hidden="true">"*"</span></label>
+                <input id="xc-client-secret" class="input input--mono" name="client_secret" type="password"
+                    autocomplete="new-password" autocapitalize="none" spellcheck="false"
+                    aria-required=move || (!form.secret_stored.get()).to_string()
+                    maxlength="400" aria-describedby="xc-client-secret-hint"
+                    aria-invalid=invalid("client_secret")
+                    placeholder=move || if form.secret_stored.get() { "Leave empty to keep the stored secret" } else { "" }
+                    prop:value=move || form.client_secret.get()
+                    on:input=move |ev| form.client_secret.set(event_target_value(&ev))/>
+                <p class="field__hint" id="xc-client-secret-hint">
+                    {move || if form.secret_stored.get() {
+                        format!("A secret is stored and is never shown. Leave empty to keep the stored secret, or enter a new one ({CLIENT_SECRET_LEN} hexadecimal characters).")
+                    } else {
+                        format!("{CLIENT_SECRET_LEN} hexadecimal characters, as Xray showed it once.")
+                    }}
+                </p>
+                <FieldError message=form.error("client_secret")/>
+            </div>
+            <div class="field">
+                <label for="xc-base-url">"Xray API"</label>
+                <select id="xc-base-url" class="input" name="base_url"
+                    aria-invalid=invalid("base_url")
+                    prop:value=move || form.base_url.get()
+                    on:change=move |ev| form.base_url.set(event_target_value(&ev))>
+                    {BASE_URL_CHOICES.iter().map(|(value, label)| view! {
+                        <option value=*value selected=move || form.base_url.get() == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+                <FieldError message=form.error("base_url")/>
+            </div>
+            <Show when=custom>
+                <div class="field">
+                    <label for="xc-custom-url">"Custom API URL " <span class="required" aria-hidden="true">"*"</span></label>
+                    <input id="xc-custom-url" class="input" name="custom_url" type="url" inputmode="url"
+                        placeholder="https://xray.example.com/api" maxlength="2048" aria-required="true"
+                        aria-invalid=invalid("custom_url")
+                        prop:value=move || form.custom_url.get()
+                        on:input=move |ev| form.custom_url.set(event_target_value(&ev))/>
+                    <p class="field__hint">"The address before /v2/authenticate. https only (plain http only to this machine)."</p>
+                    <FieldError message=form.error("custom_url")/>
+                </div>
+            </Show>
+            <div class="form-actions form-actions--start">
+                <button type="submit" class="button button--primary" disabled=move || saving.get()>
+                    {move || if saving.get() { "Saving and testing…" } else { "Save" }}
+                </button>
+                <button type="button" class="button button--subtle" on:click=on_cancel disabled=move || saving.get()>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,302 @@
+//! Storing, reading and testing the Xray credentials. Plain async functions: the server
+//! functions, the CLI and the integration tests call these.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+
+use super::connection::{Tester, XraySecret};
+use super::{validate, BaseUrl, CredentialsForm, CredentialsView, Outcome, TestResult};
+use crate::audit::service::{record, Actor};
+use crate::audit::{action, Outcome as AuditOutcome};
+use crate::entities::xray_credentials as creds;
+use crate::error::AppError;
+use crate::users::Role;
+use crate::vault::{MasterKey, OpenError};
+
+/// Who may see and change the credentials.
+pub const ROLES: &[Role] = &[Role::BackupOperator, Role::Administrator];
+
+/// The one credentials row the app keeps.
+pub const RECORD_ID: i32 = 1;
+
+/// The additional data binding a sealed secret to its row.
+pub fn secret_record(id: i32) -> String {
+    format!("xray_credentials:{id}:client_secret")
+}
+
+fn view_of(row: creds::Model) -> CredentialsView {
+    let last_test = match (row.last_test_outcome, row.last_tested_at) {
+        (Some(code), Some(tested_at)) => {
+            Outcome::from_stored(&code, row.last_test_detail).map(|outcome| TestResult {
+                outcome,
+                tested_at,
+                current: row.last_test_version == Some(row.version),
+            })
+        }
+        _ => None,
+    };
+    CredentialsView {
+        client_id: row.client_id,
+        base_url: BaseUrl::from_stored(&row.base_url),
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+        version: row.version,
+        last_test,
+    }
+}
+
+pub async fn load(db: &impl ConnectionTrait) -> Result<Option<CredentialsView>, AppError> {
+    Ok(creds::Entity::find_by_id(RECORD_ID)
+        .one(db)
+        .await?
+        .map(view_of))
+}
+
+/// Edit mode was opened: the audit trail says who looked at the form.
+pub async fn begin_edit(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Option<CredentialsView>, AppError> {
+    record(
+        db,
+        actor,
+        action::CREDENTIALS_EDIT,
+        None,
+        AuditOutcome::Success,
+        None,
+    )
+    .await?;
+    load(db).await
+}
+
+/// Stores the form's values. A new secret always wins (the last complete save); a save that
+/// keeps the stored secret must start from the stored version, or it would pair this form's
+/// Client ID with a secret someone else saved meanwhile. Returns the new version.
+pub async fn save(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    master_key: &MasterKey,
+    actor: &Actor,
+    form: &CredentialsForm,
+) -> Result<i64, AppError> {
+    // A concurrent writer can move the version between our read and our write; then read again.
+    for _ in 0..5 {
+        if let Some(version) = try_save(db, master_key, actor, form).await? {
+            return Ok(version);
+        }
+    }
+    Err(AppError::Conflict(
+        "The credentials are being changed by someone else right now. Try again.".into(),
+    ))
+}
+
+async fn try_save(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    master_key: &MasterKey,
+    actor: &Actor,
+    form: &CredentialsForm,
+) -> Result<Option<i64>, AppError> {
+    let txn = db.begin().await?;
+    // Take the write lock before reading: SQLite cannot upgrade a read transaction while
+    // another writer commits (it fails at once instead of waiting), and on PostgreSQL the row
+    // lock queues concurrent savers instead of sending them round the retry loop.
+    creds::Entity::update_many()
+        .col_expr(
+            creds::Column::Version,
+            Expr::col(creds::Column::Version).into(),
+        )
+        .filter(creds::Column::Id.eq(RECORD_ID))
+        .exec(&txn)
+        .await?;
+    let current = creds::Entity::find_by_id(RECORD_ID).one(&txn).await?;
+    let valid = validate(form, current.is_some()).map_err(|errors| {
+        let (field, message) = errors.into_iter().next().unwrap_or_default();
+        AppError::validation(field, message)
+    })?;
+    let now = Utc::now();
+    let sealed = match &valid.client_secret {
+        Some(secret) => Some(master_key.seal(secret.as_bytes(), &secret_record(RECORD_ID))?),
+        None => None,
+    };
+    let new_version = match &current {
+        None => {
+            let Some(sealed) = sealed.clone() else {
+                return Err(AppError::validation(
+                    "client_secret",
+                    "Enter the Client secret.",
+                ));
+            };
+            let inserted = creds::Entity::insert(creds::ActiveModel {
+                id: Set(RECORD_ID),
+                client_id: Set(valid.client_id.clone()),
+                secret_sealed: Set(sealed),
+                base_url: Set(valid.base_url.stored()),
+                version: Set(1),
+                updated_by: Set(actor.name.clone()),
+                updated_at: Set(now),
+                last_test_outcome: Set(None),
+                last_test_detail: Set(None),
+                last_tested_at: Set(None),
+                last_test_version: Set(None),
+            })
+            .exec_without_returning(&txn)
+            .await;
+            match inserted {
+                Ok(_) => 1,
+                // Another first save got in first: go round again and update it.
+                Err(e) if is_unique_violation(&e) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Some(row) => {
+            if sealed.is_none() && form.version != row.version {
+                return Err(AppError::Conflict(format!(
+                    "{} changed the credentials at {} while you were editing them. Nothing was \
+                     saved: reload, then enter your changes again (with the Client secret).",
+                    row.updated_by,
+                    row.updated_at.format("%Y-%m-%d %H:%M UTC")
+                )));
+            }
+            let mut update = creds::Entity::update_many()
+                .col_expr(
+                    creds::Column::ClientId,
+                    Expr::value(valid.client_id.clone()),
+                )
+                .col_expr(creds::Column::BaseUrl, Expr::value(valid.base_url.stored()))
+                .col_expr(creds::Column::Version, Expr::value(row.version + 1))
+                .col_expr(creds::Column::UpdatedBy, Expr::value(actor.name.clone()))
+                .col_expr(creds::Column::UpdatedAt, Expr::value(now));
+            if let Some(sealed) = sealed.clone() {
+                update = update.col_expr(creds::Column::SecretSealed, Expr::value(sealed));
+            }
+            let result = update
+                .filter(creds::Column::Id.eq(RECORD_ID))
+                .filter(creds::Column::Version.eq(row.version))
+                .exec(&txn)
+                .await?;
+            if result.rows_affected != 1 {
+                return Ok(None);
+            }
+            row.version + 1
+        }
+    };
+    record(
+        &txn,
+        actor,
+        action::CREDENTIALS_SAVE,
+        Some(&valid.client_id),
+        AuditOutcome::Success,
+        Some(format!(
+            "base URL: {}; Client secret: {}",
+            valid.base_url.label(),
+            if sealed.is_some() { "replaced" } else { "kept" }
+        )),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(new_version))
+}
+
+fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// The stored Client ID, secret and base URL, for a connection test or a backup job.
+pub async fn read_stored(
+    db: &impl ConnectionTrait,
+    master_key: &MasterKey,
+) -> Result<Option<(creds::Model, XraySecret)>, AppError> {
+    let Some(row) = creds::Entity::find_by_id(RECORD_ID).one(db).await? else {
+        return Ok(None);
+    };
+    let plain = master_key
+        .open(&row.secret_sealed, &secret_record(row.id))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot decrypt the stored Xray Client secret");
+            match e {
+                OpenError::OtherKey(_) => AppError::Unavailable,
+                _ => AppError::Internal,
+            }
+        })?;
+    let secret = String::from_utf8(plain).map_err(|_| {
+        tracing::error!("the stored Xray Client secret is not text");
+        AppError::Internal
+    })?;
+    Ok(Some((row, XraySecret::new(secret))))
+}
+
+/// Tests the stored credentials, stores the result (unless they were saved again meanwhile),
+/// audits the test and answers the fresh view.
+pub async fn test_stored(
+    db: &impl ConnectionTrait,
+    master_key: &MasterKey,
+    actor: &Actor,
+    tester: &Tester,
+) -> Result<CredentialsView, AppError> {
+    let Some((row, secret)) = read_stored(db, master_key).await? else {
+        return Err(AppError::NotFound(
+            "No Xray credentials are stored yet: add them first.".into(),
+        ));
+    };
+    let base = BaseUrl::from_stored(&row.base_url);
+    let outcome = tester.test(&base, &row.client_id, &secret).await;
+    let (code, detail) = outcome.to_stored();
+    creds::Entity::update_many()
+        .col_expr(creds::Column::LastTestOutcome, Expr::value(code.clone()))
+        .col_expr(
+            creds::Column::LastTestDetail,
+            Expr::value(detail.map(|d| d.chars().take(512).collect::<String>())),
+        )
+        .col_expr(creds::Column::LastTestedAt, Expr::value(Utc::now()))
+        .col_expr(creds::Column::LastTestVersion, Expr::value(row.version))
+        .filter(creds::Column::Id.eq(row.id))
+        .filter(creds::Column::Version.eq(row.version))
+        .exec(db)
+        .await?;
+    record(
+        db,
+        actor,
+        action::CREDENTIALS_TEST,
+        Some(&row.client_id),
+        if outcome.is_ok() {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Failure
+        },
+        Some(format!("{} ({})", outcome.badge(), base.label())),
+    )
+    .await?;
+    load(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The Xray credentials were removed meanwhile.".into()))
+}
+
+/// Re-encrypts every sealed value (settings and stored credentials) from `old` to `new` in one
+/// transaction; returns how many values changed. The canary is a sealed setting, so it moves too.
+pub async fn rotate_master_key(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<u64, AppError> {
+    let txn = db.begin().await?;
+    let mut count = crate::vault::reseal_settings(&txn, old, new).await?;
+    for row in creds::Entity::find().all(&txn).await? {
+        let record_name = secret_record(row.id);
+        let plain = old.open(&row.secret_sealed, &record_name).map_err(|e| {
+            tracing::error!(error = %e, id = row.id, "cannot decrypt stored Xray credentials");
+            AppError::Internal
+        })?;
+        let mut active: creds::ActiveModel = row.into();
+        active.secret_sealed = Set(new.seal(&plain, &record_name)?);
+        active.update(&txn).await?;
+        count += 1;
+    }
+    txn.commit().await?;
+    Ok(count)
+}
