@@ -252,3 +252,133 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rotated the token-signing key"));
 }
+
+/// Saves credentials into the SQLite database of `dir` with the master key kept there.
+fn save_credentials(dir: &std::path::Path, secret: &str) {
+    let key_text = std::fs::read_to_string(dir.join("data/master.key")).unwrap();
+    let key = app::vault::MasterKey::from_hex(&key_text).unwrap();
+    let url = app::config::DatabaseUrl::sqlite_file(&dir.join("data/xray-keys.db"));
+    let secret = secret.to_string();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let db = app::db::connect(&url).await.unwrap();
+            app::credentials::service::save(
+                &db,
+                &key,
+                &app::audit::service::Actor::cli(),
+                &app::credentials::CredentialsForm {
+                    client_id: "8CF3CEA946DB4059A9999D3AF4035EFE".into(),
+                    client_secret: secret,
+                    base_url: "global".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            db.close().await.unwrap();
+        });
+}
+
+fn stored_secret(dir: &std::path::Path, key_hex: &str) -> Result<String, app::AppError> {
+    let key = app::vault::MasterKey::from_hex(key_hex).unwrap();
+    let url = app::config::DatabaseUrl::sqlite_file(&dir.join("data/xray-keys.db"));
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let db = app::db::connect(&url).await.unwrap();
+            let out = app::credentials::service::read_stored(&db, &key)
+                .await
+                .map(|s| {
+                    s.map(|(_, secret)| secret.expose().to_string())
+                        .unwrap_or_default()
+                });
+            db.close().await.unwrap();
+            out
+        })
+}
+
+#[test]
+fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = "5a".repeat(32);
+    save_credentials(dir.path(), &secret);
+    let key_file = dir.path().join("data/master.key");
+    let old = std::fs::read_to_string(&key_file).unwrap();
+
+    let out = cli(dir.path(), &["credentials", "rotate-master-key"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("re-encrypted 3 stored secrets"), "{stdout}");
+    let new = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new.trim(), old.trim());
+    assert!(!dir.path().join("data/master.key.next").exists());
+    assert_eq!(stored_secret(dir.path(), &new).unwrap(), secret);
+    assert!(stored_secret(dir.path(), &old).is_err());
+
+    // A rotation that stopped after the database committed but before the key file was
+    // replaced: the next start uses the pending key and finishes the swap.
+    let pending = "c3".repeat(32);
+    std::fs::write(dir.path().join("data/master.key.next"), &pending).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("data/xray-keys.db"));
+        let db = app::db::connect(&url).await.unwrap();
+        app::credentials::service::rotate_master_key(
+            &db,
+            &app::vault::MasterKey::from_hex(&new).unwrap(),
+            &app::vault::MasterKey::from_hex(&pending).unwrap(),
+        )
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+    });
+    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), pending);
+    assert_eq!(stored_secret(dir.path(), &pending).unwrap(), secret);
+
+    // With the key given by the environment, the new key must be named.
+    let out = cli_env(
+        dir.path(),
+        &["credentials", "rotate-master-key"],
+        &[("XRAY_KEYS_MASTER_KEY", &pending)],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--new-key-file"));
+    let new_file = dir.path().join("new.key");
+    let newest = "d4".repeat(32);
+    std::fs::write(&new_file, &newest).unwrap();
+    let out = cli_env(
+        dir.path(),
+        &[
+            "credentials",
+            "rotate-master-key",
+            "--new-key-file",
+            "new.key",
+        ],
+        &[("XRAY_KEYS_MASTER_KEY", &pending)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("set XRAY_KEYS_MASTER_KEY"));
+    assert_eq!(stored_secret(dir.path(), &newest).unwrap(), secret);
+    // The data-folder key is left alone when the key comes from the environment.
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), pending);
+}
