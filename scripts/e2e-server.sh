@@ -15,7 +15,7 @@ unset DATABASE_URL
 printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
   | "$XK_SERVER_BIN" users add operator --name "Olivia Operator" --role backup-operator --password-stdin >/dev/null
 # Users the API Keys tests pick, and 25 seeded keys so paging has pages.
-for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create; do
+for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup; do
   "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
 done
 "$XK_SERVER_BIN" dev seed --keys 25 >/dev/null

@@ -86,7 +86,7 @@ fn nothing_is_saved_until_every_field_passes() {
             let err = service::save(&b.db, &key, &operator(), &bad)
                 .await
                 .unwrap_err();
-            assert_eq!(err.field_message(field).is_some(), true, "{field}: {err:?}");
+            assert!(err.field_message(field).is_some(), "{field}: {err:?}");
             assert!(
                 !err.to_string().contains(&"a".repeat(63)),
                 "the secret is never echoed"

@@ -104,10 +104,7 @@ async fn try_save(
     // another writer commits (it fails at once instead of waiting), and on PostgreSQL the row
     // lock queues concurrent savers instead of sending them round the retry loop.
     creds::Entity::update_many()
-        .col_expr(
-            creds::Column::Version,
-            Expr::col(creds::Column::Version).into(),
-        )
+        .col_expr(creds::Column::Version, Expr::col(creds::Column::Version))
         .filter(creds::Column::Id.eq(RECORD_ID))
         .exec(&txn)
         .await?;
