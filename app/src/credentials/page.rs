@@ -132,15 +132,23 @@ fn CredentialsScreen() -> impl IntoView {
             }
         }
     });
-    // Leaving edit mode puts focus back on the Edit button, so keyboard users stay in place.
+    // Leaving edit mode puts focus on the Edit button, so keyboard users stay in place. After a
+    // first save the button appears only once the stored values have loaded, so wait for it.
+    let focus_edit = RwSignal::new(false);
     Effect::new(move |was_editing: Option<bool>| {
         let now = editing.get();
         if was_editing == Some(true) && !now {
-            if let Some(button) = edit_button.get() {
-                let _ = button.focus();
-            }
+            focus_edit.set(true);
         }
         now
+    });
+    Effect::new(move |_| {
+        if focus_edit.get() {
+            if let Some(button) = edit_button.get() {
+                let _ = button.focus();
+                focus_edit.set(false);
+            }
+        }
     });
     // The freshest values (another operator may have saved since the page loaded).
     Effect::new(move |_| {
