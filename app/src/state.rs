@@ -10,6 +10,7 @@ use crate::api_keys::secret::SecretHasher;
 use crate::config::Config;
 use crate::vault::MasterKey;
 use crate::xray_api::last_used::LastUsed;
+use crate::xray_api::owners::OwnerCache;
 use crate::xray_api::tokens::TokenKeys;
 
 /// Holds nothing another instance would need: all shared state lives in the database.
@@ -24,6 +25,8 @@ pub struct AppState {
     /// This instance's copy of the token-signing key (the database holds the truth).
     pub token_keys: Arc<TokenKeys>,
     pub last_used: Arc<LastUsed>,
+    /// Key owners for `whoami`, kept while the database shows no commit.
+    pub owners: Arc<OwnerCache>,
 }
 
 impl AppState {
@@ -35,6 +38,9 @@ impl AppState {
         master_key: MasterKey,
     ) -> Self {
         AppState {
+            owners: Arc::new(OwnerCache::for_sqlite_file(
+                config.database_url.sqlite_path(),
+            )),
             db,
             config: Arc::new(config),
             leptos_options,

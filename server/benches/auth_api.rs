@@ -197,7 +197,10 @@ fn get_with(path: &str, authorization: &str) -> Arc<Vec<u8>> {
 
 /// Sets up a key and the app on `db` and serves it (on the server runtime); returns the address
 /// and the two requests to measure.
-async fn prepare(db: DatabaseConnection) -> (SocketAddr, Arc<Vec<u8>>, Arc<Vec<u8>>) {
+async fn prepare(
+    db: DatabaseConnection,
+    url: &DatabaseUrl,
+) -> (SocketAddr, Arc<Vec<u8>>, Arc<Vec<u8>>) {
     Migrator::up(&db, None).await.expect("migrate");
     users::create_user(
         &db,
@@ -219,7 +222,12 @@ async fn prepare(db: DatabaseConnection) -> (SocketAddr, Arc<Vec<u8>>, Arc<Vec<u
     )
     .await
     .expect("key");
-    let config = app::config::Config::from_vars(Vec::new()).expect("config");
+    // The server's own configuration: DATABASE_URL names this database.
+    let config = app::config::Config::from_vars(vec![(
+        "DATABASE_URL".to_string(),
+        url.expose().to_string(),
+    )])
+    .expect("config");
     let state = AppState::new(
         db,
         config,
@@ -334,8 +342,8 @@ fn main() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
-    let sqlite =
-        server_rt.block_on(async { prepare(app::db::connect(&url).await.expect("sqlite")).await });
+    let sqlite = server_rt
+        .block_on(async { prepare(app::db::connect(&url).await.expect("sqlite"), &url).await });
     load_rt.block_on(measure("SQLite", bare, sqlite));
 
     let admin_url = std::env::var("XK_TEST_POSTGRES")
@@ -353,7 +361,7 @@ fn main() {
             .unwrap_or(&admin_url);
         let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("url");
         let db = app::db::connect(&url).await.expect("postgres");
-        Some((admin, prepare(db).await))
+        Some((admin, prepare(db, &url).await))
     });
     match postgres {
         Some((admin, prepared)) => {

@@ -124,7 +124,7 @@ fn segments(token: &str) -> (Value, Value) {
 #[test]
 fn valid_credentials_get_an_hs256_token_as_a_bare_json_string_on_v1_and_v2() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "ci-bot").await;
         for path in ["/api/v2/authenticate", "/api/v1/authenticate"] {
             let body = json!({ "client_id": key.client_id, "client_secret": key.client_secret });
@@ -154,7 +154,7 @@ fn valid_credentials_get_an_hs256_token_as_a_bare_json_string_on_v1_and_v2() {
 #[test]
 fn unknown_ids_wrong_secrets_deleted_keys_and_deactivated_users_all_get_the_same_401() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let alive = key_for(&b.db, "alive").await;
         let deleted = key_for(&b.db, "deleted").await;
         let inactive = key_for(&b.db, "inactive").await;
@@ -220,7 +220,7 @@ fn unknown_ids_wrong_secrets_deleted_keys_and_deactivated_users_all_get_the_same
 #[test]
 fn malformed_requests_get_400_naming_the_problem_and_big_bodies_413() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let id = "0123456789ABCDEF0123456789ABCDEF";
         let secret = "a".repeat(64);
         let cases: Vec<(&str, String, &str)> = vec![
@@ -350,7 +350,7 @@ fn bytes_of(s: &str) -> axum::body::Bytes {
 #[test]
 fn repeated_failures_per_client_id_and_per_address_get_429_with_retry_after() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "target").await;
         let wrong =
             json!({ "client_id": key.client_id, "client_secret": "1".repeat(64) }).to_string();
@@ -413,7 +413,7 @@ fn repeated_failures_per_client_id_and_per_address_get_429_with_retry_after() {
 #[test]
 fn whoami_answers_the_user_a_token_acts_for() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "revyz-backup-user").await;
         let token = token_for(&state, &key).await;
         let answer = whoami(&state, Some(&format!("Bearer {token}"))).await;
@@ -431,7 +431,7 @@ fn whoami_answers_the_user_a_token_acts_for() {
 #[test]
 fn missing_malformed_and_forged_tokens_get_401() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "victim").await;
         let token = token_for(&state, &key).await;
         let (head, claims) = segments(&token);
@@ -550,7 +550,7 @@ async fn stored_signing_key(db: &DatabaseConnection) -> Vec<u8> {
 #[test]
 fn tokens_expire_after_24_hours_by_the_injected_clock() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "clocked").await;
         let issued_at = Utc::now() - Duration::days(3);
         let credentials = api::parse_credentials(
@@ -585,7 +585,7 @@ fn tokens_expire_after_24_hours_by_the_injected_clock() {
 #[test]
 fn deleting_regenerating_or_deactivating_revokes_tokens_at_once() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let hasher = common::test_hasher();
         let alive = |token: String| {
             let state = state.clone();
@@ -662,8 +662,8 @@ fn deleting_regenerating_or_deactivating_revokes_tokens_at_once() {
 fn the_signing_key_is_shared_through_the_database_and_rotation_revokes_every_token() {
     common::block_on(common::each_backend(|b| async move {
         // Two instances on one database (or one instance before and after a restart).
-        let first = common::app_state(b.db.clone());
-        let second = common::app_state(b.db.clone());
+        let first = common::app_state_of(&b);
+        let second = common::app_state_of(&b);
         let key = key_for(&b.db, "shared").await;
         let token = token_for(&first, &key).await;
         assert_eq!(
@@ -699,7 +699,7 @@ fn the_signing_key_is_shared_through_the_database_and_rotation_revokes_every_tok
 #[test]
 fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "user-of-key").await;
         let last_used = || async {
             app::entities::api_keys::Entity::find()
@@ -768,7 +768,7 @@ fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
 #[test]
 fn the_openapi_document_describes_every_endpoint_the_server_answers() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let answer = send(
             &state,
             Request::get("/api/openapi.json")
@@ -862,7 +862,7 @@ fn node_client(base: &str, id: &str, secret: &str) -> Value {
 #[test]
 fn a_node_client_written_like_xray_client_libraries_authenticates_and_calls_whoami() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let key = key_for(&b.db, "node-client").await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -889,4 +889,94 @@ fn a_node_client_written_like_xray_client_libraries_authenticates_and_calls_whoa
         assert_eq!(report["error"], INVALID_CREDENTIALS);
         server.abort();
     }))
+}
+
+/// `whoami` answers from a per-instance cache on SQLite; a change committed by another process
+/// (the command line, here the real binary) still revokes at once.
+#[test]
+fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
+    common::block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("cache.db"));
+        let db = app::db::connect(&url).await.unwrap();
+        <migrations::Migrator as migrations::MigratorTrait>::up(&db, None)
+            .await
+            .unwrap();
+        let backend = common::Backend {
+            db: db.clone(),
+            kind: app::config::DatabaseKind::Sqlite,
+            url: url.clone(),
+        };
+        let state = common::app_state_of(&backend);
+        let key = key_for(&db, "cached-user").await;
+        let token = token_for(&state, &key).await;
+        let bearer = format!("Bearer {token}");
+        assert_eq!(whoami(&state, Some(&bearer)).await.status, StatusCode::OK);
+        // Warm: the next request would be answered from memory.
+        assert!(state
+            .owners
+            .get(&key.client_id, state.owners.stamp())
+            .is_some());
+        assert_eq!(whoami(&state, Some(&bearer)).await.status, StatusCode::OK);
+
+        let other = key_for(&db, "cached-other").await;
+        let other_bearer = format!("Bearer {}", token_for(&state, &other).await);
+        assert_eq!(
+            whoami(&state, Some(&other_bearer)).await.status,
+            StatusCode::OK
+        );
+
+        let (db_url, data_dir) = (url.expose().to_string(), dir.path().to_path_buf());
+        let cli = move |args: Vec<String>| {
+            let (db_url, data_dir) = (db_url.clone(), data_dir.clone());
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xray-keys"))
+                        .args(&args)
+                        .env_clear()
+                        .env("DATABASE_URL", db_url)
+                        .env("XRAY_KEYS_DATA_DIR", data_dir)
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                })
+                .await
+                .unwrap()
+            }
+        };
+        cli(vec![
+            "users".into(),
+            "deactivate".into(),
+            "cached-user".into(),
+        ])
+        .await;
+        assert_eq!(
+            whoami(&state, Some(&bearer)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the first request after the other process committed is refused"
+        );
+        assert_eq!(
+            whoami(&state, Some(&other_bearer)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            whoami(&state, Some(&other_bearer)).await.status,
+            StatusCode::OK
+        );
+        cli(vec![
+            "keys".into(),
+            "delete".into(),
+            other.client_id.clone(),
+        ])
+        .await;
+        assert_eq!(
+            whoami(&state, Some(&other_bearer)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        db.close().await.unwrap();
+    })
 }

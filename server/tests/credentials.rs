@@ -298,7 +298,7 @@ fn concurrent_saves_never_mix_two_forms() {
 fn rotating_the_master_key_reencrypts_every_secret_at_once() {
     common::block_on(common::each_backend(|b| async move {
         let old = common::test_master_key();
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         // The canary and the signing key are sealed settings; the credentials a sealed row.
         app::vault::write_canary(&b.db, &old).await.unwrap();
         state.token_keys.ensure(&b.db).await.unwrap();
@@ -436,7 +436,7 @@ async fn key_for(db: &DatabaseConnection, user_key: &str) -> app::api_keys::Issu
 #[test]
 fn each_connection_outcome_is_told_apart() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let issued = key_for(&b.db, "revyz-backup-user").await;
         let (self_root, app_task) = listen_app(state).await;
         let (stub, stub_task) = listen_stub().await;
@@ -672,7 +672,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
     common::block_on(common::each_backend(|b| {
         let logs = logs.clone();
         async move {
-            let state = common::app_state(b.db.clone());
+            let state = common::app_state_of(&b);
             let issued = key_for(&b.db, "svc-backup").await;
             let known = issued.client_secret.clone();
             let (root, task) = listen_app(state.clone()).await;
@@ -776,7 +776,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
 #[test]
 fn only_backup_operators_and_administrators_reach_the_credentials() {
     common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state(b.db.clone());
+        let state = common::app_state_of(&b);
         let nobody = signed_in(&b.db, "plain", vec![]).await;
         for path in [
             app::credentials::GetXrayCredentials::PATH,

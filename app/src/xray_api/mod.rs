@@ -4,6 +4,7 @@
 
 pub mod last_used;
 pub mod openapi;
+pub mod owners;
 pub mod routes;
 pub mod service;
 pub mod tokens;

@@ -12,6 +12,7 @@ use crate::entities::{api_keys, users};
 use crate::error::AppError;
 use crate::state::AppState;
 
+use super::owners::Owner;
 use super::tokens::{Claims, SIGNING_KID_SETTING, TOKEN_LIFETIME};
 use super::Whoami;
 
@@ -190,22 +191,38 @@ struct TokenOwner {
 
 /// The user a bearer token acts for, if the token is valid at `now` and its key is alive: not
 /// deleted, not regenerated since, its user active, and the token signed with the current key.
-/// One indexed query per request, so revocation is immediate on every instance.
+/// One indexed query, or the answer cached while the database provably has not changed since
+/// (see [`super::owners`]), so revocation is immediate on every instance.
 pub async fn caller(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Whoami, AppError> {
     let (kid, claims) = state.token_keys.verify(&state.db, token, now).await?;
-    let owner = api_keys::Entity::find()
-        .select_only()
-        .column(api_keys::Column::SecretGeneration)
-        .column(users::Column::UserKey)
-        .column(users::Column::DisplayName)
-        .column(users::Column::IsActive)
-        .column_as(signing_kid_column(), "signing_kid")
-        .join(JoinType::InnerJoin, api_keys::Relation::User.def())
-        .filter(api_keys::Column::ClientId.eq(claims.iss.as_str()))
-        .into_model::<TokenOwner>()
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let before = state.owners.stamp();
+    let owner = match state.owners.get(&claims.iss, before) {
+        Some(owner) => owner,
+        None => {
+            let owner = api_keys::Entity::find()
+                .select_only()
+                .column(api_keys::Column::SecretGeneration)
+                .column(users::Column::UserKey)
+                .column(users::Column::DisplayName)
+                .column(users::Column::IsActive)
+                .column_as(signing_kid_column(), "signing_kid")
+                .join(JoinType::InnerJoin, api_keys::Relation::User.def())
+                .filter(api_keys::Column::ClientId.eq(claims.iss.as_str()))
+                .into_model::<TokenOwner>()
+                .one(&state.db)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let owner = Owner {
+                secret_generation: owner.secret_generation,
+                user_key: owner.user_key,
+                display_name: owner.display_name,
+                is_active: owner.is_active,
+                signing_kid: owner.signing_kid,
+            };
+            state.owners.put(&claims.iss, before, owner.clone());
+            owner
+        }
+    };
     let alive = owner.secret_generation == claims.r#gen
         && owner.is_active
         && owner.user_key == claims.sub

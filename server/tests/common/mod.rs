@@ -143,6 +143,25 @@ pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
     )
 }
 
+/// The state the server would build with `DATABASE_URL` naming `backend`'s database, so parts
+/// that look at the database's files (the SQLite owner cache) watch the right ones.
+pub fn app_state_of(backend: &Backend) -> app::state::AppState {
+    let config = app::config::Config::from_vars(vec![(
+        "DATABASE_URL".to_string(),
+        backend.url.expose().to_string(),
+    )])
+    .expect("config naming the test database");
+    app::state::AppState::new(
+        backend.db.clone(),
+        config,
+        leptos::config::LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .build(),
+        test_hasher(),
+        test_master_key(),
+    )
+}
+
 /// A fixed master key for tests.
 pub fn test_master_key() -> app::vault::MasterKey {
     app::vault::MasterKey::new([9u8; 32])
