@@ -8,9 +8,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::api_keys::secret::SecretHasher;
 use crate::config::Config;
+use crate::config::DatabaseKind;
 use crate::vault::MasterKey;
 use crate::xray_api::last_used::LastUsed;
-use crate::xray_api::owners::OwnerCache;
+use crate::xray_api::owners::{ChangeFeed, OwnerCache};
 use crate::xray_api::tokens::TokenKeys;
 
 /// Holds nothing another instance would need: all shared state lives in the database.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub last_used: Arc<LastUsed>,
     /// Key owners for `whoami`, kept while the database shows no commit.
     pub owners: Arc<OwnerCache>,
+    /// PostgreSQL's change notifications (the server starts its listener).
+    pub change_feed: Arc<ChangeFeed>,
 }
 
 impl AppState {
@@ -37,10 +40,14 @@ impl AppState {
         secret_hasher: SecretHasher,
         master_key: MasterKey,
     ) -> Self {
+        let change_feed = Arc::new(ChangeFeed::default());
+        let owners = match config.database_url.kind() {
+            DatabaseKind::Sqlite => OwnerCache::for_sqlite_file(config.database_url.sqlite_path()),
+            DatabaseKind::Postgres => OwnerCache::for_postgres(change_feed.clone()),
+        };
         AppState {
-            owners: Arc::new(OwnerCache::for_sqlite_file(
-                config.database_url.sqlite_path(),
-            )),
+            owners: Arc::new(owners),
+            change_feed,
             db,
             config: Arc::new(config),
             leptos_options,

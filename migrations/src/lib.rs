@@ -9,6 +9,7 @@ mod m20261122_000004_create_throttle;
 mod m20261122_000005_create_settings;
 mod m20261122_000006_create_api_keys;
 mod m20261123_000007_create_xray_credentials;
+mod m20261123_000008_create_change_triggers;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_settings::Migration),
             Box::new(m20261122_000006_create_api_keys::Migration),
             Box::new(m20261123_000007_create_xray_credentials::Migration),
+            Box::new(m20261123_000008_create_change_triggers::Migration),
         ]
     }
 }

@@ -242,6 +242,13 @@ async fn prepare(
         .ensure(&state.db)
         .await
         .expect("signing key");
+    // As `serve` does: PostgreSQL's change listener lets whoami answer from the owner cache.
+    app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
+    while state.db.get_database_backend() == sea_orm::DbBackend::Postgres
+        && !state.change_feed.is_live()
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let addr = serve(server::serve::router(state)).await;
 
     let authenticate = post(

@@ -57,6 +57,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     state.token_keys.ensure(&state.db).await.map_err(|e| {
         CliError::Serve(format!("cannot load or create the token-signing key: {e}"))
     })?;
+    app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {

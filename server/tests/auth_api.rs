@@ -980,3 +980,60 @@ fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
         db.close().await.unwrap();
     })
 }
+
+/// On PostgreSQL each instance caches `whoami` answers while its change listener is connected;
+/// a key deleted through another instance (or any other writer) reaches it as a notification
+/// from the database's trigger, and from then on the token is refused.
+#[test]
+fn on_postgresql_a_change_notification_ends_the_cached_answers_of_every_instance() {
+    common::block_on(common::each_backend(|b| async move {
+        if b.kind != app::config::DatabaseKind::Postgres {
+            return;
+        }
+        let first = common::app_state_of(&b);
+        let second = common::app_state_of(&b);
+        app::xray_api::owners::spawn_change_listener(&second.db, second.change_feed.clone());
+        for _ in 0..200 {
+            if second.change_feed.is_live() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(second.change_feed.is_live(), "the listener connects");
+        let key = key_for(&b.db, "pg-cached").await;
+        let bearer = format!("Bearer {}", token_for(&first, &key).await);
+        // Creating the key was a change too, whose notification may still be on its way: ask
+        // until an answer stays cached.
+        let mut cached = false;
+        for _ in 0..100 {
+            assert_eq!(whoami(&second, Some(&bearer)).await.status, StatusCode::OK);
+            if second
+                .owners
+                .get(&key.client_id, second.owners.stamp())
+                .is_some()
+            {
+                cached = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(cached, "the answer is cached while nothing changes");
+        let before = second.change_feed.epoch();
+        keys::delete(
+            &first.db,
+            &Actor::cli(),
+            Selection::Ids(vec![key.client_id.clone()]),
+        )
+        .await
+        .unwrap();
+        let mut refused = false;
+        for _ in 0..200 {
+            if second.change_feed.epoch() != before {
+                refused = whoami(&second, Some(&bearer)).await.status == StatusCode::UNAUTHORIZED;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(refused, "the notification arrived and the token is refused");
+    }))
+}

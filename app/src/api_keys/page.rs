@@ -63,7 +63,10 @@ pub async fn create_api_key(user_key: String) -> Result<IssuedKey, AppError> {
 pub async fn delete_api_keys(selection: Selection) -> Result<u64, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_admin().await?;
-        super::service::delete(&ctx.state.db, &actor, selection).await
+        let deleted = super::service::delete(&ctx.state.db, &actor, selection).await;
+        // This instance's cached token owners go before the answer does.
+        ctx.state.owners.invalidate();
+        deleted
     })
     .await
 }
@@ -73,7 +76,11 @@ pub async fn regenerate_api_keys(selection: Selection) -> Result<Vec<IssuedKey>,
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_admin().await?;
         ctx.no_store();
-        super::service::regenerate(&ctx.state.db, &ctx.state.secret_hasher, &actor, selection).await
+        let issued =
+            super::service::regenerate(&ctx.state.db, &ctx.state.secret_hasher, &actor, selection)
+                .await;
+        ctx.state.owners.invalidate();
+        issued
     })
     .await
 }

@@ -96,7 +96,11 @@ pub async fn edit_user(
 pub async fn set_user_active(id: i32, active: bool) -> Result<UserSummary, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (me, actor) = ctx.require_admin().await?;
-        super::service::set_active(&ctx.state.db, &actor, Some(me.id), id, active).await
+        let changed =
+            super::service::set_active(&ctx.state.db, &actor, Some(me.id), id, active).await;
+        // This instance's cached token owners go before the answer does.
+        ctx.state.owners.invalidate();
+        changed
     })
     .await
 }

@@ -6,12 +6,22 @@
 //! counter, last frame and salts (<https://www.sqlite.org/walformat.html>). A cached answer is used
 //! only while that header, read with one `pread`, is byte-for-byte the one read *before* the query
 //! that produced the answer. Any commit in between, of whatever table, sends the next request back
-//! to the database. Without a readable `-shm` file (another journal mode, PostgreSQL) nothing is
-//! cached and every request asks the database.
+//! to the database. Without a readable `-shm` file (another journal mode) nothing is cached.
+//!
+//! On PostgreSQL, triggers on `api_keys`, `users` and `settings` send a notification in the
+//! committing transaction (whoever commits: any instance, the command line, plain SQL); each
+//! instance listens and moves its epoch on every one. Answers are kept only while the listener is
+//! connected and the epoch has not moved; while it is not connected every request asks the
+//! database. Another instance learns of a change when PostgreSQL delivers the notification, not
+//! earlier; this instance's own changes move the epoch before they answer.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The channel the change triggers notify (see the migration that creates them).
+pub const CHANGE_CHANNEL: &str = "xk_changes";
 
 /// The WAL-index header is stored twice (48 bytes each); SQLite writes the second copy, then the
 /// first. Two equal copies are a consistent header.
@@ -31,36 +41,103 @@ pub struct Owner {
 
 /// A point in the database's history; equal stamps mean no commit happened between them.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    header: [u8; HEADER_COPY],
-    inode: u64,
+pub enum Stamp {
+    Sqlite {
+        header: [u8; HEADER_COPY],
+        inode: u64,
+        local: u64,
+    },
+    Postgres(u64),
+}
+
+/// PostgreSQL's change notifications as this instance has received them.
+#[derive(Default)]
+pub struct ChangeFeed {
+    live: AtomicBool,
+    epoch: AtomicU64,
+}
+
+impl ChangeFeed {
+    /// Whether the listener is connected (answers may be cached).
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    fn moved(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn set_live(&self, live: bool) {
+        // Whatever was cached before a (re)connection may have missed notifications.
+        self.moved();
+        self.live.store(live, Ordering::SeqCst);
+        self.moved();
+    }
+}
+
+enum Source {
+    None,
+    SqliteShm(PathBuf),
+    Postgres(Arc<ChangeFeed>),
 }
 
 pub struct OwnerCache {
-    shm: Option<PathBuf>,
+    source: Source,
+    /// Moved by this instance's own revocations, so they hold before the change notification of
+    /// any database arrives.
+    local: AtomicU64,
     entries: Mutex<HashMap<String, (Stamp, Owner)>>,
 }
 
 impl OwnerCache {
-    /// Caches only for a SQLite file database (whose `-shm` file shows commits).
-    pub fn for_sqlite_file(db_path: Option<PathBuf>) -> Self {
+    fn with(source: Source) -> Self {
         OwnerCache {
-            shm: db_path.map(|p| {
-                let mut name = p.into_os_string();
-                name.push("-shm");
-                PathBuf::from(name)
-            }),
+            source,
+            local: AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Caches only for a SQLite file database (whose `-shm` file shows commits).
+    pub fn for_sqlite_file(db_path: Option<PathBuf>) -> Self {
+        Self::with(match db_path {
+            Some(p) => {
+                let mut name = p.into_os_string();
+                name.push("-shm");
+                Source::SqliteShm(PathBuf::from(name))
+            }
+            None => Source::None,
+        })
+    }
+
+    /// Caches while `feed`'s listener is connected.
+    pub fn for_postgres(feed: Arc<ChangeFeed>) -> Self {
+        Self::with(Source::Postgres(feed))
+    }
+
     pub fn disabled() -> Self {
-        Self::for_sqlite_file(None)
+        Self::with(Source::None)
+    }
+
+    /// Forgets every answer: call after this instance changed a key, a user or the signing key.
+    pub fn invalidate(&self) {
+        self.local.fetch_add(1, Ordering::SeqCst);
+        if let Source::Postgres(feed) = &self.source {
+            feed.moved();
+        }
     }
 
     /// The database's current stamp, or `None` when it cannot be known (then do not cache).
     pub fn stamp(&self) -> Option<Stamp> {
-        read_stamp(self.shm.as_ref()?)
+        match &self.source {
+            Source::None => None,
+            Source::SqliteShm(shm) => read_stamp(shm, self.local.load(Ordering::SeqCst)),
+            Source::Postgres(feed) => feed.is_live().then(|| Stamp::Postgres(feed.epoch())),
+        }
     }
 
     /// The cached owner of `client_id`, if nothing was committed since it was read.
@@ -86,7 +163,7 @@ impl OwnerCache {
 }
 
 #[cfg(unix)]
-fn read_stamp(shm: &std::path::Path) -> Option<Stamp> {
+fn read_stamp(shm: &std::path::Path, local: u64) -> Option<Stamp> {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let file = std::fs::File::open(shm).ok()?;
     let mut both = [0u8; 2 * HEADER_COPY];
@@ -105,12 +182,47 @@ fn read_stamp(shm: &std::path::Path) -> Option<Stamp> {
     // A new -shm file (after every connection closed) is another history, even if its header
     // happened to match.
     let inode = file.metadata().ok()?.ino();
-    Some(Stamp { header, inode })
+    Some(Stamp::Sqlite {
+        header,
+        inode,
+        local,
+    })
 }
 
 #[cfg(not(unix))]
-fn read_stamp(_shm: &std::path::Path) -> Option<Stamp> {
+fn read_stamp(_shm: &std::path::Path, _local: u64) -> Option<Stamp> {
     None
+}
+
+/// Listens for the change triggers' notifications on `db` (PostgreSQL only) for as long as the
+/// process runs, reconnecting after a failure; `feed` is live only while connected.
+pub fn spawn_change_listener(db: &sea_orm::DatabaseConnection, feed: Arc<ChangeFeed>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let pool = db.get_postgres_connection_pool().clone();
+    tokio::spawn(async move {
+        loop {
+            match PgListener::connect_with(&pool).await {
+                Ok(mut listener) => match listener.listen(CHANGE_CHANNEL).await {
+                    Ok(()) => {
+                        feed.set_live(true);
+                        // `Ok(None)`: the connection was lost; notifications may have been missed.
+                        while let Ok(Some(_)) = listener.try_recv().await {
+                            feed.moved();
+                        }
+                        feed.set_live(false);
+                        tracing::warn!("lost the database change listener; whoami asks the database on every request until it is back");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for database changes"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot connect the database change listener"),
+            }
+            feed.set_live(false);
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }
 
 #[cfg(test)]
