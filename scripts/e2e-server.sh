@@ -18,6 +18,8 @@ printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
 for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup; do
   "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
 done
+# A display name that is markup: it must show as text everywhere.
+"$XK_SERVER_BIN" users add xss-user --name '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>' >/dev/null
 "$XK_SERVER_BIN" dev seed --keys 25 >/dev/null
 for key in del-me regen-me bulk-a bulk-b bulk-c kbd-user; do
   "$XK_SERVER_BIN" keys create "$key" --json >/dev/null

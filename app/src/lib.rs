@@ -23,6 +23,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod entities;
 #[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod vault;
@@ -62,6 +64,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    security::set_page_policy();
     provide_meta_context();
     auth::page::provide_current_user();
     view! {

@@ -5,12 +5,14 @@ use app::state::AppState;
 use app::{shell, App, OUTPUT_NAME};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use migrations::{Migrator, MigratorTrait};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::cli::CliError;
@@ -95,6 +97,24 @@ pub fn router(state: AppState) -> Router {
             crate::error_status::from_app_error,
         ))
         .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
+        // Pages set their own policy (with the response's script nonce); everything else gets
+        // the strict one.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(app::security::NON_PAGE_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -82,3 +82,86 @@ fn unknown_page_is_a_404_with_a_way_back() {
         .await;
     })
 }
+
+fn header_of(response: &axum::response::Response, name: axum::http::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_scripts() {
+    use axum::http::header;
+    common::block_on(async {
+        common::each_backend(|backend| async move {
+            for path in ["/", "/login", "/no-such-page", "/api/v2/whoami", "/healthz"] {
+                let response = server::serve::router(state_with(backend.db.clone()))
+                    .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    header_of(&response, header::X_CONTENT_TYPE_OPTIONS),
+                    "nosniff",
+                    "{path}"
+                );
+                assert_eq!(
+                    header_of(&response, header::REFERRER_POLICY),
+                    "same-origin",
+                    "{path}"
+                );
+                assert_eq!(
+                    header_of(&response, header::X_FRAME_OPTIONS),
+                    "DENY",
+                    "{path}"
+                );
+                let policy = header_of(&response, header::CONTENT_SECURITY_POLICY);
+                assert!(
+                    policy.contains("frame-ancestors 'none'"),
+                    "{path}: {policy}"
+                );
+                let is_page = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| t.starts_with("text/html"));
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                let body = String::from_utf8_lossy(&body);
+                if is_page {
+                    // The one nonce of this response, on every script of the page and nowhere else.
+                    let nonce = policy
+                        .split("'nonce-")
+                        .nth(1)
+                        .and_then(|rest| rest.split('\'').next())
+                        .unwrap_or_else(|| panic!("{path}: no nonce in {policy}"));
+                    assert!(nonce.len() >= 16, "{path}: {nonce}");
+                    assert!(!policy.contains("unsafe-inline"), "{path}");
+                    let scripts = body.matches("<script").count();
+                    assert!(scripts > 0, "{path}");
+                    assert_eq!(
+                        body.matches(&format!("nonce=\"{nonce}\"")).count(),
+                        scripts,
+                        "{path}: every script carries the nonce"
+                    );
+                } else {
+                    assert_eq!(policy, app::security::NON_PAGE_POLICY, "{path}");
+                }
+            }
+            // A new nonce per response.
+            let policy =
+                |r: &axum::response::Response| header_of(r, header::CONTENT_SECURITY_POLICY);
+            let one = server::serve::router(state_with(backend.db.clone()))
+                .oneshot(Request::get("/").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let two = server::serve::router(state_with(backend.db.clone()))
+                .oneshot(Request::get("/").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_ne!(policy(&one), policy(&two));
+        })
+        .await;
+    })
+}
