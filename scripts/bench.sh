@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+claim_target_dir
 bash scripts/postgres.sh >/dev/null || true
 # `bench.sh` runs every benchmark; `bench.sh NAME` one of them (api_keys_scale, auth_api).
 for bench in "${@:-api_keys_scale auth_api}"; do

@@ -3,5 +3,6 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+claim_target_dir
 step "building the release server and WASM client"
 cargo leptos build --release

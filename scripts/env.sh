@@ -15,3 +15,15 @@ export XK_SERVER_BIN="$CARGO_TARGET_DIR/release/xray-keys"
 export XRAY_KEYS_SITE_ROOT="$CARGO_TARGET_DIR/site"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 step() { printf '\n==> %s\n' "$*"; }
+
+# Cargo records workspace sources by relative path, so two clones sharing the target dir share
+# artifacts: after a build in another clone, this clone's older-looking files would count as
+# built. When the target dir was last used by another clone, mark this clone's sources changed.
+claim_target_dir() {
+  local owner="$CARGO_TARGET_DIR/.built-from"
+  mkdir -p "$CARGO_TARGET_DIR"
+  if [ "$(cat "$owner" 2>/dev/null)" != "$ROOT" ]; then
+    find "$ROOT/app" "$ROOT/server" "$ROOT/frontend" "$ROOT/migrations" -name '*.rs' -exec touch {} +
+    printf '%s\n' "$ROOT" > "$owner"
+  fi
+}

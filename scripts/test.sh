@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+claim_target_dir
 start=$(date +%s)
 
 bash scripts/setup.sh

@@ -49,6 +49,7 @@ test('cancel leaves edit mode and changes nothing', async ({ page }) => {
   await expect(creds.form).toHaveCount(0);
   await expect(creds.flash.getByRole('status')).toHaveText('Nothing was changed.');
   await expect(creds.empty).toBeVisible();
+  await expect(creds.addButton).toBeFocused();
 });
 
 test('saves a key created on the API Keys page and reports it connected', async ({ page }, testInfo) => {

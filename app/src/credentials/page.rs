@@ -18,6 +18,13 @@ use crate::users::Role;
 /// What the mask shows for any stored secret: the same whatever its length.
 pub const SECRET_MASK: &str = "••••••••••••••••";
 
+#[derive(Clone, Copy, PartialEq)]
+enum FocusAfter {
+    Nothing,
+    Saved,
+    Cancelled,
+}
+
 #[derive(Clone, PartialEq)]
 enum Flash {
     Done(String),
@@ -116,6 +123,7 @@ fn CredentialsScreen() -> impl IntoView {
     // The page as last loaded; only the <Transition> reads the resource (see the API Keys page).
     let shown = RwSignal::new(None::<CredentialsPage>);
     let edit_button = NodeRef::<html::Button>::new();
+    let add_button = NodeRef::<html::Button>::new();
     let client_id_input = NodeRef::<html::Input>::new();
 
     let open_editor = move || {
@@ -132,22 +140,19 @@ fn CredentialsScreen() -> impl IntoView {
             }
         }
     });
-    // Leaving edit mode puts focus on the Edit button, so keyboard users stay in place. After a
-    // first save the button appears only once the stored values have loaded, so wait for it.
-    let focus_edit = RwSignal::new(false);
-    Effect::new(move |was_editing: Option<bool>| {
-        let now = editing.get();
-        if was_editing == Some(true) && !now {
-            focus_edit.set(true);
-        }
-        now
-    });
+    // Leaving edit mode puts focus on the button that opens it again, so keyboard users stay in
+    // place. After a save that is Edit, which appears only once the stored values have loaded, so
+    // wait for it; after Cancel, Edit or (nothing stored) Add credentials.
+    let focus_after = RwSignal::new(FocusAfter::Nothing);
     Effect::new(move |_| {
-        if focus_edit.get() {
-            if let Some(button) = edit_button.get() {
-                let _ = button.focus();
-                focus_edit.set(false);
-            }
+        let target = match focus_after.get() {
+            FocusAfter::Nothing => return,
+            FocusAfter::Saved => edit_button.get(),
+            FocusAfter::Cancelled => edit_button.get().or_else(|| add_button.get()),
+        };
+        if let Some(button) = target {
+            let _ = button.focus();
+            focus_after.set(FocusAfter::Nothing);
         }
     });
     // The freshest values (another operator may have saved since the page loaded).
@@ -178,6 +183,7 @@ fn CredentialsScreen() -> impl IntoView {
             form.client_secret.set(String::new());
             form.errors.set(Vec::new());
             editing.set(false);
+            focus_after.set(FocusAfter::Saved);
             flash.set(Some(saved_flash(&view)));
         }
         Some(Err(AppError::Validation { field, message })) => {
@@ -216,6 +222,7 @@ fn CredentialsScreen() -> impl IntoView {
     };
     let on_cancel = move |_| {
         editing.set(false);
+        focus_after.set(FocusAfter::Cancelled);
         form.fill(None);
         flash.set(Some(Flash::Done("Nothing was changed.".into())));
     };
@@ -258,7 +265,7 @@ fn CredentialsScreen() -> impl IntoView {
                                         <section class="panel empty-state" aria-labelledby="no-credentials">
                                             <h2 id="no-credentials">"No Xray credentials are stored yet"</h2>
                                             <p>"Until they are, backup jobs skip all Xray data: test plans, test cases and executions."</p>
-                                            <button type="button" class="button button--primary" on:click=move |_| open_editor()>
+                                            <button type="button" class="button button--primary" node_ref=add_button on:click=move |_| open_editor()>
                                                 "Add credentials"
                                             </button>
                                         </section>
