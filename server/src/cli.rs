@@ -40,6 +40,13 @@ pub enum Command {
         #[command(subcommand)]
         action: CredentialsAction,
     },
+    /// Write a consistent copy of the SQLite database, with the pepper and master key files kept
+    /// in the data folder, into a new folder: a fresh data folder to restore from. (PostgreSQL:
+    /// use pg_dump, and keep the key files yourself.)
+    Backup {
+        /// The folder to create; must not exist yet.
+        to: std::path::PathBuf,
+    },
     /// Development helpers.
     Dev {
         #[command(subcommand)]
@@ -206,6 +213,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             let db = open_migrated(&config).await?;
             rotate_master_key(&db, &config, new_key_file).await
         }
+        Command::Backup { to } => {
+            let db = open_migrated(&config).await?;
+            backup(&db, &config, &to).await
+        }
         Command::Dev {
             action: DevAction::Seed { keys },
         } => {
@@ -248,6 +259,91 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn backup(
+    db: &sea_orm::DatabaseConnection,
+    config: &Config,
+    to: &std::path::Path,
+) -> Result<(), CliError> {
+    use app::config::KeySource;
+    use sea_orm::ConnectionTrait;
+    if config.database_url.sqlite_path().is_none() {
+        return Err(CliError::Input(
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump, and keep the pepper and master \
+             key (files or settings) with it"
+                .into(),
+        ));
+    }
+    if to.exists() {
+        return Err(CliError::Input(format!(
+            "{} exists already: name a new folder",
+            to.display()
+        )));
+    }
+    create_private_dir(to)?;
+    let target = to.join("xray-keys.db");
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| CliError::Input(format!("{} is not a UTF-8 path", target.display())))?;
+    // VACUUM INTO writes a consistent snapshot while the server keeps serving.
+    db.execute_unprepared(&format!(
+        "VACUUM INTO '{}'",
+        target_text.replace('\'', "''")
+    ))
+    .await
+    .map_err(|e| CliError::Serve(format!("cannot write {}: {e}", target.display())))?;
+    restrict(&target)?;
+    let mut written = vec![target.display().to_string()];
+    let mut elsewhere = Vec::new();
+    for (name, source, setting) in [
+        ("pepper", &config.pepper, "XRAY_KEYS_PEPPER"),
+        ("master.key", &config.master_key, "XRAY_KEYS_MASTER_KEY"),
+    ] {
+        match source {
+            KeySource::DataDir => {
+                let from = config.data_dir.join(name);
+                if from.exists() {
+                    let copy = to.join(name);
+                    std::fs::copy(&from, &copy).map_err(|e| {
+                        CliError::Serve(format!("cannot copy {}: {e}", from.display()))
+                    })?;
+                    restrict(&copy)?;
+                    written.push(copy.display().to_string());
+                }
+            }
+            _ => elsewhere.push(setting),
+        }
+    }
+    println!("backup written: {}", written.join(", "));
+    if !elsewhere.is_empty() {
+        println!(
+            "not in the backup, because they come from the environment: {} (keep them with it)",
+            elsewhere.join(", ")
+        );
+    }
+    println!(
+        "to restore: copy these files into an empty data folder (XRAY_KEYS_DATA_DIR) and start"
+    );
+    Ok(())
+}
+
+fn create_private_dir(path: &std::path::Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| CliError::Serve(format!("cannot create {}: {e}", path.display())))?;
+    restrict(path)
+}
+
+/// Readable by the owner only: the backup holds the keys to every stored secret.
+fn restrict(path: &std::path::Path) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| CliError::Serve(format!("cannot restrict {}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 async fn rotate_master_key(

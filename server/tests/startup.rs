@@ -382,3 +382,113 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     // The data-folder key is left alone when the key comes from the environment.
     assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), pending);
 }
+
+/// One HTTP/1.1 request over a fresh connection; answers (status, body).
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+#[test]
+fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_credentials_decrypt() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(cli(
+        dir.path(),
+        &["users", "add", "backup-user", "--name", "Backup User"],
+    ));
+    let issued: serde_json::Value = serde_json::from_slice(
+        &ok(cli(
+            dir.path(),
+            &["keys", "create", "backup-user", "--json"],
+        ))
+        .stdout,
+    )
+    .unwrap();
+    let (client_id, client_secret) = (
+        issued["client_id"].as_str().unwrap().to_string(),
+        issued["client_secret"].as_str().unwrap().to_string(),
+    );
+    ok(cli(dir.path(), &["tokens", "rotate-signing-key"]));
+    let stored = "9e".repeat(32);
+    save_credentials(dir.path(), &stored);
+
+    let out = ok(cli(dir.path(), &["backup", "saved"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backup written"));
+    for name in ["xray-keys.db", "pepper", "master.key"] {
+        let file = dir.path().join("saved").join(name);
+        assert!(file.is_file(), "{name} in the backup");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{name} is private");
+        }
+    }
+    // A second backup into the same folder is refused, not mixed in.
+    let out = cli(dir.path(), &["backup", "saved"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+
+    // Restore: the files into an empty data folder of a new installation.
+    let fresh = tempfile::tempdir().unwrap();
+    let data = fresh.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["xray-keys.db", "pepper", "master.key"] {
+        std::fs::copy(dir.path().join("saved").join(name), data.join(name)).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
+        .env_clear()
+        .env("XRAY_KEYS_LISTEN", format!("127.0.0.1:{port}"))
+        .current_dir(fresh.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..600 {
+        if http(port, "GET", "/readyz", "").is_some_and(|(s, _)| s == 200) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let answer = http(
+        port,
+        "POST",
+        "/api/v2/authenticate",
+        &format!(r#"{{"client_id":"{client_id}","client_secret":"{client_secret}"}}"#),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ready, "the restored installation starts");
+    let (status, body) = answer.expect("an answer");
+    assert_eq!(
+        status, 200,
+        "the key authenticates after the restore: {body}"
+    );
+    let master = std::fs::read_to_string(data.join("master.key")).unwrap();
+    assert_eq!(stored_secret(fresh.path(), &master).unwrap(), stored);
+}
