@@ -165,3 +165,107 @@ fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_sc
         .await;
     })
 }
+
+/// A TCP relay to PostgreSQL that the test can cut and restore, on a fixed port.
+struct Relay {
+    port: u16,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(port: u16) -> Relay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                held.lock().unwrap().push(relay);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Relay { port, tasks }
+    }
+
+    /// The database "goes away": no new connection, every open one cut.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[test]
+fn while_the_database_is_away_requests_get_503_and_the_app_recovers_by_itself() {
+    common::block_on(async {
+        common::each_backend(|backend| async move {
+            if backend.kind != app::config::DatabaseKind::Postgres {
+                return;
+            }
+            let relay = Relay::start(0).await;
+            let url = backend
+                .url
+                .expose()
+                .replace(":5432/", &format!(":{}/", relay.port));
+            let mut options = sea_orm::ConnectOptions::new(url);
+            options
+                .connect_timeout(std::time::Duration::from_millis(500))
+                .acquire_timeout(std::time::Duration::from_millis(1500));
+            let db = sea_orm::Database::connect(options)
+                .await
+                .expect("through the relay");
+            let state = state_with(db);
+            let authenticate = |state: AppState| async move {
+                let body = format!(
+                    r#"{{"client_id":"{}","client_secret":"{}"}}"#,
+                    "A".repeat(32),
+                    "b".repeat(64)
+                );
+                server::serve::router(state)
+                    .oneshot(
+                        Request::post("/api/v2/authenticate")
+                            .header("content-type", "application/json")
+                            .body(Body::from(body))
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap()
+                    .status()
+            };
+            assert_eq!(get(state.clone(), "/readyz").await.0, StatusCode::OK);
+            assert_eq!(authenticate(state.clone()).await, StatusCode::UNAUTHORIZED);
+
+            relay.cut();
+            assert_eq!(
+                get(state.clone(), "/readyz").await.0,
+                StatusCode::SERVICE_UNAVAILABLE
+            );
+            assert_eq!(
+                authenticate(state.clone()).await,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "a clear 503, not a 500"
+            );
+
+            // Back on the same address: the pool reconnects by itself.
+            let _relay = Relay::start(relay.port).await;
+            let mut recovered = false;
+            for _ in 0..60 {
+                if get(state.clone(), "/readyz").await.0 == StatusCode::OK {
+                    recovered = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            assert!(recovered, "ready again without a restart");
+            assert_eq!(authenticate(state).await, StatusCode::UNAUTHORIZED);
+        })
+        .await;
+    })
+}
