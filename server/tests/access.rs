@@ -2,8 +2,7 @@
 
 mod common;
 
-use app::audit::service::Actor;
-use app::users::{service as users, NewUser, Role};
+use app::users::Role;
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -11,31 +10,10 @@ use leptos::server_fn::ServerFn;
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = common::TEST_PASSWORD;
 
 fn router(db: DatabaseConnection) -> axum::Router {
     server::serve::router(common::app_state(db))
-}
-
-/// A user with `roles` and a live session; returns the `Cookie` header value.
-async fn signed_in(db: &DatabaseConnection, key: &str, roles: Vec<Role>) -> String {
-    let user = users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: key.into(),
-            display_name: format!("{key} name"),
-            email: String::new(),
-            roles,
-        },
-        Some(PASSWORD.into()),
-    )
-    .await
-    .unwrap();
-    let token = app::auth::session::create(db, user.id, chrono::Utc::now())
-        .await
-        .unwrap();
-    format!("xk_session={token}")
 }
 
 async fn send(db: &DatabaseConnection, request: Request<Body>) -> (Response<()>, String) {
@@ -88,7 +66,7 @@ fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
 fn a_user_without_the_role_gets_a_403_page() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let cookie = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let cookie = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
             for path in ["/users", "/audit"] {
                 let (response, body) = send(&b.db, page(path, Some(&cookie))).await;
                 assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
@@ -107,7 +85,7 @@ fn a_user_without_the_role_gets_a_403_page() {
 fn an_administrator_sees_the_users_page() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let cookie = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let (response, body) = send(&b.db, page("/users", Some(&cookie))).await;
             assert_eq!(response.status(), StatusCode::OK);
             assert!(
@@ -135,11 +113,11 @@ fn server_functions_check_the_callers_role() {
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{text}");
             assert!(text.contains("Unauthenticated"));
 
-            let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let operator = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
             let (response, _) = send(&b.db, request(Some(&operator))).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let (response, text) = send(&b.db, request(Some(&admin))).await;
             assert_eq!(response.status(), StatusCode::OK, "{text}");
             assert!(text.contains("\"user_key\":\"admin\""));
@@ -152,7 +130,7 @@ fn server_functions_check_the_callers_role() {
 fn cross_site_posts_are_refused() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let path = app::users::page::ListUsers::PATH;
             let body = "search=&page=1&per_page=10";
             let cases = [
@@ -179,7 +157,7 @@ fn cross_site_posts_are_refused() {
 fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let old_cookie = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let old_cookie = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let old_token = old_cookie.trim_start_matches("xk_session=").to_string();
             let body = format!(
                 "user_key=admin&password={}&next=%2Fusers",
@@ -212,7 +190,7 @@ fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
 fn throttled_sign_in_answers_429_with_retry_after() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let mut last = None;
             for _ in 0..6 {
                 let body = "user_key=admin&password=wrong-password&next=%2F";
@@ -238,7 +216,7 @@ fn throttled_sign_in_answers_429_with_retry_after() {
 fn malformed_server_function_input_is_a_400_not_a_500() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let cases = [
                 (
                     app::users::page::ListUsers::PATH,
@@ -273,8 +251,8 @@ fn malformed_server_function_input_is_a_400_not_a_500() {
 fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let operator = signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
-            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let operator = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let path = app::api_keys::page::CreateApiKey::PATH;
             let body = "user_key=operator";
             let (response, _) = send(

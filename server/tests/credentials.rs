@@ -570,28 +570,6 @@ fn each_connection_outcome_is_told_apart() {
 
 // ---- over HTTP: roles, audit, and no secret in any response or log ------------------------
 
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn signed_in(db: &DatabaseConnection, key: &str, roles: Vec<Role>) -> String {
-    let user = users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: key.into(),
-            display_name: format!("{key} name"),
-            email: String::new(),
-            roles,
-        },
-        Some(PASSWORD.into()),
-    )
-    .await
-    .unwrap();
-    let token = app::auth::session::create(db, user.id, chrono::Utc::now())
-        .await
-        .unwrap();
-    format!("xk_session={token}")
-}
-
 struct Sent {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -676,8 +654,8 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             let issued = key_for(&b.db, "svc-backup").await;
             let known = issued.client_secret.clone();
             let (root, task) = listen_app(state.clone()).await;
-            let operator = signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
-            let admin = signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
 
             let saved = send(
                 &state,
@@ -777,7 +755,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
 fn only_backup_operators_and_administrators_reach_the_credentials() {
     common::block_on(common::each_backend(|b| async move {
         let state = common::app_state_of(&b);
-        let nobody = signed_in(&b.db, "plain", vec![]).await;
+        let nobody = common::signed_in(&b.db, "plain", vec![]).await;
         for path in [
             app::credentials::GetXrayCredentials::PATH,
             app::credentials::BeginCredentialsEdit::PATH,
@@ -803,7 +781,7 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         assert_eq!(answer.status, StatusCode::FORBIDDEN);
 
         // Malformed input is a 400 naming the problem, not a 500.
-        let operator = signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+        let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
         let answer = send(
             &state,
             call(

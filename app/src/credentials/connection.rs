@@ -104,7 +104,9 @@ struct Answer {
     body: String,
 }
 
-async fn read_answer(response: reqwest::Response) -> Result<Answer, Outcome> {
+/// Sends `request` and reads its answer (at most [`MAX_ANSWER`] bytes of body).
+async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
+    let response = request.send().await.map_err(|e| classify(&e))?;
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -139,14 +141,13 @@ async fn authenticate(
     secret: &XraySecret,
 ) -> Result<String, Outcome> {
     let body = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() });
-    let response = client
-        .post(format!("{root}/v2/authenticate"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| classify(&e))?;
-    let answer = read_answer(response).await?;
+    let answer = exchange(
+        client
+            .post(format!("{root}/v2/authenticate"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string()),
+    )
+    .await?;
     match answer.status {
         200 => match serde_json::from_str::<String>(answer.body.trim()) {
             Ok(token) if !token.is_empty() => Ok(token),
@@ -158,16 +159,8 @@ async fn authenticate(
 }
 
 async fn whoami(client: &reqwest::Client, root: &str, token: &str) -> Outcome {
-    let response = match client
-        .get(format!("{root}/v2/whoami"))
-        .bearer_auth(token)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return classify(&e),
-    };
-    let answer = match read_answer(response).await {
+    let request = client.get(format!("{root}/v2/whoami")).bearer_auth(token);
+    let answer = match exchange(request).await {
         Ok(a) => a,
         Err(o) => return o,
     };
@@ -185,18 +178,12 @@ async fn whoami(client: &reqwest::Client, root: &str, token: &str) -> Outcome {
 }
 
 async fn graphql_read(client: &reqwest::Client, root: &str, token: &str) -> Outcome {
-    let response = match client
+    let request = client
         .post(format!("{root}/v2/graphql"))
         .bearer_auth(token)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(GRAPHQL_PROBE)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return classify(&e),
-    };
-    let answer = match read_answer(response).await {
+        .body(GRAPHQL_PROBE);
+    let answer = match exchange(request).await {
         Ok(a) => a,
         Err(o) => return o,
     };

@@ -454,15 +454,8 @@ pub async fn begin_credentials_edit() -> Result<Option<CredentialsView>, AppErro
 pub async fn save_xray_credentials(form: CredentialsForm) -> Result<CredentialsView, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_any(service::ROLES).await?;
-        let state = &ctx.state;
-        service::save(&state.db, &state.master_key, &actor, &form).await?;
-        service::test_stored(
-            &state.db,
-            &state.master_key,
-            &actor,
-            &connection::Tester::for_server(&state.config),
-        )
-        .await
+        service::save(&ctx.state.db, &ctx.state.master_key, &actor, &form).await?;
+        test_as(&ctx, &actor).await
     })
     .await
 }
@@ -471,15 +464,24 @@ pub async fn save_xray_credentials(form: CredentialsForm) -> Result<CredentialsV
 pub async fn test_xray_connection() -> Result<CredentialsView, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_any(service::ROLES).await?;
-        let state = &ctx.state;
-        service::test_stored(
-            &state.db,
-            &state.master_key,
-            &actor,
-            &connection::Tester::for_server(&state.config),
-        )
-        .await
+        test_as(&ctx, &actor).await
     })
+    .await
+}
+
+/// Tests the stored credentials the way this server is configured to reach them.
+#[cfg(feature = "ssr")]
+async fn test_as(
+    ctx: &crate::auth::context::RequestCtx,
+    actor: &crate::audit::service::Actor,
+) -> Result<CredentialsView, AppError> {
+    let state = &ctx.state;
+    service::test_stored(
+        &state.db,
+        &state.master_key,
+        actor,
+        &connection::Tester::for_server(&state.config),
+    )
     .await
 }
 

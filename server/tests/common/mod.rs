@@ -131,7 +131,20 @@ pub fn test_hasher() -> app::api_keys::secret::SecretHasher {
 
 /// The state the server would build, on `db`, with default configuration.
 pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
-    let config = app::config::Config::from_vars(Vec::new()).expect("default config");
+    state_with(db, Vec::new())
+}
+
+/// The state the server would build with `DATABASE_URL` naming `backend`'s database, so parts
+/// that look at the database's files (the SQLite owner cache) watch the right ones.
+pub fn app_state_of(backend: &Backend) -> app::state::AppState {
+    state_with(
+        backend.db.clone(),
+        vec![("DATABASE_URL".to_string(), backend.url.expose().to_string())],
+    )
+}
+
+fn state_with(db: DatabaseConnection, settings: Vec<(String, String)>) -> app::state::AppState {
+    let config = app::config::Config::from_vars(settings).expect("test configuration");
     app::state::AppState::new(
         db,
         config,
@@ -143,23 +156,28 @@ pub fn app_state(db: DatabaseConnection) -> app::state::AppState {
     )
 }
 
-/// The state the server would build with `DATABASE_URL` naming `backend`'s database, so parts
-/// that look at the database's files (the SQLite owner cache) watch the right ones.
-pub fn app_state_of(backend: &Backend) -> app::state::AppState {
-    let config = app::config::Config::from_vars(vec![(
-        "DATABASE_URL".to_string(),
-        backend.url.expose().to_string(),
-    )])
-    .expect("config naming the test database");
-    app::state::AppState::new(
-        backend.db.clone(),
-        config,
-        leptos::config::LeptosOptions::builder()
-            .output_name(app::OUTPUT_NAME)
-            .build(),
-        test_hasher(),
-        test_master_key(),
+/// The password of users made by [`signed_in`].
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// A user with `roles` and a live session; returns the `Cookie` header value.
+pub async fn signed_in(db: &DatabaseConnection, key: &str, roles: Vec<app::users::Role>) -> String {
+    let user = app::users::service::create_user(
+        db,
+        &app::audit::service::Actor::cli(),
+        app::users::NewUser {
+            user_key: key.into(),
+            display_name: format!("{key} name"),
+            email: String::new(),
+            roles,
+        },
+        Some(TEST_PASSWORD.into()),
     )
+    .await
+    .unwrap();
+    let token = app::auth::session::create(db, user.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    format!("xk_session={token}")
 }
 
 /// A fixed master key for tests.
