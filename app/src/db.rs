@@ -73,3 +73,27 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
+
+/// The page to show: `requested`, kept within 1..=the last page of `total` items (an empty list
+/// has one, empty, page). Past the end shows the last page; and the offset `(page - 1) *
+/// per_page` can then never overflow, whatever number arrives in an address.
+pub fn page_in_range(requested: u64, total: u64, per_page: u64) -> u64 {
+    let last = total.div_ceil(per_page.max(1)).max(1);
+    requested.clamp(1, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_in_range;
+
+    #[test]
+    fn pages_stay_in_range() {
+        assert_eq!(page_in_range(0, 25, 10), 1);
+        assert_eq!(page_in_range(2, 25, 10), 2);
+        assert_eq!(page_in_range(3, 25, 10), 3);
+        assert_eq!(page_in_range(4, 25, 10), 3);
+        assert_eq!(page_in_range(u64::MAX, 25, 10), 3);
+        assert_eq!(page_in_range(u64::MAX, 0, 10), 1);
+        assert_eq!(page_in_range(7, u64::MAX, 100), 7);
+    }
+}

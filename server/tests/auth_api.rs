@@ -354,11 +354,11 @@ fn repeated_failures_per_client_id_and_per_address_get_429_with_retry_after() {
         let key = key_for(&b.db, "target").await;
         let wrong =
             json!({ "client_id": key.client_id, "client_secret": "1".repeat(64) }).to_string();
-        // Ten failures for one Client Id, spread over addresses, lock that Client Id...
-        for i in 0..10u8 {
+        // Ten failures for one Client Id from one address lock that Client Id there...
+        for _ in 0..10 {
             let answer = send(
                 &state,
-                post_json("/api/v2/authenticate", wrong.clone(), [10, 1, 0, i]),
+                post_json("/api/v2/authenticate", wrong.clone(), [10, 1, 0, 1]),
             )
             .await;
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
@@ -367,7 +367,7 @@ fn repeated_failures_per_client_id_and_per_address_get_429_with_retry_after() {
             json!({ "client_id": key.client_id, "client_secret": key.client_secret }).to_string();
         let answer = send(
             &state,
-            post_json("/api/v2/authenticate", right, [10, 1, 1, 1]),
+            post_json("/api/v2/authenticate", right.clone(), [10, 1, 0, 1]),
         )
         .await;
         assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
@@ -378,6 +378,14 @@ fn repeated_failures_per_client_id_and_per_address_get_429_with_retry_after() {
             .unwrap();
         assert!(retry > 0 && retry <= 15 * 60);
         assert!(answer.error().contains("Too many attempts"));
+        // ...not for the real client elsewhere: a stranger who knows a Client Id (they are not
+        // secret) cannot lock its owner out.
+        let answer = send(
+            &state,
+            post_json("/api/v2/authenticate", right, [10, 1, 1, 1]),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 
         // ...and fifty failures from one address lock that address, whatever the Client Id.
         let other = key_for(&b.db, "bystander").await;

@@ -93,12 +93,12 @@ pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPa
             ))
         }
     };
-    let page = Ord::max(query.page, 1);
     let paginator = matching(&search)
         .order_by_asc(users::Column::UserKeyLower)
         .order_by_asc(api_keys::Column::Id)
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
+    let page = crate::db::page_in_range(query.page, total, per_page);
     let keys = paginator
         .fetch_page(page - 1)
         .await?

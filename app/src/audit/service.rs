@@ -112,7 +112,7 @@ pub async fn list(db: &impl ConnectionTrait, filter: AuditFilter) -> Result<Audi
         .order_by_desc(audit_log::Column::Id)
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
-    let page = filter.page.max(1);
+    let page = crate::db::page_in_range(filter.page, total, per_page);
     let entries = paginator
         .fetch_page(page - 1)
         .await?

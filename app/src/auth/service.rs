@@ -52,9 +52,14 @@ pub async fn sign_in(
     let user = match user {
         Some(user) if matches && user.is_active => user,
         _ => {
-            throttle::record_failure(db, &account, throttle::ACCOUNT_LIMIT, now).await?;
-            throttle::record_failure(db, &address, throttle::ADDRESS_LIMIT, now).await?;
+            // Both counters count this failure; past either limit it is answered 429.
+            let by_account =
+                throttle::record_failure(db, &account, throttle::ACCOUNT_LIMIT, now).await;
+            let by_address =
+                throttle::record_failure(db, &address, throttle::ADDRESS_LIMIT, now).await;
             record(db, &actor, action::SIGN_IN, None, Outcome::Failure, None).await?;
+            by_account?;
+            by_address?;
             return Err(AppError::InvalidCredentials);
         }
     };

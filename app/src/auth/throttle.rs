@@ -2,7 +2,8 @@
 //! database so that every instance sees the same ones.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::entities::throttle;
 use crate::error::AppError;
@@ -45,7 +46,7 @@ pub async fn check(
     {
         let window_end = row.window_start + limit.window;
         if row.failures >= limit.failures && window_end > now {
-            let secs = (window_end - now).num_seconds().max(1) as u64;
+            let secs = Ord::max((window_end - now).num_seconds(), 1) as u64;
             return Err(AppError::TooManyRequests {
                 retry_after_secs: secs,
             });
@@ -54,38 +55,51 @@ pub async fn check(
     Ok(())
 }
 
-/// Counts one failure against `bucket`, starting a new window when the last one is over.
+/// Counts one failure against `bucket`, starting a new window when the last one is over, and
+/// answers `Err(TooManyRequests)` when this failure went past the limit.
+///
+/// One atomic upsert: concurrent failures from one attacker each count (a read-then-write would
+/// lose increments and let a parallel attacker past the limit), and each learns the count its
+/// own failure made, so no more than `limit.failures` failures are ever answered as such.
 pub async fn record_failure(
     db: &impl ConnectionTrait,
     bucket: &str,
     limit: Limit,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let existing = throttle::Entity::find_by_id(bucket.to_string())
-        .one(db)
-        .await?;
-    match existing {
-        Some(row) if row.window_start + limit.window > now => {
-            let failures = row.failures + 1;
-            let mut active: throttle::ActiveModel = row.into();
-            active.failures = Set(failures);
-            active.update(db).await?;
-        }
-        Some(row) => {
-            let mut active: throttle::ActiveModel = row.into();
-            active.window_start = Set(now);
-            active.failures = Set(1);
-            active.update(db).await?;
-        }
-        None => {
-            throttle::ActiveModel {
-                bucket: Set(bucket.to_string()),
-                window_start: Set(now),
-                failures: Set(1),
-            }
-            .insert(db)
-            .await?;
-        }
+    let in_window =
+        Expr::col((throttle::Entity, throttle::Column::WindowStart)).gt(now - limit.window);
+    let on_conflict = OnConflict::column(throttle::Column::Bucket)
+        .value(
+            throttle::Column::Failures,
+            Expr::case(
+                in_window.clone(),
+                Expr::col((throttle::Entity, throttle::Column::Failures)).add(1),
+            )
+            .finally(1),
+        )
+        .value(
+            throttle::Column::WindowStart,
+            Expr::case(
+                in_window,
+                Expr::col((throttle::Entity, throttle::Column::WindowStart)),
+            )
+            .finally(now),
+        )
+        .to_owned();
+    let row = throttle::Entity::insert(throttle::ActiveModel {
+        bucket: Set(bucket.to_string()),
+        window_start: Set(now),
+        failures: Set(1),
+    })
+    .on_conflict(on_conflict)
+    .exec_with_returning(db)
+    .await?;
+    if row.failures > limit.failures {
+        let secs = Ord::max((row.window_start + limit.window - now).num_seconds(), 1) as u64;
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: secs,
+        });
     }
     Ok(())
 }

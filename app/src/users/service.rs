@@ -266,7 +266,7 @@ pub async fn search(db: &impl ConnectionTrait, query: UserQuery) -> Result<UserP
         .order_by_asc(users::Column::UserKeyLower)
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
-    let page = Ord::max(query.page, 1);
+    let page = crate::db::page_in_range(query.page, total, per_page);
     let users = paginator
         .fetch_page(page - 1)
         .await?

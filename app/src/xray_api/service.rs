@@ -19,7 +19,10 @@ use super::Whoami;
 /// The largest authenticate body accepted; real ones are about 130 bytes.
 pub const BODY_LIMIT: usize = 4096;
 
-/// Ten wrong secrets for one Client Id within 15 minutes lock it for the rest of the window.
+/// Ten wrong secrets for one Client Id from one address within 15 minutes lock that Client Id
+/// for that address for the rest of the window. Not for every address: Client Ids are not
+/// secret, and a lock anyone could trigger would let a stranger shut a backup job out, while
+/// guessing a 256-bit secret gains nothing from more addresses.
 pub const CLIENT_ID_LIMIT: Limit = Limit {
     failures: 10,
     window: chrono::Duration::minutes(15),
@@ -130,7 +133,7 @@ pub async fn authenticate(
     client_addr: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let id_bucket = format!("client:{}", credentials.client_id);
+    let id_bucket = format!("client:{}@{client_addr}", credentials.client_id);
     let addr_bucket = format!("api-addr:{client_addr}");
     throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
     throttle::check(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await?;
@@ -144,9 +147,13 @@ pub async fn authenticate(
     let owner = match owner {
         Some(owner) if matches && owner.is_active => owner,
         _ => {
-            throttle::record_failure(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await?;
-            throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
+            // Both counters count this failure; past either limit it is answered 429.
+            let by_id = throttle::record_failure(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await;
+            let by_addr =
+                throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await;
             tracing::info!(client_id = %credentials.client_id, client_addr, "API authentication failed");
+            by_id?;
+            by_addr?;
             return Err(AppError::InvalidCredentials);
         }
     };

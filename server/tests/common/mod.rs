@@ -1,6 +1,8 @@
 //! Test support: run a test body against a fresh SQLite file and a throw-away PostgreSQL database.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 

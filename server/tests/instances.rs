@@ -1,0 +1,153 @@
+//! Two real server processes on one database (SQLite file and PostgreSQL): what one does, the
+//! other honours on its next request.
+
+mod common;
+
+use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
+use common::process::{request, Response, Server};
+use leptos::server_fn::ServerFn;
+
+const PEPPER: &str = "1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f";
+const MASTER_KEY: &str = "2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e";
+
+/// Blocking work (the HTTP client, starting servers) off the test's async workers.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(work)
+}
+
+fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    blocking(|| request(port, "POST", path, headers, body)).expect("an answer")
+}
+
+fn whoami(port: u16, token: &str) -> Response {
+    let bearer = format!("Bearer {token}");
+    blocking(|| {
+        request(
+            port,
+            "GET",
+            "/api/v2/whoami",
+            &[("Authorization", &bearer)],
+            "",
+        )
+    })
+    .expect("an answer")
+}
+
+fn authenticate(port: u16, client_id: &str, secret: &str) -> Response {
+    post(
+        port,
+        "/api/v2/authenticate",
+        &[("Content-Type", "application/json")],
+        &format!(r#"{{"client_id":"{client_id}","client_secret":"{secret}"}}"#),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_shared() {
+    common::each_backend(|backend| async move {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hasher = SecretHasher::new(
+            HashScheme::HmacSha256,
+            Pepper::from_hex(PEPPER).expect("pepper"),
+        );
+        let cli = app::audit::service::Actor::cli();
+        let user = app::users::NewUser {
+            user_key: "shared-user".into(),
+            display_name: "Shared User".into(),
+            email: String::new(),
+            roles: vec![],
+        };
+        app::users::service::create_user(&backend.db, &cli, user, None)
+            .await
+            .expect("user");
+        let issued = app::api_keys::service::create(&backend.db, &hasher, &cli, "shared-user")
+            .await
+            .expect("key");
+        // An administrator with a password; the session comes from signing in on one server.
+        common::signed_in(&backend.db, "admin", vec![app::users::Role::Administrator]).await;
+
+        let url = backend.url.expose().to_string();
+        let vars = [
+            ("DATABASE_URL", url.as_str()),
+            ("XRAY_KEYS_PEPPER", PEPPER),
+            ("XRAY_KEYS_MASTER_KEY", MASTER_KEY),
+            ("XRAY_KEYS_DATA_DIR", "data"),
+        ];
+        let (one, other) = blocking(|| {
+            (
+                Server::start(dir.path(), &vars),
+                Server::start(dir.path(), &vars),
+            )
+        });
+
+        // A session started on one instance works on the other.
+        let sign_in = format!(
+            "user_key=admin&password={}&next=%2F",
+            common::TEST_PASSWORD.replace(' ', "+")
+        );
+        let form = ("Content-Type", "application/x-www-form-urlencoded");
+        let json = ("Accept", "application/json");
+        let signed = post(one.port, app::auth::Login::PATH, &[form, json], &sign_in);
+        let cookie = signed
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("a session cookie: {} {}", signed.status, signed.body))
+            .to_string();
+        let listing = post(
+            other.port,
+            app::api_keys::page::ListApiKeys::PATH,
+            &[form, json, ("Cookie", &cookie)],
+            "search=&page=1&per_page=10",
+        );
+        assert_eq!(listing.status, 200, "{}", listing.body);
+        assert!(listing.body.contains(&issued.client_id), "{}", listing.body);
+
+        // Both instances know the key and have served its token (and cached its owner).
+        let token = authenticate(one.port, &issued.client_id, &issued.client_secret);
+        assert_eq!(token.status, 200, "{}", token.body);
+        let token: String = serde_json::from_str(&token.body).expect("a JSON string token");
+        for port in [one.port, other.port] {
+            for _ in 0..3 {
+                let answer = whoami(port, &token);
+                assert_eq!(answer.status, 200, "{}", answer.body);
+                assert!(answer.body.contains("shared-user"), "{}", answer.body);
+            }
+        }
+
+        // Deleted through one: the other refuses the token and the secret on its next request.
+        let body = serde_json::json!({ "selection": { "Ids": [issued.client_id] } }).to_string();
+        let deleted = post(
+            one.port,
+            app::api_keys::page::DeleteApiKeys::PATH,
+            &[
+                ("Content-Type", "application/json"),
+                json,
+                ("Cookie", &cookie),
+            ],
+            &body,
+        );
+        assert_eq!(deleted.status, 200, "{}", deleted.body);
+        let refused = whoami(other.port, &token);
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        let refused = authenticate(other.port, &issued.client_id, &issued.client_secret);
+        assert_eq!(refused.status, 401, "{}", refused.body);
+
+        // Signing out on the other instance ends the session on the first.
+        let out = post(
+            other.port,
+            app::auth::Logout::PATH,
+            &[form, json, ("Cookie", &cookie)],
+            "",
+        );
+        assert!(out.status < 400, "{} {}", out.status, out.body);
+        let after = post(
+            one.port,
+            app::api_keys::page::ListApiKeys::PATH,
+            &[form, json, ("Cookie", &cookie)],
+            "search=&page=1&per_page=10",
+        );
+        assert_eq!(after.status, 401, "{}", after.body);
+        drop((one, other));
+    })
+    .await;
+}
