@@ -96,11 +96,31 @@ mod ssr {
                     tracing::warn!(error = %err, "database unavailable");
                     AppError::Unavailable
                 }
+                // A connection lost in the middle of a query is an outage too, not a bug.
+                DbErr::Exec(e) | DbErr::Query(e) if connection_lost(e) => {
+                    tracing::warn!(error = %err, "database connection lost during a query");
+                    AppError::Unavailable
+                }
                 _ => {
                     tracing::error!(error = %err, "database error");
                     AppError::Internal
                 }
             }
+        }
+    }
+
+    fn connection_lost(err: &sea_orm::RuntimeErr) -> bool {
+        use sea_orm::sqlx::Error;
+        match err {
+            sea_orm::RuntimeErr::SqlxError(e) => matches!(
+                e.as_ref(),
+                Error::Io(_)
+                    | Error::Tls(_)
+                    | Error::PoolTimedOut
+                    | Error::PoolClosed
+                    | Error::WorkerCrashed
+            ),
+            _ => false,
         }
     }
 

@@ -919,6 +919,20 @@ fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
         let key = key_for(&db, "cached-user").await;
         let token = token_for(&state, &key).await;
         let bearer = format!("Bearer {token}");
+        // Authenticating records the key's last use in the background; that commit would end
+        // the cache entry, so let it land first.
+        for _ in 0..500 {
+            let row = app::entities::api_keys::Entity::find()
+                .filter(app::entities::api_keys::Column::ClientId.eq(&key.client_id))
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap();
+            if row.last_used_at.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         assert_eq!(whoami(&state, Some(&bearer)).await.status, StatusCode::OK);
         // Warm: the next request would be answered from memory.
         assert!(state
