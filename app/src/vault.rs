@@ -16,7 +16,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, ConfigError, KeySource};
+use crate::config::{read_key, Config, ConfigError, KeySettings, KeySource};
 use crate::entities::settings;
 use crate::error::AppError;
 
@@ -172,61 +172,45 @@ pub async fn load_master_key(
                 format!("cannot read the master key check: {e}"),
             )
         })?;
-    let (setting, key) = match &config.master_key {
-        KeySource::Inline(hex) => (
-            "XRAY_KEYS_MASTER_KEY",
-            MasterKey::from_hex(hex).map_err(|m| ConfigError::new("XRAY_KEYS_MASTER_KEY", m))?,
-        ),
-        KeySource::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(
-                    "XRAY_KEYS_MASTER_KEY_FILE",
-                    format!("cannot read {}: {e}", path.display()),
-                )
+    let settings = KeySettings {
+        inline: "XRAY_KEYS_MASTER_KEY",
+        file: "XRAY_KEYS_MASTER_KEY_FILE",
+        data_file: "master.key",
+    };
+    // The setting to blame when the key does not open the stored secrets.
+    let setting = match &config.master_key {
+        KeySource::File(_) => settings.file,
+        KeySource::Inline(_) | KeySource::DataDir => settings.inline,
+    };
+    let key = match read_key(
+        &config.master_key,
+        &settings,
+        &config.data_dir,
+        MasterKey::from_hex,
+    )? {
+        Some(key) => key,
+        None => {
+            let path = config.data_dir.join(settings.data_file);
+            if canary.is_some() {
+                return Err(ConfigError::new(
+                    "XRAY_KEYS_MASTER_KEY",
+                    format!(
+                        "the database holds encrypted secrets but no master key is configured \
+                         and {} does not exist: restore that file, or set XRAY_KEYS_MASTER_KEY \
+                         or XRAY_KEYS_MASTER_KEY_FILE to the key the secrets were stored with",
+                        path.display()
+                    ),
+                ));
+            }
+            let key = MasterKey::generate().map_err(|_| {
+                ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a master key")
             })?;
-            (
-                "XRAY_KEYS_MASTER_KEY_FILE",
-                MasterKey::from_hex(&text).map_err(|m| {
-                    ConfigError::new("XRAY_KEYS_MASTER_KEY_FILE", format!("the file {m}"))
-                })?,
-            )
-        }
-        KeySource::DataDir => {
-            let path = config.data_dir.join("master.key");
-            let key = match std::fs::read_to_string(&path) {
-                Ok(text) => MasterKey::from_hex(&text).map_err(|m| {
-                    ConfigError::new("XRAY_KEYS_DATA_DIR", format!("{} {m}", path.display()))
-                })?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && canary.is_some() => {
-                    return Err(ConfigError::new(
-                        "XRAY_KEYS_MASTER_KEY",
-                        format!(
-                            "the database holds encrypted secrets but no master key is configured \
-                             and {} does not exist: restore that file, or set XRAY_KEYS_MASTER_KEY \
-                             or XRAY_KEYS_MASTER_KEY_FILE to the key the secrets were stored with",
-                            path.display()
-                        ),
-                    ));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let key = MasterKey::generate().map_err(|_| {
-                        ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a master key")
-                    })?;
-                    crate::api_keys::secret::write_generated_key(&path, &key.to_hex())?;
-                    tracing::warn!(
-                        path = %path.display(),
-                        "GENERATED A NEW MASTER KEY for secrets stored in the database: back this file up apart from the database; without it the stored secrets cannot be read"
-                    );
-                    key
-                }
-                Err(e) => {
-                    return Err(ConfigError::new(
-                        "XRAY_KEYS_DATA_DIR",
-                        format!("cannot read {}: {e}", path.display()),
-                    ))
-                }
-            };
-            ("XRAY_KEYS_MASTER_KEY", key)
+            crate::api_keys::secret::write_generated_key(&path, &key.to_hex())?;
+            tracing::warn!(
+                path = %path.display(),
+                "GENERATED A NEW MASTER KEY for secrets stored in the database: back this file up apart from the database; without it the stored secrets cannot be read"
+            );
+            key
         }
     };
     match canary {

@@ -22,8 +22,10 @@ use axum::routing::get;
 use axum::Router;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+#[path = "../tests/common/keepalive.rs"]
+mod keepalive;
+use keepalive::Conn;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -34,71 +36,6 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 fn hasher(scheme: HashScheme) -> SecretHasher {
     SecretHasher::new(scheme, Pepper::new(vec![9u8; 32]).expect("pepper"))
-}
-
-/// One keep-alive connection: sends `request` and reads one response, returning its status.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        Conn {
-            stream,
-            buf: Vec::with_capacity(4096),
-        }
-    }
-
-    async fn call(&mut self, request: &[u8]) -> u16 {
-        self.stream.write_all(request).await.expect("write");
-        self.buf.clear();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = self.stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                let (status, chunked, length) = {
-                    let head = std::str::from_utf8(&self.buf[..end]).expect("ascii head");
-                    let status: u16 = head[9..12].parse().expect("status");
-                    let header = |name: &str| {
-                        head.lines().find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                        })
-                    };
-                    let chunked = header("transfer-encoding")
-                        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-                    let length: usize = header("content-length")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    (status, chunked, length)
-                };
-                if chunked {
-                    // Streamed (server-rendered pages): complete at the zero-length last chunk.
-                    while !self.buf.ends_with(b"\r\n0\r\n\r\n") {
-                        let n = self.stream.read(&mut chunk).await.expect("read body");
-                        assert!(n > 0, "the server closed the connection");
-                        self.buf.extend_from_slice(&chunk[..n]);
-                    }
-                    return status;
-                }
-                while self.buf.len() < end + 4 + length {
-                    let n = self.stream.read(&mut chunk).await.expect("read body");
-                    assert!(n > 0, "the server closed the connection");
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
-                return status;
-            }
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 struct Load {
@@ -198,13 +135,7 @@ async fn serve(router: Router) -> SocketAddr {
 }
 
 fn post(path: &str, body: &str) -> Arc<Vec<u8>> {
-    Arc::new(
-        format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
+    Arc::new(keepalive::post_json(path, body))
 }
 
 fn get_with(path: &str, authorization: &str) -> Arc<Vec<u8>> {
@@ -300,8 +231,7 @@ async fn prepare(db: DatabaseConnection, url: &DatabaseUrl) -> Prepared {
     );
     let mut conn = Conn::open(addr).await;
     assert_eq!(conn.call(&authenticate).await, 200, "authenticate works");
-    let body_start = find(&conn.buf, b"\r\n\r\n").expect("head") + 4;
-    let token: String = serde_json::from_slice(&conn.buf[body_start..]).expect("token");
+    let token: String = serde_json::from_slice(conn.body()).expect("token");
     let whoami = get_with("/api/v2/whoami", &format!("Bearer {token}"));
     assert_eq!(conn.call(&whoami).await, 200, "whoami works");
     let page = Arc::new(

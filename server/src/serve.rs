@@ -12,7 +12,10 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use migrations::{Migrator, MigratorTrait};
+use std::time::Duration;
+
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{ResponseBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::cli::CliError;
@@ -82,7 +85,7 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let shell_options = state.leptos_options.clone();
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(app::xray_api::routes::routes())
@@ -115,8 +118,24 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    bounded(app, STALL_LIMIT).layer(TraceLayer::new_for_http())
+}
+
+/// How long a response may make no progress. Nothing this server does legitimately takes that
+/// long (waiting for a database connection gives up after 10 s); a panic inside a page's render task
+/// would otherwise leave its response open forever.
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// Bounds every response: no head within `limit` answers 503; a body that produces nothing for
+/// `limit` is cut off, which closes the connection so the client sees an error, not a hang.
+pub fn bounded(router: Router, limit: Duration) -> Router {
+    router
+        .layer(ResponseBodyTimeoutLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limit,
+        ))
 }
 
 /// Makes sure an administrator can be had: from the settings, or through a one-time setup link

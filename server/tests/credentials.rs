@@ -591,15 +591,6 @@ async fn send(state: &app::state::AppState, request: Request<Body>) -> Sent {
     }
 }
 
-fn call(path: &str, cookie: &str, body: String) -> Request<Body> {
-    Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::HOST, "127.0.0.1:3000")
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap()
-}
-
 fn page(path: &str, cookie: &str) -> Request<Body> {
     Request::get(path)
         .header(header::ACCEPT, "text/html")
@@ -659,7 +650,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
 
             let saved = send(
                 &state,
-                call(
+                common::server_fn_request(
                     app::credentials::SaveXrayCredentials::PATH,
                     &operator,
                     save_body(&issued.client_id, &known, "custom", &root, 0),
@@ -680,7 +671,11 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
                     app::credentials::TestXrayConnection::PATH,
                     app::audit::page::ListAudit::PATH,
                 ] {
-                    let answer = send(&state, call(path, cookie, String::new())).await;
+                    let answer = send(
+                        &state,
+                        common::server_fn_request(path, cookie, String::new()),
+                    )
+                    .await;
                     answers.push(answer);
                 }
             }
@@ -689,7 +684,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             answers.push(
                 send(
                     &state,
-                    call(
+                    common::server_fn_request(
                         app::credentials::SaveXrayCredentials::PATH,
                         &operator,
                         save_body(&issued.client_id, "", "custom", &root, view.version),
@@ -699,7 +694,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             );
             let bad = send(
                 &state,
-                call(
+                common::server_fn_request(
                     app::credentials::SaveXrayCredentials::PATH,
                     &operator,
                     save_body("nothex", &format!("{known}zz"), "custom", &root, 0),
@@ -761,14 +756,22 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
             app::credentials::BeginCredentialsEdit::PATH,
             app::credentials::TestXrayConnection::PATH,
         ] {
-            let answer = send(&state, call(path, &nobody, String::new())).await;
+            let answer = send(
+                &state,
+                common::server_fn_request(path, &nobody, String::new()),
+            )
+            .await;
             assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
-            let answer = send(&state, call(path, "xk_session=forged", String::new())).await;
+            let answer = send(
+                &state,
+                common::server_fn_request(path, "xk_session=forged", String::new()),
+            )
+            .await;
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
         }
         let answer = send(
             &state,
-            call(
+            common::server_fn_request(
                 app::credentials::SaveXrayCredentials::PATH,
                 &nobody,
                 save_body(ID_A, &secret('a'), "global", "", 0),
@@ -784,7 +787,7 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
         let answer = send(
             &state,
-            call(
+            common::server_fn_request(
                 app::credentials::SaveXrayCredentials::PATH,
                 &operator,
                 "form[client_id]=x&form[version]=notanumber".into(),
@@ -795,7 +798,7 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         // Testing with nothing stored says so.
         let answer = send(
             &state,
-            call(
+            common::server_fn_request(
                 app::credentials::TestXrayConnection::PATH,
                 &operator,
                 String::new(),

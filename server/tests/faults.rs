@@ -205,6 +205,11 @@ async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
         .expect(sql)
 }
 
+/// The single number a query answers (a count).
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    rows(db, sql).await[0].try_get_by_index(0).expect(sql)
+}
+
 /// The checks with the server down: integrity, the interrupted request done entirely or not at
 /// all, everything acknowledged present, every change matched by its audit entry.
 async fn check_offline(
@@ -239,6 +244,13 @@ async fn check_offline(
         let (_, hash, _) = &stored[id];
         secret.as_deref().is_some_and(|s| hasher.verify(s, hash))
     };
+
+    // (client_id, secret) as stored, decrypted once.
+    let key = app::vault::MasterKey::from_hex(MASTER_KEY).expect("master key");
+    let credentials = app::credentials::service::read_stored(&db, &key)
+        .await
+        .expect("credentials decrypt")
+        .map(|(row, secret)| (row.client_id, secret.expose().to_string()));
 
     match in_flight {
         None => {}
@@ -275,12 +287,7 @@ async fn check_offline(
         }
         Some(InFlight::Delete { .. }) => {}
         Some(InFlight::Save { client_id, secret }) => {
-            let key = app::vault::MasterKey::from_hex(MASTER_KEY).expect("master key");
-            let (row, stored_secret) = app::credentials::service::read_stored(&db, &key)
-                .await
-                .expect("credentials decrypt")
-                .expect("credentials stored");
-            let now = (row.client_id.clone(), stored_secret.expose().to_string());
+            let now = credentials.clone().expect("credentials stored");
             if now == (client_id.clone(), secret.clone()) {
                 known.credentials = Some(now);
                 tally.applied_after_all += 1;
@@ -304,31 +311,19 @@ async fn check_offline(
             assert!(matches(id, secret), "key {id} keeps its last secret");
         }
     }
-    if let Some((client_id, secret)) = &known.credentials {
-        let key = app::vault::MasterKey::from_hex(MASTER_KEY).expect("master key");
-        let (row, stored_secret) = app::credentials::service::read_stored(&db, &key)
-            .await
-            .expect("credentials decrypt")
-            .expect("credentials stored");
-        assert_eq!(
-            (&row.client_id, stored_secret.expose()),
-            (client_id, secret.as_str())
-        );
+    if known.credentials.is_some() {
+        assert_eq!(credentials, known.credentials, "the last saved credentials");
     }
 
     // Each change and its audit entry were written together.
-    let audit = |action: &str, target: &str| {
+    let audited = |action: &str, target: &str| {
         format!(
             "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND target = '{target}' AND outcome = 'success'"
         )
     };
     for (id, (_, _, generation)) in &stored {
-        let created: i64 = rows(&db, &audit("api_key_create", id)).await[0]
-            .try_get_by_index(0)
-            .expect("count");
-        let regenerated: i64 = rows(&db, &audit("api_key_regenerate", id)).await[0]
-            .try_get_by_index(0)
-            .expect("count");
+        let created = count(&db, &audited("api_key_create", id)).await;
+        let regenerated = count(&db, &audited("api_key_regenerate", id)).await;
         assert_eq!(created, 1, "key {id} has its creation audited once");
         assert_eq!(
             regenerated,
@@ -336,20 +331,16 @@ async fn check_offline(
             "key {id}: one audit entry per regeneration"
         );
     }
-    let saves: i64 = rows(
+    let saves = count(
         &db,
         "SELECT COUNT(*) FROM audit_log WHERE action = 'credentials_save'",
     )
-    .await[0]
-        .try_get_by_index(0)
-        .expect("count");
-    let version: i64 = rows(
+    .await;
+    let version = count(
         &db,
         "SELECT COALESCE(MAX(version), 0) FROM xray_credentials",
     )
-    .await[0]
-        .try_get_by_index(0)
-        .expect("version");
+    .await;
     assert_eq!(saves, version, "one audit entry per credentials version");
     db.close().await.expect("close");
 }

@@ -42,6 +42,20 @@ fn authenticate(port: u16, client_id: &str, secret: &str) -> Response {
     )
 }
 
+/// The first page of API Keys through the ListApiKeys server function, as `cookie`'s user.
+fn list_keys(port: u16, cookie: &str) -> Response {
+    post(
+        port,
+        app::api_keys::page::ListApiKeys::PATH,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "application/json"),
+            ("Cookie", cookie),
+        ],
+        "search=&page=1&per_page=10",
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_shared() {
     common::each_backend(|backend| async move {
@@ -93,12 +107,7 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
             .and_then(|c| c.split(';').next())
             .unwrap_or_else(|| panic!("a session cookie: {} {}", signed.status, signed.body))
             .to_string();
-        let listing = post(
-            other.port,
-            app::api_keys::page::ListApiKeys::PATH,
-            &[form, json, ("Cookie", &cookie)],
-            "search=&page=1&per_page=10",
-        );
+        let listing = list_keys(other.port, &cookie);
         assert_eq!(listing.status, 200, "{}", listing.body);
         assert!(listing.body.contains(&issued.client_id), "{}", listing.body);
 
@@ -140,12 +149,7 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
             "",
         );
         assert!(out.status < 400, "{} {}", out.status, out.body);
-        let after = post(
-            one.port,
-            app::api_keys::page::ListApiKeys::PATH,
-            &[form, json, ("Cookie", &cookie)],
-            "search=&page=1&per_page=10",
-        );
+        let after = list_keys(one.port, &cookie);
         assert_eq!(after.status, 401, "{}", after.body);
         drop((one, other));
     })

@@ -9,68 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
+use common::keepalive::{post_json, Conn};
 use common::process::Server;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
 const PEPPER: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 const CONNECTIONS: u64 = 8;
 /// Requests per phase, over all connections; three phases.
 const PER_PHASE: u64 = 12_000;
-
-/// A keep-alive HTTP/1.1 connection from a chosen loopback address.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(server: SocketAddr, from: [u8; 4]) -> Conn {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket
-            .bind(SocketAddr::from((from, 0)))
-            .expect("bind a loopback source address");
-        let stream = socket.connect(server).await.expect("connect");
-        Conn {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    /// Sends a JSON POST and answers (status, headers+body text).
-    async fn post(&mut self, path: &str, body: &str) -> (u16, String) {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write");
-        self.buf.clear();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = self.stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&self.buf).into_owned();
-            if let Some((head, rest)) = text.split_once("\r\n\r\n") {
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .expect("content-length");
-                if rest.len() >= length {
-                    let status = head[9..12].parse().expect("status");
-                    return (status, text);
-                }
-            }
-        }
-    }
-}
 
 /// The server's resident memory, from /proc.
 fn rss_kib(pid: u32) -> u64 {
@@ -131,7 +76,7 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
             let victim_id = victim.client_id.clone();
             let answered = answered.clone();
             flood.push(tokio::spawn(async move {
-                let mut conn = Conn::open(addr, [127, 0, 0, 1]).await;
+                let mut conn = Conn::open_from(addr, [127, 0, 0, 1]).await;
                 let mut seen = std::collections::BTreeMap::<u16, u64>::new();
                 for i in 0..PER_PHASE / CONNECTIONS {
                     let client_id = if i % 4 == 0 {
@@ -143,8 +88,9 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
                         r#"{{"client_id":"{client_id}","client_secret":"{}"}}"#,
                         "0".repeat(64)
                     );
-                    let (status, text) = conn.post("/api/v2/authenticate", &body).await;
+                    let status = conn.call(&post_json("/api/v2/authenticate", &body)).await;
                     if status == 429 {
+                        let text = conn.text();
                         assert!(
                             text.to_ascii_lowercase().contains("retry-after:"),
                             "429 says when to retry: {text}"
@@ -157,8 +103,8 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
             }));
         }
         // Meanwhile the real clients, from other loopback addresses, sign in again and again.
-        let mut valid_conn = Conn::open(addr, [127, 0, 0, 2]).await;
-        let mut victim_conn = Conn::open(addr, [127, 0, 0, 3]).await;
+        let mut valid_conn = Conn::open_from(addr, [127, 0, 0, 2]).await;
+        let mut victim_conn = Conn::open_from(addr, [127, 0, 0, 3]).await;
         while !flood.iter().all(|t| t.is_finished()) {
             for (conn, key, ok) in [
                 (&mut valid_conn, &valid, &mut valid_ok),
@@ -168,10 +114,12 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
                     r#"{{"client_id":"{}","client_secret":"{}"}}"#,
                     key.client_id, key.client_secret
                 );
-                let (status, text) = conn.post("/api/v2/authenticate", &body).await;
+                let status = conn.call(&post_json("/api/v2/authenticate", &body)).await;
                 assert_eq!(
-                    status, 200,
-                    "a valid client is refused during the flood: {text}"
+                    status,
+                    200,
+                    "a valid client is refused during the flood: {}",
+                    conn.text()
                 );
                 *ok += 1;
             }

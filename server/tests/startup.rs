@@ -1,6 +1,10 @@
 //! Bad configuration stops start-up with a message that names the setting, never a panic.
 
+mod common;
+
 use std::process::{Command, Output};
+
+use common::process::{request, Server};
 
 fn run_with_env(vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
@@ -383,22 +387,6 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), pending);
 }
 
-/// One HTTP/1.1 request over a fresh connection; answers (status, body).
-fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let status = answer.split(' ').nth(1)?.parse().ok()?;
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((status, body))
-}
-
 #[test]
 fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_credentials_decrypt() {
     let dir = tempfile::tempdir().unwrap();
@@ -454,41 +442,92 @@ fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_creden
     for name in ["xray-keys.db", "pepper", "master.key"] {
         std::fs::copy(dir.path().join("saved").join(name), data.join(name)).unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-        .env_clear()
-        .env("XRAY_KEYS_LISTEN", format!("127.0.0.1:{port}"))
-        .current_dir(fresh.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = false;
-    for _ in 0..600 {
-        if http(port, "GET", "/readyz", "").is_some_and(|(s, _)| s == 200) {
-            ready = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let answer = http(
-        port,
+    let server = Server::start(fresh.path(), &[]);
+    let answer = request(
+        server.port,
         "POST",
         "/api/v2/authenticate",
+        &[("Content-Type", "application/json")],
         &format!(r#"{{"client_id":"{client_id}","client_secret":"{client_secret}"}}"#),
-    );
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(ready, "the restored installation starts");
-    let (status, body) = answer.expect("an answer");
+    )
+    .expect("an answer");
     assert_eq!(
-        status, 200,
-        "the key authenticates after the restore: {body}"
+        answer.status, 200,
+        "the key authenticates after the restore: {}",
+        answer.body
     );
+    drop(server);
     let master = std::fs::read_to_string(data.join("master.key")).unwrap();
     assert_eq!(stored_secret(fresh.path(), &master).unwrap(), stored);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[("XRAY_KEYS_LOG", "info")]);
+    let port = server.port;
+
+    // A request whose body has not fully arrived when the signal comes.
+    let body = format!(
+        r#"{{"client_id":"8CF3CEA946DB4059A9999D3AF4035EFE","client_secret":"{}"}}"#,
+        "0".repeat(64)
+    );
+    let (first, rest) = body.split_at(20);
+    let mut in_flight = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    in_flight
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        in_flight,
+        "POST /api/v2/authenticate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    in_flight.flush().unwrap();
+    // Connections are accepted in order, so once a later one is answered this one has been
+    // accepted; the pause lets its task read the head (a connection still idle would be closed).
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        request(port, "GET", "/healthz", &[], "").unwrap().status,
+        200
+    );
+
+    server.terminate();
+    let mut refused = false;
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        refused,
+        "after SIGTERM the server stops accepting connections"
+    );
+    assert!(
+        server
+            .wait_exit(std::time::Duration::from_millis(300))
+            .is_none(),
+        "the server waits for the request in flight"
+    );
+
+    in_flight.write_all(rest.as_bytes()).unwrap();
+    let answer = common::process::read_response(&mut in_flight).expect("a complete answer");
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(
+        answer.body.contains("Invalid client credentials"),
+        "{}",
+        answer.body
+    );
+
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(30))
+        .expect("the server exits once the request is answered");
+    assert!(status.success(), "exit status {status}");
+    let log = std::fs::read_to_string(dir.path().join(format!("server-{port}.log"))).unwrap();
+    assert!(log.contains("stopped"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
 }

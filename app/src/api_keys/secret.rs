@@ -144,48 +144,29 @@ impl SecretHasher {
 pub fn hasher_from_config(
     config: &crate::config::Config,
 ) -> Result<SecretHasher, crate::config::ConfigError> {
-    use crate::config::{ConfigError, KeySource};
+    use crate::config::{read_key, ConfigError, KeySettings};
     let scheme = HashScheme::parse(&config.secret_hash).ok_or_else(|| {
         ConfigError::new("XRAY_KEYS_SECRET_HASH", "is not hmac-sha256 or argon2id")
     })?;
-    let pepper = match &config.pepper {
-        KeySource::Inline(hex) => Pepper::from_hex(hex).map_err(|m| {
-            ConfigError::new("XRAY_KEYS_PEPPER", format!("{m} (give 64+ hex characters)"))
-        })?,
-        KeySource::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(
-                    "XRAY_KEYS_PEPPER_FILE",
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
-            Pepper::from_hex(&text)
-                .map_err(|m| ConfigError::new("XRAY_KEYS_PEPPER_FILE", format!("the file {m}")))?
-        }
-        KeySource::DataDir => {
-            let path = config.data_dir.join("pepper");
-            match std::fs::read_to_string(&path) {
-                Ok(text) => Pepper::from_hex(&text).map_err(|m| {
-                    ConfigError::new("XRAY_KEYS_DATA_DIR", format!("{} {m}", path.display()))
-                })?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let hex = random_hex(32).map_err(|_| {
-                        ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a pepper")
-                    })?;
-                    write_generated_key(&path, &hex)?;
-                    tracing::warn!(
-                        path = %path.display(),
-                        "GENERATED A NEW PEPPER for Client Secret hashes: back this file up with the database; without it no stored API key can authenticate"
-                    );
-                    Pepper::from_hex(&hex).map_err(|m| ConfigError::new("XRAY_KEYS_DATA_DIR", m))?
-                }
-                Err(e) => {
-                    return Err(ConfigError::new(
-                        "XRAY_KEYS_DATA_DIR",
-                        format!("cannot read {}: {e}", path.display()),
-                    ))
-                }
-            }
+    let settings = KeySettings {
+        inline: "XRAY_KEYS_PEPPER",
+        file: "XRAY_KEYS_PEPPER_FILE",
+        data_file: "pepper",
+    };
+    let parse =
+        |text: &str| Pepper::from_hex(text).map_err(|m| format!("{m} (give 64+ hex characters)"));
+    let pepper = match read_key(&config.pepper, &settings, &config.data_dir, parse)? {
+        Some(pepper) => pepper,
+        None => {
+            let path = config.data_dir.join(settings.data_file);
+            let hex = random_hex(32)
+                .map_err(|_| ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a pepper"))?;
+            write_generated_key(&path, &hex)?;
+            tracing::warn!(
+                path = %path.display(),
+                "GENERATED A NEW PEPPER for Client Secret hashes: back this file up with the database; without it no stored API key can authenticate"
+            );
+            Pepper::from_hex(&hex).map_err(|m| ConfigError::new("XRAY_KEYS_DATA_DIR", m))?
         }
     };
     Ok(SecretHasher::new(scheme, pepper))

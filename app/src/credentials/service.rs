@@ -4,8 +4,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 
 use super::connection::{Tester, XraySecret};
@@ -77,7 +77,7 @@ pub async fn begin_edit(
 /// keeps the stored secret must start from the stored version, or it would pair this form's
 /// Client ID with a secret someone else saved meanwhile. Returns the new version.
 pub async fn save(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     master_key: &MasterKey,
     actor: &Actor,
     form: &CredentialsForm,
@@ -94,21 +94,19 @@ pub async fn save(
 }
 
 async fn try_save(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     master_key: &MasterKey,
     actor: &Actor,
     form: &CredentialsForm,
 ) -> Result<Option<i64>, AppError> {
-    let txn = db.begin().await?;
-    // Take the write lock before reading: SQLite cannot upgrade a read transaction while
-    // another writer commits (it fails at once instead of waiting), and on PostgreSQL the row
-    // lock queues concurrent savers instead of sending them round the retry loop.
-    creds::Entity::update_many()
-        .col_expr(creds::Column::Version, Expr::col(creds::Column::Version))
-        .filter(creds::Column::Id.eq(RECORD_ID))
-        .exec(&txn)
+    // Lock before reading: SQLite takes its write lock at BEGIN (it cannot upgrade a read
+    // transaction while another writer commits), and on PostgreSQL the row lock (FOR UPDATE,
+    // which SQLite leaves out) queues concurrent savers instead of sending them round the loop.
+    let txn = crate::db::begin_write(db).await?;
+    let current = creds::Entity::find_by_id(RECORD_ID)
+        .lock_exclusive()
+        .one(&txn)
         .await?;
-    let current = creds::Entity::find_by_id(RECORD_ID).one(&txn).await?;
     let valid = validate(form, current.is_some()).map_err(|errors| {
         let (field, message) = errors.into_iter().next().unwrap_or_default();
         AppError::validation(field, message)

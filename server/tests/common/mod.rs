@@ -1,6 +1,7 @@
 //! Test support: run a test body against a fresh SQLite file and a throw-away PostgreSQL database.
 #![allow(dead_code)]
 
+pub mod keepalive;
 pub mod process;
 
 use std::future::Future;
@@ -202,4 +203,21 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             .expect("test runtime")
     });
     RUNTIME.block_on(future)
+}
+
+/// A server-function call as the browser's client makes it: a form-encoded POST that asks for
+/// JSON, with the caller's session cookie.
+pub fn server_fn_request(
+    path: &str,
+    cookie: &str,
+    body: String,
+) -> axum::http::Request<axum::body::Body> {
+    use axum::http::header;
+    axum::http::Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::COOKIE, cookie)
+        .body(axum::body::Body::from(body))
+        .expect("request")
 }

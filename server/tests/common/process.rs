@@ -65,6 +65,29 @@ impl Server {
         self.child.as_ref().map(|c| c.id()).unwrap_or_default()
     }
 
+    /// SIGTERM, as a service manager stops it: the server may shut down gracefully.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = child.try_wait().ok().flatten() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -116,6 +139,11 @@ pub fn request(
     text.push_str("\r\n");
     text.push_str(body);
     stream.write_all(text.as_bytes()).ok()?;
+    read_response(&mut stream)
+}
+
+/// Reads one response up to the end of the connection (the request said `Connection: close`).
+pub fn read_response(stream: &mut TcpStream) -> Option<Response> {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).ok()?;
     let raw = String::from_utf8(raw).ok()?;
