@@ -14,8 +14,11 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use migrations::{Migrator, MigratorTrait};
 use std::time::Duration;
 
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::middleware::Next;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::{ResponseBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::{TimeoutBody, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::cli::CliError;
@@ -127,11 +130,21 @@ pub fn router(state: AppState) -> Router {
 /// would otherwise leave its response open forever.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// Bounds every response: no head within `limit` answers 503; a body that produces nothing for
-/// `limit` is cut off, which closes the connection so the client sees an error, not a hang.
+/// Bounds every response: no head within `limit` answers 503; a streamed body that produces
+/// nothing for `limit` is cut off, which closes the connection so the client sees an error, not
+/// a hang. Bodies of known length are left alone: they cannot stall, and wrapping them would
+/// lose their Content-Length.
 pub fn bounded(router: Router, limit: Duration) -> Router {
     router
-        .layer(ResponseBodyTimeoutLayer::new(limit))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                let response = next.run(request).await;
+                if response.body().size_hint().exact().is_some() {
+                    return response;
+                }
+                response.map(|body| Body::new(TimeoutBody::new(limit, body)))
+            },
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limit,

@@ -294,6 +294,11 @@ async fn a_response_that_stops_making_progress_is_ended_not_left_open() {
 
     let quick = call("/quick").await.unwrap();
     assert_eq!(quick.status(), StatusCode::OK);
+    assert_eq!(
+        axum::body::HttpBody::size_hint(quick.body()).exact(),
+        Some(2),
+        "a body of known length keeps it (and so its Content-Length)"
+    );
     assert_eq!(quick.into_body().collect().await.unwrap().to_bytes(), "ok");
 
     // No head at all: a clear 503 instead of waiting forever.

@@ -518,6 +518,11 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
     let answer = common::process::read_response(&mut in_flight).expect("a complete answer");
     assert_eq!(answer.status, 401, "{}", answer.body);
     assert!(
+        answer.header("content-length").is_some(),
+        "API answers are sent with their length, not chunked: {}",
+        answer.head
+    );
+    assert!(
         answer.body.contains("Invalid client credentials"),
         "{}",
         answer.body
