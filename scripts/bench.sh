@@ -19,12 +19,15 @@ work=$(mktemp -d -t xray-keys-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 bash scripts/build.sh
+# The browser benchmark goes first: `cargo bench` relinks target/release/xray-keys without
+# cargo-leptos' LEPTOS_OUTPUT_NAME, and that binary's pages ask for a WASM file name
+# (xray-keys_bg.wasm) the release build did not write, so they would never hydrate.
+step "browser benchmark (Playwright, Chromium)"
+(cd end2end && XK_PERF_OUT="$work/browser.md" npx playwright test -c perf.config.ts)
+
 step "Rust benchmarks (release)"
 cargo bench -p server --bench auth_api | tee "$work/auth.md"
 cargo bench -p server --bench api_keys_scale | tee "$work/scale.md"
-
-step "browser benchmark (Playwright, Chromium)"
-(cd end2end && XK_PERF_OUT="$work/browser.md" npx playwright test -c perf.config.ts)
 
 step "bundle sizes"
 pkg="$XRAY_KEYS_SITE_ROOT/pkg"
