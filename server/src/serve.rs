@@ -1,22 +1,21 @@
 //! The web server: routes, probes, start-up and graceful shutdown.
 
+use std::time::Duration;
+
 use app::config::{Config, LogFormat};
 use app::state::AppState;
 use app::{shell, App, OUTPUT_NAME};
-use axum::extract::State;
+use axum::body::{Body, HttpBody};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use migrations::{Migrator, MigratorTrait};
-use std::time::Duration;
-
-use axum::body::{Body, HttpBody};
-use axum::extract::Request;
-use axum::middleware::Next;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{TimeoutBody, TimeoutLayer};
 use tower_http::trace::TraceLayer;

@@ -47,13 +47,14 @@ export class FreshServer {
     // Printed before listening: wait until it answers.
     for (let i = 0; i < 600; i++) {
       try {
-        if ((await fetch(`${baseURL}/readyz`)).ok) break;
+        if ((await fetch(`${baseURL}/readyz`)).ok) return new FreshServer(child, dataDir, baseURL, setupLink);
       } catch {
         // not listening yet
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    return new FreshServer(child, dataDir, baseURL, setupLink);
+    child.kill('SIGKILL');
+    throw new Error(`the setup server did not become ready on ${baseURL}`);
   }
 
   async stop() {
