@@ -23,6 +23,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "XRAY_KEYS_SECRET_HASH",
     "XRAY_KEYS_MASTER_KEY",
     "XRAY_KEYS_MASTER_KEY_FILE",
+    "XRAY_KEYS_XRAY_HOSTS",
+    "XRAY_KEYS_RETENTION_DAYS",
 ];
 
 /// Where a server-held key comes from (the pepper of the HMAC secret scheme, the master key).
@@ -197,7 +199,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub log_filter: String,
+    /// `XRAY_KEYS_LOG` as given; `None`: the default (`info` for the server, `warn` for commands).
+    pub log_filter: Option<String>,
     pub log_format: LogFormat,
     /// Where the compiled WASM, JS and CSS are served from (`<site>/pkg/…`).
     pub site_root: PathBuf,
@@ -205,8 +208,14 @@ pub struct Config {
     pub public_url: String,
     /// Mark the session cookie `Secure` (serve over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
-    pub trust_proxy: bool,
+    /// How many reverse proxies in front of this server append to `X-Forwarded-For`; the client
+    /// address is the entry the outermost of them appended. 0: use the socket's peer.
+    pub trust_proxy_hops: usize,
+    /// Hosts the stored Xray secret may be sent to beside Xray Cloud, this server and public
+    /// hosts: `host` or `host:port`, lower-case (a proxy inside the network, a test stand).
+    pub xray_hosts: Vec<String>,
+    /// Days that expired sessions, old throttle rows and sign-in failures are kept.
+    pub retention_days: u32,
     pub admin_bootstrap: Option<AdminBootstrap>,
     pub pepper: KeySource,
     /// The key that encrypts secrets stored in the database (AEAD key-encryption key).
@@ -272,8 +281,10 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
-        let log_filter = get("XRAY_KEYS_LOG").unwrap_or_else(|| "info".into());
-        validate_log_filter(&log_filter)?;
+        let log_filter = get("XRAY_KEYS_LOG");
+        if let Some(filter) = &log_filter {
+            validate_log_filter(filter)?;
+        }
         let log_format = match get("XRAY_KEYS_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -301,9 +312,39 @@ impl Config {
             Some(v) => parse_bool("XRAY_KEYS_SECURE_COOKIES", &v)?,
             None => public_url.starts_with("https://"),
         };
-        let trust_proxy = match get("XRAY_KEYS_TRUST_PROXY") {
-            Some(v) => parse_bool("XRAY_KEYS_TRUST_PROXY", &v)?,
-            None => false,
+        let trust_proxy_hops = match get("XRAY_KEYS_TRUST_PROXY") {
+            None => 0,
+            Some(v) => match v.parse::<usize>() {
+                Ok(hops @ 0..=10) => hops,
+                Ok(_) => {
+                    return Err(ConfigError::new(
+                        "XRAY_KEYS_TRUST_PROXY",
+                        "is at most 10 proxies",
+                    ))
+                }
+                Err(_) => usize::from(parse_bool("XRAY_KEYS_TRUST_PROXY", &v).map_err(|_| {
+                    ConfigError::new(
+                        "XRAY_KEYS_TRUST_PROXY",
+                        format!("'{v}' is not on, off, or a number of proxies"),
+                    )
+                })?),
+            },
+        };
+        let xray_hosts = get("XRAY_KEYS_XRAY_HOSTS")
+            .map(|v| parse_hosts(&v))
+            .transpose()?
+            .unwrap_or_default();
+        let retention_days = match get("XRAY_KEYS_RETENTION_DAYS") {
+            None => 90,
+            Some(v) => match v.parse::<u32>() {
+                Ok(days @ 1..=3650) => days,
+                _ => {
+                    return Err(ConfigError::new(
+                        "XRAY_KEYS_RETENTION_DAYS",
+                        format!("'{v}' is not a number of days from 1 to 3650"),
+                    ))
+                }
+            },
         };
         let admin_bootstrap = match (
             get("XRAY_KEYS_ADMIN_USER"),
@@ -351,7 +392,9 @@ impl Config {
             secret_hash,
             public_url,
             secure_cookies,
-            trust_proxy,
+            trust_proxy_hops,
+            xray_hosts,
+            retention_days,
             admin_bootstrap,
             database_url,
             listen,
@@ -361,6 +404,24 @@ impl Config {
             site_root,
         })
     }
+}
+
+/// `host[:port]` entries separated by commas; no schemes, paths or spaces inside an entry.
+fn parse_hosts(value: &str) -> Result<Vec<String>, ConfigError> {
+    let mut hosts = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let fine = entry
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !fine {
+            return Err(ConfigError::new(
+                "XRAY_KEYS_XRAY_HOSTS",
+                format!("'{entry}' is not a host or host:port (no scheme or path)"),
+            ));
+        }
+        hosts.push(entry.to_ascii_lowercase());
+    }
+    Ok(hosts)
 }
 
 fn parse_bool(setting: &str, value: &str) -> Result<bool, ConfigError> {

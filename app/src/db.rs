@@ -15,7 +15,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("cannot create the folder {path} for the SQLite database: {source}")]
+    #[error("cannot create the SQLite database at {path}: {source}")]
     CreateDir {
         path: String,
         source: std::io::Error,
@@ -24,16 +24,17 @@ pub enum ConnectError {
     Open(DbErr),
 }
 
-/// Opens a pool on `url`. SQLite runs in WAL mode (readers never wait for the writer) with a busy
-/// timeout and foreign keys on; its parent folder is created when missing.
+/// Opens a pool on `url`. SQLite runs in WAL mode (readers never wait for the writer) with
+/// `synchronous=FULL` (a commit is on disk before it is acknowledged, so a power loss cannot
+/// bring back a revoked key), a busy timeout and foreign keys on. A missing SQLite file is
+/// created readable by its owner only (its WAL and shared-memory files take the same mode), and
+/// a missing parent folder likewise.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConnectError> {
     if let Some(path) = url.sqlite_path() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+        create_private_file(&path).map_err(|source| ConnectError::CreateDir {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     let mut options = ConnectOptions::new(url.expose().to_string());
     options
@@ -46,7 +47,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConnectErr
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
             });
@@ -56,6 +57,34 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConnectErr
         }
     }
     Database::connect(options).await.map_err(ConnectError::Open)
+}
+
+/// Creates `path` (mode 0600) and its missing folders (0700), leaving existing ones as they are.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder.create(dir)?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`

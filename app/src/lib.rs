@@ -23,6 +23,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod entities;
 #[cfg(feature = "ssr")]
+pub mod maintenance;
+#[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -33,6 +35,10 @@ pub mod xray_api;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+
+/// Pages only a signed-in user sees (each checks the role too). A signed-out visitor is sent to
+/// sign in by the server, with nothing of the page.
+pub const SIGNED_IN_PAGES: &[&str] = &["/api-keys", "/xray-credentials", "/users", "/audit"];
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 

@@ -59,6 +59,18 @@ impl AppState {
     }
 }
 
+/// Runs a change to its end even if the request is dropped (the client went away, or the
+/// response hit the stall limit): a bulk operation that has begun to commit is finished, and its
+/// outcome is in the audit log, instead of being cut off half-way by a cancelled future.
+pub async fn run_to_completion<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, crate::error::AppError>> + Send + 'static,
+) -> Result<T, crate::error::AppError> {
+    tokio::spawn(work).await.map_err(|e| {
+        tracing::error!(error = %e, "a change task failed");
+        crate::error::AppError::Internal
+    })?
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

@@ -13,7 +13,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::Utc;
 use rand::TryRngCore;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use sha2::{Digest, Sha256};
 
 use crate::config::{read_key, Config, ConfigError, KeySettings, KeySource};
@@ -271,6 +271,79 @@ pub async fn load_master_key(
     }
 }
 
+/// The setting that identifies the pepper (see `SecretHasher::pepper_check`).
+pub const PEPPER_CHECK_SETTING: &str = "pepper_check";
+
+/// The two server-held keys, checked against the database before anything is written: the pepper
+/// that Client Secret hashes need, and the master key that sealed secrets need. A key is
+/// generated only where nothing depends on it yet; a missing or different one stops start-up
+/// (and every command) with a message naming its setting.
+pub async fn load_keys(
+    config: &Config,
+    db: &impl ConnectionTrait,
+) -> Result<(crate::api_keys::secret::SecretHasher, MasterKey), ConfigError> {
+    use crate::api_keys::secret::{hasher_from_config, write_generated_key, PEPPER_SETTINGS};
+    let db_error =
+        |e: AppError| ConfigError::new("DATABASE_URL", format!("cannot check the keys: {e}"));
+    let (hasher, generated) = hasher_from_config(config)?;
+    let mine = hasher.pepper_check().map_err(db_error)?;
+    let stored = settings::Entity::find_by_id(PEPPER_CHECK_SETTING.to_string())
+        .one(db)
+        .await
+        .map_err(|e| db_error(e.into()))?
+        .map(|row| row.value);
+    let keys_exist = crate::entities::api_keys::Entity::find()
+        .one(db)
+        .await
+        .map_err(|e| db_error(e.into()))?
+        .is_some();
+    let pepper_path = config.data_dir.join(PEPPER_SETTINGS.data_file);
+    let setting = match &config.pepper {
+        KeySource::File(_) => PEPPER_SETTINGS.file,
+        KeySource::Inline(_) | KeySource::DataDir => PEPPER_SETTINGS.inline,
+    };
+    let write_check = match (&stored, keys_exist) {
+        (Some(check), _) if *check == mine => false,
+        // No API key depends on a pepper yet: a new or different one costs nothing.
+        (_, false) => true,
+        (_, true) if generated.is_some() => {
+            return Err(ConfigError::new(
+                "XRAY_KEYS_PEPPER",
+                format!(
+                    "the database holds API keys hashed with a pepper, but no pepper is \
+                     configured and {} does not exist: restore that file, or set \
+                     XRAY_KEYS_PEPPER or XRAY_KEYS_PEPPER_FILE to the pepper the keys were \
+                     issued with",
+                    pepper_path.display()
+                ),
+            ))
+        }
+        (Some(_), true) => {
+            return Err(ConfigError::new(
+                setting,
+                "is not the pepper the stored API keys were hashed with: configure that one \
+                 (XRAY_KEYS_PEPPER or XRAY_KEYS_PEPPER_FILE), or none of them can authenticate",
+            ))
+        }
+        // Keys from before the pepper check existed: the configured pepper is taken as theirs.
+        (None, true) => true,
+    };
+    let master_key = load_master_key(config, db).await?;
+    if let Some(hex) = generated {
+        write_generated_key(&pepper_path, &hex)?;
+        tracing::warn!(
+            path = %pepper_path.display(),
+            "GENERATED A NEW PEPPER for Client Secret hashes: back this file up with the database; without it no stored API key can authenticate"
+        );
+    }
+    if write_check {
+        put_setting(db, PEPPER_CHECK_SETTING, &mine)
+            .await
+            .map_err(|_| ConfigError::new("DATABASE_URL", "cannot store the pepper check"))?;
+    }
+    Ok((hasher, master_key))
+}
+
 /// Where a rotation writes the new key (data-folder keys only) until the database holds secrets
 /// sealed under it; start-up finishes a rotation that stopped in between.
 pub fn pending_key_path(config: &Config) -> std::path::PathBuf {
@@ -290,6 +363,29 @@ fn key_id_of(sealed: &str) -> String {
         .chars()
         .take(8)
         .collect()
+}
+
+/// Whether the database's canary opens under `key` (true when there is none yet). Locks the
+/// canary's row until the transaction ends (PostgreSQL), as [`lock_canary`] does.
+pub async fn canary_opens(db: &impl ConnectionTrait, key: &MasterKey) -> Result<bool, AppError> {
+    let canary = settings::Entity::find_by_id(CANARY_SETTING.to_string())
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    Ok(canary.is_none_or(|row| {
+        key.open(&row.value, &settings_record(CANARY_SETTING))
+            .is_ok_and(|text| text == CANARY_TEXT)
+    }))
+}
+
+/// Takes the canary's row lock (PostgreSQL; SQLite's write transaction holds the whole file):
+/// whoever changes what the master key seals takes it first.
+pub async fn lock_canary(db: &impl ConnectionTrait) -> Result<(), AppError> {
+    settings::Entity::find_by_id(CANARY_SETTING.to_string())
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    Ok(())
 }
 
 /// Stores (or replaces) the canary sealed under `key`.

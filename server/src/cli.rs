@@ -46,6 +46,10 @@ pub enum Command {
     Backup {
         /// The folder to create; must not exist yet.
         to: std::path::PathBuf,
+        /// Put the master key file beside the database copy too. Without it the copy's stored
+        /// secrets open only with the master key kept elsewhere, as a backup should be kept.
+        #[arg(long)]
+        include_master_key: bool,
     },
     /// Development helpers.
     Dev {
@@ -85,6 +89,8 @@ pub enum UsersAction {
     },
     /// Deactivate a user: their sessions end and their API key stops working.
     Deactivate { user_key: String },
+    /// Clear a user's sign-in throttles (every address), e.g. after an attack on the account.
+    Unlock { user_key: String },
 }
 
 #[derive(Subcommand)]
@@ -177,22 +183,17 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::serve::serve(config).await,
         Command::Users { action } => {
-            let db = open_migrated(&config).await?;
+            let Opened { db, .. } = open_migrated(&config).await?;
             users(&db, action).await
         }
         Command::Keys { action } => {
-            let hasher = app::api_keys::secret::hasher_from_config(&config)
-                .map_err(|e| CliError::Serve(e.to_string()))?;
-            let db = open_migrated(&config).await?;
+            let Opened { db, hasher, .. } = open_migrated(&config).await?;
             keys(&db, &hasher, action).await
         }
         Command::Tokens {
             action: TokensAction::RotateSigningKey,
         } => {
-            let db = open_migrated(&config).await?;
-            let master = app::vault::load_master_key(&config, &db)
-                .await
-                .map_err(|e| CliError::Serve(e.to_string()))?;
+            let Opened { db, master, .. } = open_migrated(&config).await?;
             let keys = app::xray_api::tokens::TokenKeys::new(master);
             let kid = keys.rotate(&db).await?;
             app::audit::service::record(
@@ -210,19 +211,20 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         Command::Credentials {
             action: CredentialsAction::RotateMasterKey { new_key_file },
         } => {
-            let db = open_migrated(&config).await?;
-            rotate_master_key(&db, &config, new_key_file).await
+            let Opened { db, master, .. } = open_migrated(&config).await?;
+            rotate_master_key(&db, &config, master, new_key_file).await
         }
-        Command::Backup { to } => {
-            let db = open_migrated(&config).await?;
-            backup(&db, &config, &to).await
+        Command::Backup {
+            to,
+            include_master_key,
+        } => {
+            let Opened { db, .. } = open_migrated(&config).await?;
+            backup(&db, &config, &to, include_master_key).await
         }
         Command::Dev {
             action: DevAction::Seed { keys },
         } => {
-            let hasher = app::api_keys::secret::hasher_from_config(&config)
-                .map_err(|e| CliError::Serve(e.to_string()))?;
-            let db = open_migrated(&config).await?;
+            let Opened { db, hasher, .. } = open_migrated(&config).await?;
             let start = app::api_keys::service::count(&db).await?;
             let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
             println!("seeded {made} users with API keys");
@@ -265,6 +267,7 @@ async fn backup(
     db: &sea_orm::DatabaseConnection,
     config: &Config,
     to: &std::path::Path,
+    include_master_key: bool,
 ) -> Result<(), CliError> {
     use app::config::KeySource;
     use sea_orm::ConnectionTrait;
@@ -296,10 +299,11 @@ async fn backup(
     restrict(&target)?;
     let mut written = vec![target.display().to_string()];
     let mut elsewhere = Vec::new();
-    for (name, source, setting) in [
-        ("pepper", &config.pepper, "XRAY_KEYS_PEPPER"),
-        ("master.key", &config.master_key, "XRAY_KEYS_MASTER_KEY"),
-    ] {
+    let mut keys = vec![("pepper", &config.pepper, "XRAY_KEYS_PEPPER")];
+    if include_master_key {
+        keys.push(("master.key", &config.master_key, "XRAY_KEYS_MASTER_KEY"));
+    }
+    for (name, source, setting) in keys {
         match source {
             KeySource::DataDir => {
                 let from = config.data_dir.join(name);
@@ -320,6 +324,13 @@ async fn backup(
         println!(
             "not in the backup, because they come from the environment: {} (keep them with it)",
             elsewhere.join(", ")
+        );
+    }
+    if !include_master_key {
+        println!(
+            "the master key is not in the backup: keep it apart from it ({}, or \
+             XRAY_KEYS_MASTER_KEY); restoring needs it, or pass --include-master-key",
+            config.data_dir.join("master.key").display()
         );
     }
     println!(
@@ -349,13 +360,13 @@ fn restrict(path: &std::path::Path) -> Result<(), CliError> {
 async fn rotate_master_key(
     db: &sea_orm::DatabaseConnection,
     config: &Config,
+    old: app::vault::MasterKey,
     new_key_file: Option<std::path::PathBuf>,
 ) -> Result<(), CliError> {
     use app::config::KeySource;
     use app::vault::MasterKey;
-    let old = app::vault::load_master_key(config, db)
-        .await
-        .map_err(|e| CliError::Serve(e.to_string()))?;
+    // Rows sealed before the binding included Client ID and URL open only after this.
+    app::credentials::service::upgrade_binding(db, &old).await?;
     let new =
         match &new_key_file {
             Some(path) => {
@@ -429,11 +440,21 @@ async fn rotate_master_key(
     Ok(())
 }
 
-/// The database, with every migration applied (commands that read or write data).
-async fn open_migrated(config: &Config) -> Result<sea_orm::DatabaseConnection, CliError> {
+/// The database with every migration applied, and the server's keys checked against it, as
+/// the server starts: a missing or different key stops every command too.
+struct Opened {
+    db: sea_orm::DatabaseConnection,
+    hasher: app::api_keys::secret::SecretHasher,
+    master: app::vault::MasterKey,
+}
+
+async fn open_migrated(config: &Config) -> Result<Opened, CliError> {
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
-    Ok(db)
+    let (hasher, master) = app::vault::load_keys(config, &db)
+        .await
+        .map_err(|e| CliError::Serve(e.to_string()))?;
+    Ok(Opened { db, hasher, master })
 }
 
 fn read_password_stdin() -> Result<String, CliError> {
@@ -522,6 +543,24 @@ async fn users(db: &sea_orm::DatabaseConnection, action: UsersAction) -> Result<
             let user = find_user(db, &user_key).await?;
             service::set_active(db, &actor, None, user.id, false).await?;
             println!("deactivated {}", user.user_key);
+        }
+        UsersAction::Unlock { user_key } => {
+            let user = find_user(db, &user_key).await?;
+            let cleared =
+                app::auth::throttle::unlock_account(db, &user.user_key.to_lowercase()).await?;
+            app::audit::service::record(
+                db,
+                &actor,
+                app::audit::action::USER_UNLOCKED,
+                Some(&user.user_key),
+                app::audit::Outcome::Success,
+                Some(format!("{cleared} sign-in counters cleared")),
+            )
+            .await?;
+            println!(
+                "unlocked {}: {cleared} sign-in counters cleared",
+                user.user_key
+            );
         }
     }
     Ok(())

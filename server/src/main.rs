@@ -14,7 +14,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    serve::init_tracing(&config);
+    let serving = matches!(cli.command, None | Some(cli::Command::Serve));
+    serve::init_tracing(&config, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

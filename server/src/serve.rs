@@ -22,10 +22,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::cli::CliError;
 
-pub fn init_tracing(config: &Config) {
-    // The filter was validated with the configuration; fall back to `info` all the same.
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs go to stderr. The server logs from `info`; a command prints its results on stdout and
+/// logs only warnings and errors, unless `XRAY_KEYS_LOG` says otherwise.
+pub fn init_tracing(config: &Config, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    // The filter was validated with the configuration; fall back to the default all the same.
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(config.log_filter.as_deref().unwrap_or(default))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -36,10 +40,11 @@ pub fn init_tracing(config: &Config) {
 }
 
 pub async fn serve(config: Config) -> Result<(), CliError> {
-    let secret_hasher = app::api_keys::secret::hasher_from_config(&config)
-        .map_err(|e| CliError::Serve(e.to_string()))?;
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
+    let (secret_hasher, master_key) = app::vault::load_keys(&config, &db)
+        .await
+        .map_err(|e| CliError::Serve(e.to_string()))?;
     bootstrap_admin(&db, &config).await?;
 
     let leptos_options = LeptosOptions::builder()
@@ -56,15 +61,20 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
              build with `cargo leptos build --release` or set XRAY_KEYS_SITE_ROOT"
         );
     }
-    let master_key = app::vault::load_master_key(&config, &db)
-        .await
-        .map_err(|e| CliError::Serve(e.to_string()))?;
+    let resealed = app::credentials::service::upgrade_binding(&db, &master_key).await?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "stored Xray credentials are now bound to their Client ID and API URL"
+        );
+    }
     let listen = config.listen;
     let state = AppState::new(db, config, leptos_options, secret_hasher, master_key);
     state.token_keys.ensure(&state.db).await.map_err(|e| {
         CliError::Serve(format!("cannot load or create the token-signing key: {e}"))
     })?;
     app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
+    app::maintenance::spawn_pruning(state.db.clone(), state.config.retention_days);
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -83,6 +93,11 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with_stall_limit(state, STALL_LIMIT)
+}
+
+/// [`router`] with another stall limit (tests shorten it).
+pub fn router_with_stall_limit(state: AppState, stall_limit: Duration) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
@@ -100,6 +115,10 @@ pub fn router(state: AppState) -> Router {
         >(provide_state, shell))
         .layer(axum::middleware::from_fn(
             crate::error_status::from_app_error,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages_need_a_session,
         ))
         .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         // Pages set their own policy (with the response's script nonce); everything else gets
@@ -121,7 +140,53 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state);
-    bounded(app, STALL_LIMIT).layer(TraceLayer::new_for_http())
+    // Traces name the path, never the query: a setup link's token travels in it.
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+    });
+    bounded(app, stall_limit).layer(trace)
+}
+
+/// A signed-out visitor of a page that needs a session is sent to sign in (303 See Other, and
+/// back afterwards) before anything of the page is rendered.
+async fn pages_need_a_session(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let is_page_read = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if is_page_read && app::SIGNED_IN_PAGES.contains(&request.uri().path()) {
+        let secure = state.config.secure_cookies;
+        let token = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| app::auth::session::token_from_cookie_header(h, secure))
+            .map(str::to_string);
+        let signed_in = match token {
+            Some(token) => app::auth::session::lookup(&state.db, &token, chrono::Utc::now()).await,
+            None => Ok(None),
+        };
+        // A database failure is left to the page, which says so.
+        if let Ok(None) = signed_in {
+            let here = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_string();
+            return (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, app::auth::page::login_path(&here))],
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// How long a response may make no progress. Nothing this server does legitimately takes that
@@ -166,12 +231,19 @@ async fn bootstrap_admin(
         Ok(Bootstrap::Created(key)) => {
             tracing::warn!(user_key = %key, "created the first administrator from XRAY_KEYS_ADMIN_USER")
         }
+        Ok(Bootstrap::OnlyInactiveAdministrators) => {
+            tracing::warn!(
+                "every administrator is deactivated: reactivate one, or add one, with the \
+                 command line (xray-keys users add <user-key> --role administrator \
+                 --password-stdin)"
+            )
+        }
         Ok(Bootstrap::SetupToken(token)) => {
             tracing::warn!(
-                "no administrator exists: a one-time setup link was printed on standard output"
+                "no administrator exists: a one-time setup link (valid for one hour) was printed on standard output"
             );
             println!(
-                "\n  No administrator exists yet. Open this one-time link to create one:\n\n    {}/setup?token={token}\n",
+                "\n  No administrator exists yet. Open this one-time link within an hour to create one:\n\n    {}/setup?token={token}\n",
                 config.public_url
             );
         }

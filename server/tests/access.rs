@@ -49,14 +49,19 @@ fn server_fn(path: &str, cookie: Option<&str>, form: &str) -> axum::http::reques
 fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let (response, _) = send(&b.db, page("/users?q=ad", None)).await;
-            assert!(
-                response.status().is_redirection(),
-                "{:?}",
-                response.status()
-            );
+            let (response, body) = send(&b.db, page("/users?q=ad", None)).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
             let location = response.headers()[header::LOCATION].to_str().unwrap();
             assert_eq!(location, "/login?next=/users%3Fq%3Dad");
+            assert_eq!(body, "", "nothing of the page");
+            // Every page that needs a session, and an expired or made-up cookie alike.
+            for path in app::SIGNED_IN_PAGES {
+                for cookie in [None, Some(format!("xk_session={}", "ab".repeat(32)))] {
+                    let (response, body) = send(&b.db, page(path, cookie.as_deref())).await;
+                    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+                    assert_eq!(body, "", "{path}");
+                }
+            }
         })
         .await;
     })
@@ -181,6 +186,63 @@ fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
                 .await
                 .unwrap();
             assert!(old_alive.is_none(), "the old session ended");
+        })
+        .await;
+    })
+}
+
+#[test]
+fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
+    common::block_on(async {
+        common::each_backend(|b| async move {
+            let state =
+                common::app_state_with(&b, &[("XRAY_KEYS_PUBLIC_URL", "https://keys.example.com")]);
+            common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let body = format!(
+                "user_key=admin&password={}&next=%2F",
+                PASSWORD.replace(' ', "+")
+            );
+            let request = server_fn(app::auth::Login::PATH, None, &body)
+                .body(Body::from(body.clone()))
+                .unwrap();
+            let response = server::serve::router(state.clone())
+                .oneshot(request)
+                .await
+                .unwrap();
+            let cookie = response.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(cookie.starts_with("__Host-xk_session="), "{cookie}");
+            for attribute in ["; Secure", "Path=/", "HttpOnly"] {
+                assert!(cookie.contains(attribute), "{cookie}");
+            }
+            assert!(!cookie.contains("Domain"), "{cookie}");
+            let token = cookie
+                .trim_start_matches("__Host-xk_session=")
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            let status_with = |cookie: String| {
+                let state = state.clone();
+                async move {
+                    server::serve::router(state)
+                        .oneshot(page("/users", Some(&cookie)))
+                        .await
+                        .unwrap()
+                        .status()
+                }
+            };
+            assert_eq!(
+                status_with(format!("__Host-xk_session={token}")).await,
+                StatusCode::OK
+            );
+            // The unprefixed name (which another site or plain http could set) is not read.
+            assert_eq!(
+                status_with(format!("xk_session={token}")).await,
+                StatusCode::SEE_OTHER
+            );
         })
         .await;
     })

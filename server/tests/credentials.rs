@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use app::audit::service::Actor;
 use app::credentials::connection::{Tester, XraySecret};
+use app::credentials::destination::HostPolicy;
 use app::credentials::{service, BaseUrl, CredentialsForm, Outcome};
 use app::entities::xray_credentials as creds;
 use app::error::AppError;
@@ -35,6 +36,11 @@ fn form(id: &str, secret: &str, base: &str, custom: &str, version: i64) -> Crede
         custom_url: custom.into(),
         version,
     }
+}
+
+/// Loopback is listed, as an operator lists a test stand: these tests reach stubs over http.
+fn policy() -> HostPolicy {
+    HostPolicy::new(&["127.0.0.1".into(), "localhost".into()], &[])
 }
 
 fn operator() -> Actor {
@@ -83,7 +89,7 @@ fn nothing_is_saved_until_every_field_passes() {
                 "custom_url",
             ),
         ] {
-            let err = service::save(&b.db, &key, &operator(), &bad)
+            let err = service::save(&b.db, &key, &operator(), &bad, &policy())
                 .await
                 .unwrap_err();
             assert!(err.field_message(field).is_some(), "{field}: {err:?}");
@@ -106,6 +112,7 @@ fn nothing_is_saved_until_every_field_passes() {
                 "",
                 0,
             ),
+            &policy(),
         )
         .await
         .unwrap();
@@ -130,6 +137,7 @@ fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
             &key,
             &operator(),
             &form(ID_A, &secret('c'), "global", "", 0),
+            &policy(),
         )
         .await
         .unwrap();
@@ -147,6 +155,7 @@ fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
             &key,
             &operator(),
             &form(ID_A, &secret('c'), "global", "", 1),
+            &policy(),
         )
         .await
         .unwrap();
@@ -162,7 +171,10 @@ fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
         copy.id = Set(2);
         copy.insert(&b.db).await.unwrap();
         assert!(key
-            .open(&again.secret_sealed, &service::secret_record(2))
+            .open(
+                &again.secret_sealed,
+                &service::secret_binding(2, ID_A, "global")
+            )
             .is_err());
         assert!(key
             .open(
@@ -171,8 +183,11 @@ fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
             )
             .is_err());
         assert_eq!(
-            key.open(&again.secret_sealed, &service::secret_record(1))
-                .unwrap(),
+            key.open(
+                &again.secret_sealed,
+                &service::secret_binding(1, ID_A, "global")
+            )
+            .unwrap(),
             secret('c').into_bytes()
         );
         // Under another master key, reading fails with a clear 503, never the plaintext.
@@ -193,17 +208,24 @@ fn an_empty_secret_keeps_the_stored_one_unless_someone_saved_meanwhile() {
             &key,
             &operator(),
             &form(ID_A, &secret('d'), "global", "", 0),
+            &policy(),
         )
         .await
         .unwrap();
-        // Keep the secret, change the Client ID and URL.
-        let v2 = service::save(&b.db, &key, &operator(), &form(ID_B, "", "us", "", v1))
-            .await
-            .unwrap();
+        // Keep the secret with the same Client ID and API.
+        let v2 = service::save(
+            &b.db,
+            &key,
+            &operator(),
+            &form(ID_A, "", "global", "", v1),
+            &policy(),
+        )
+        .await
+        .unwrap();
         assert_eq!(v2, v1 + 1);
         assert_eq!(
             stored(&b.db, &key).await,
-            Some((ID_B.into(), secret('d'), "us".into()))
+            Some((ID_A.into(), secret('d'), "global".into()))
         );
         // Someone saves a new pair; an edit started before it may not keep "the" secret.
         service::save(
@@ -211,12 +233,19 @@ fn an_empty_secret_keeps_the_stored_one_unless_someone_saved_meanwhile() {
             &key,
             &operator(),
             &form(ID_A, &secret('e'), "global", "", v2),
+            &policy(),
         )
         .await
         .unwrap();
-        let err = service::save(&b.db, &key, &operator(), &form(ID_B, "", "au", "", v2))
-            .await
-            .unwrap_err();
+        let err = service::save(
+            &b.db,
+            &key,
+            &operator(),
+            &form(ID_A, "", "global", "", v2),
+            &policy(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
         assert!(err.to_string().contains("Nothing was saved"));
         assert_eq!(
@@ -230,6 +259,7 @@ fn an_empty_secret_keeps_the_stored_one_unless_someone_saved_meanwhile() {
             &key,
             &operator(),
             &form(ID_B, &secret('f'), "eu", "", 1),
+            &policy(),
         )
         .await
         .unwrap();
@@ -249,6 +279,7 @@ fn concurrent_saves_never_mix_two_forms() {
             &key,
             &operator(),
             &form(ID_A, &secret('0'), "global", "", 0),
+            &policy(),
         )
         .await
         .unwrap();
@@ -266,6 +297,7 @@ fn concurrent_saves_never_mix_two_forms() {
                         &key,
                         &operator(),
                         &form(&id, &hex.to_lowercase().repeat(64), base, "", 0),
+                        &policy(),
                     )
                     .await
                     .map(|_| n)
@@ -307,6 +339,7 @@ fn rotating_the_master_key_reencrypts_every_secret_at_once() {
             &old,
             &operator(),
             &form(ID_A, &secret('7'), "global", "", 0),
+            &policy(),
         )
         .await
         .unwrap();
@@ -448,6 +481,7 @@ fn each_connection_outcome_is_told_apart() {
         let tester = Tester {
             self_root: self_root.clone(),
             timeout: Duration::from_millis(1500),
+            policy: policy(),
         };
         let right = XraySecret::new(issued.client_secret.clone());
         let wrong = XraySecret::new("0".repeat(64));
@@ -507,15 +541,23 @@ fn each_connection_outcome_is_told_apart() {
         let refused = tester
             .test(&custom(format!("http://{closed}/api")), ID_A, &right)
             .await;
-        assert!(
-            matches!(refused, Outcome::Unreachable { .. }),
-            "{refused:?}"
+        // A category, not the operating system's words (which tell closed from filtered).
+        assert_eq!(
+            refused,
+            Outcome::Unreachable {
+                detail: "Could not connect".into()
+            }
         );
         // TLS spoken to a server that answers in plain HTTP.
         let tls = tester
             .test(&custom(format!("https://{stub}/region/api")), ID_A, &right)
             .await;
-        assert!(matches!(tls, Outcome::Tls { .. }), "{tls:?}");
+        assert_eq!(
+            tls,
+            Outcome::Tls {
+                detail: "TLS handshake failed".into()
+            }
+        );
         let unresolvable = tester
             .test(
                 &custom("https://no-such-host.invalid/api".into()),
@@ -524,7 +566,7 @@ fn each_connection_outcome_is_told_apart() {
             )
             .await;
         assert!(
-            matches!(unresolvable, Outcome::Unreachable { .. }),
+            matches!(unresolvable, Outcome::NotAllowed { ref detail } if detail.contains("could not be found")),
             "{unresolvable:?}"
         );
 
@@ -541,6 +583,7 @@ fn each_connection_outcome_is_told_apart() {
                 &self_root,
                 0,
             ),
+            &policy(),
         )
         .await
         .unwrap();
@@ -556,6 +599,7 @@ fn each_connection_outcome_is_told_apart() {
             &key,
             &operator(),
             &form(&issued.client_id, "", "custom", &self_root, view.version),
+            &policy(),
         )
         .await
         .unwrap();
@@ -641,7 +685,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
     common::block_on(common::each_backend(|b| {
         let logs = logs.clone();
         async move {
-            let state = common::app_state_of(&b);
+            let state = common::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
             let issued = key_for(&b.db, "svc-backup").await;
             let known = issued.client_secret.clone();
             let (root, task) = listen_app(state.clone()).await;
@@ -807,5 +851,343 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND);
         assert!(answer.body.contains("No Xray credentials are stored yet"));
+    }))
+}
+
+// ---- the stored secret goes only where it was saved for ----------------------------------
+
+/// Answers every request 401 and records what arrived (path and body), to prove what was sent.
+async fn listen_recorder() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |request: Request<Body>| {
+        let log = log.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            log.lock()
+                .unwrap()
+                .push(format!("{path} {}", String::from_utf8_lossy(&body)));
+            StatusCode::UNAUTHORIZED
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr.to_string(), seen, task)
+}
+
+#[test]
+fn a_kept_secret_is_never_sent_to_another_api_or_client_id() {
+    common::block_on(common::each_backend(|b| async move {
+        let state = common::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
+        let (stub, seen, task) = listen_recorder().await;
+        let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+        let save = |body: String| {
+            common::server_fn_request(app::credentials::SaveXrayCredentials::PATH, &operator, body)
+        };
+        let first = send(&state, save(save_body(ID_A, &secret('a'), "global", "", 0))).await;
+        assert!(first.body.contains("\"version\":1"), "{}", first.body);
+        let stub_url = format!("http://{stub}/api");
+        // The API changed, the secret left empty: refused by the secret field, nothing sent.
+        for (id, base, custom) in [
+            (ID_A, "custom", stub_url.as_str()),
+            (ID_A, "eu", ""),
+            (ID_B, "global", ""),
+        ] {
+            let refused = send(&state, save(save_body(id, "", base, custom, 1))).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+            assert!(refused.body.contains("client_secret"), "{}", refused.body);
+            assert!(
+                refused.body.contains(app::credentials::REENTER_MESSAGE),
+                "{}",
+                refused.body
+            );
+        }
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+        assert_eq!(
+            stored(&b.db, &common::test_master_key()).await,
+            Some((ID_A.into(), secret('a'), "global".into())),
+            "nothing was saved"
+        );
+        // With the secret entered again the change is saved, and only then tested there.
+        let resaved = send(
+            &state,
+            save(save_body(ID_A, &secret('b'), "custom", &stub_url, 1)),
+        )
+        .await;
+        assert_eq!(resaved.status, StatusCode::OK, "{}", resaved.body);
+        let requests = seen.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        assert!(requests[0].contains(&secret('b')) && !requests[0].contains(&secret('a')));
+        task.abort();
+    }))
+}
+
+#[test]
+fn a_row_whose_api_or_client_id_was_changed_in_the_database_no_longer_opens() {
+    common::block_on(common::each_backend(|b| async move {
+        let key = common::test_master_key();
+        let (stub, seen, task) = listen_recorder().await;
+        let tester = Tester {
+            self_root: "http://127.0.0.1:9/api".into(),
+            timeout: Duration::from_secs(2),
+            policy: policy(),
+        };
+        service::save(
+            &b.db,
+            &key,
+            &operator(),
+            &form(ID_A, &secret('c'), "global", "", 0),
+            &policy(),
+        )
+        .await
+        .unwrap();
+        for (column, value) in [
+            (creds::Column::BaseUrl, format!("http://{stub}/api")),
+            (creds::Column::ClientId, ID_B.to_string()),
+        ] {
+            let original = creds::Entity::find_by_id(service::RECORD_ID)
+                .one(&b.db)
+                .await
+                .unwrap()
+                .unwrap();
+            creds::Entity::update_many()
+                .col_expr(column, sea_orm::sea_query::Expr::value(value))
+                .exec(&b.db)
+                .await
+                .unwrap();
+            let err = service::test_stored(&b.db, &key, &operator(), &tester)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err,
+                AppError::Conflict(app::credentials::MISMATCH_MESSAGE.into())
+            );
+            assert_eq!(err.status_code(), 409);
+            let view = service::load_checked(&b.db, &key).await.unwrap().unwrap();
+            assert!(!view.secret_matches);
+            let back: creds::ActiveModel = original.into();
+            back.reset_all().update(&b.db).await.unwrap();
+            assert!(
+                service::load_checked(&b.db, &key)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .secret_matches
+            );
+        }
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+        task.abort();
+    }))
+}
+
+#[test]
+fn rows_sealed_before_the_binding_are_resealed_once_at_start() {
+    common::block_on(common::each_backend(|b| async move {
+        let key = common::test_master_key();
+        service::save(
+            &b.db,
+            &key,
+            &operator(),
+            &form(ID_A, &secret('d'), "us", "", 0),
+            &policy(),
+        )
+        .await
+        .unwrap();
+        // As an earlier version sealed it: bound to the row alone.
+        let legacy = || {
+            key.seal(secret('d').as_bytes(), "xray_credentials:1:client_secret")
+                .unwrap()
+        };
+        let set_sealed = |sealed: String| {
+            creds::Entity::update_many()
+                .col_expr(
+                    creds::Column::SecretSealed,
+                    sea_orm::sea_query::Expr::value(sealed),
+                )
+                .exec(&b.db)
+        };
+        set_sealed(legacy()).await.unwrap();
+        assert!(service::read_stored(&b.db, &key).await.is_err());
+        assert_eq!(service::upgrade_binding(&b.db, &key).await.unwrap(), 1);
+        assert_eq!(stored(&b.db, &key).await.unwrap().1, secret('d'));
+        // Once: a legacy value written later is not adopted.
+        set_sealed(legacy()).await.unwrap();
+        assert_eq!(service::upgrade_binding(&b.db, &key).await.unwrap(), 0);
+        assert_eq!(
+            service::read_stored(&b.db, &key).await.err(),
+            Some(AppError::Conflict(
+                app::credentials::MISMATCH_MESSAGE.into()
+            ))
+        );
+    }))
+}
+
+// ---- no request forgery through the connection test --------------------------------------
+
+#[test]
+fn private_and_plain_http_hosts_not_listed_are_refused_before_anything_is_sent() {
+    common::block_on(common::each_backend(|b| async move {
+        let key = common::test_master_key();
+        let (stub, seen, task) = listen_recorder().await;
+        let port = stub.rsplit(':').next().unwrap().to_string();
+        let unlisted = HostPolicy::new(&[], &["127.0.0.1:3000".into()]);
+        // At save: plain http, and private addresses written as numbers, name the URL field.
+        for url in [
+            format!("http://{stub}/api"),
+            format!("https://{stub}/api"),
+            "https://10.0.0.8/api".to_string(),
+            "https://[fd00::8]/api".to_string(),
+            "https://169.254.169.254/api".to_string(),
+        ] {
+            let err = service::save(
+                &b.db,
+                &key,
+                &operator(),
+                &form(ID_A, &secret('e'), "custom", &url, 0),
+                &unlisted,
+            )
+            .await
+            .unwrap_err();
+            assert!(err.field_message("custom_url").is_some(), "{url}: {err:?}");
+        }
+        assert!(service::load(&b.db).await.unwrap().is_none());
+        // At test time: a name that resolves to loopback (this machine's own name) is refused
+        // after the lookup, without a connection.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim()
+            .to_string();
+        let tester = Tester {
+            self_root: "http://127.0.0.1:3000/api".into(),
+            timeout: Duration::from_secs(2),
+            policy: unlisted,
+        };
+        let outcome = tester
+            .test(
+                &BaseUrl::Custom(format!("https://{host}:{port}/api")),
+                ID_A,
+                &XraySecret::new(secret('e')),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Outcome::NotAllowed { ref detail } if detail.contains("private, loopback")),
+            "{host}: {outcome:?}"
+        );
+        assert_eq!(outcome.badge(), "Host not allowed");
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+        // Listed by the operator, the same stub is reached.
+        let listed = Tester {
+            policy: HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]),
+            ..tester
+        };
+        let outcome = listed
+            .test(
+                &BaseUrl::Custom(format!("http://{stub}/api")),
+                ID_A,
+                &XraySecret::new(secret('e')),
+            )
+            .await;
+        assert_eq!(outcome, Outcome::InvalidCredentials);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        task.abort();
+    }))
+}
+
+#[test]
+fn a_server_holding_a_rotated_master_key_refuses_to_seal_under_it() {
+    common::block_on(common::each_backend(|b| async move {
+        let old = common::test_master_key();
+        app::vault::write_canary(&b.db, &old).await.unwrap();
+        service::save(
+            &b.db,
+            &old,
+            &operator(),
+            &form(ID_A, &secret('1'), "global", "", 0),
+            &policy(),
+        )
+        .await
+        .unwrap();
+        let new = MasterKey::new([5u8; 32]);
+        service::rotate_master_key(&b.db, &old, &new).await.unwrap();
+        // This "server" still holds the old key.
+        let err = service::save(
+            &b.db,
+            &old,
+            &operator(),
+            &form(ID_A, &secret('2'), "global", "", 1),
+            &policy(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, AppError::Conflict(ref m) if m.contains("Restart")),
+            "{err:?}"
+        );
+        assert_eq!(stored(&b.db, &new).await.unwrap().1, secret('1'));
+        service::save(
+            &b.db,
+            &new,
+            &operator(),
+            &form(ID_A, &secret('2'), "global", "", 1),
+            &policy(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored(&b.db, &new).await.unwrap().1, secret('2'));
+    }))
+}
+
+#[test]
+fn the_setup_token_reaches_no_log_line_and_an_untrusted_proxy_is_warned_about() {
+    let logs = LOGS.clone();
+    common::block_on(common::each_backend(|b| {
+        let logs = logs.clone();
+        async move {
+            let state = common::app_state_of(&b);
+            let mut request = Request::get("/setup?token=SETUPTOKEN0123456789abcdef")
+                .header(header::ACCEPT, "text/html")
+                .header("x-forwarded-for", "198.51.100.4")
+                .body(Body::empty())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                    [127, 0, 0, 1],
+                    5555,
+                ))));
+            let sent = send(&state, request).await;
+            assert!(sent.status.is_success(), "{}", sent.status);
+            let raw = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+            // Without the terminal colours between a field's name and its value.
+            let text = ["\u{1b}[0m", "\u{1b}[2m", "\u{1b}[3m"]
+                .iter()
+                .fold(raw, |t, code| t.replace(code, ""));
+            assert!(
+                text.contains("path=/setup"),
+                "the request was traced: {text}"
+            );
+            assert!(!text.contains("SETUPTOKEN0123456789abcdef"), "{text}");
+            assert!(text.contains("XRAY_KEYS_TRUST_PROXY is off"), "{text}");
+        }
     }))
 }

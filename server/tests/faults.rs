@@ -376,6 +376,8 @@ fn sigkill_during_writes_loses_nothing_acknowledged_and_leaves_nothing_half_done
     let vars = [
         ("XRAY_KEYS_PEPPER", PEPPER),
         ("XRAY_KEYS_MASTER_KEY", MASTER_KEY),
+        // The saves name a closed loopback port as their API, as a test stand would.
+        ("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1:1"),
     ];
     let hasher = SecretHasher::new(
         HashScheme::HmacSha256,

@@ -6,7 +6,7 @@ use app::state::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use tower::ServiceExt;
 
 fn state_with(db: DatabaseConnection) -> AppState {
@@ -309,4 +309,62 @@ async fn a_response_that_stops_making_progress_is_ended_not_left_open() {
     let stalled = call("/stalls").await.unwrap();
     assert_eq!(stalled.status(), StatusCode::OK);
     assert!(stalled.into_body().collect().await.is_err());
+}
+
+#[test]
+fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
+    common::block_on(common::each_backend(|b| async move {
+        use leptos::server_fn::ServerFn;
+        let state = common::app_state_of(&b);
+        let admin = common::signed_in(&b.db, "admin", vec![app::users::Role::Administrator]).await;
+        let made = app::api_keys::service::seed(&b.db, &common::test_hasher(), 0, 3000)
+            .await
+            .unwrap();
+        // Short enough to cut the answer of 3,000 regenerations, long enough to let it start.
+        let router =
+            server::serve::router_with_stall_limit(state, std::time::Duration::from_millis(150));
+        let body = serde_json::json!({
+            "selection": { "AllMatching": { "search": "", "expected": made } }
+        });
+        let request = Request::post(app::api_keys::page::RegenerateApiKeys::PATH)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("host", "127.0.0.1:3000")
+            .header("cookie", admin)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the answer was cut off"
+        );
+        // …but the change runs to its end: every key regenerated, each with its audit entry.
+        let started = std::time::Instant::now();
+        loop {
+            let audited = app::entities::audit_log::Entity::find()
+                .filter(
+                    app::entities::audit_log::Column::Action
+                        .eq(app::audit::action::API_KEY_REGENERATE),
+                )
+                .count(&b.db)
+                .await
+                .unwrap();
+            if audited > 0 {
+                assert_eq!(audited, made, "all or nothing");
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "the regeneration was dropped with its response"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let unchanged = app::entities::api_keys::Entity::find()
+            .filter(app::entities::api_keys::Column::SecretGeneration.eq(1))
+            .count(&b.db)
+            .await
+            .unwrap();
+        assert_eq!(unchanged, 0);
+    }))
 }

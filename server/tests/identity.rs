@@ -89,34 +89,58 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn a_user_without_a_role_cannot_sign_in_to_the_console() {
+async fn a_right_password_without_a_console_role_gets_the_answer_of_a_wrong_one() {
     common::each_backend(|b| async move {
         add(&b.db, "ci-bot", vec![], Some(PASSWORD)).await;
         let err = auth::sign_in(&b.db, "ci-bot", PASSWORD.into(), "10.0.0.1", Utc::now())
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, AppError::BadRequest(ref m) if m.contains("no role")),
-            "{err:?}"
-        );
+        let wrong = auth::sign_in(
+            &b.db,
+            "ci-bot",
+            "not it at all".into(),
+            "10.0.0.1",
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err, AppError::InvalidCredentials);
+        assert_eq!(err.to_string(), wrong.to_string());
+        // The audit trail still tells the administrator why.
+        let entries = audit_entries(&b.db).await;
+        assert!(entries.iter().any(|e| e.outcome == "denied"
+            && e.detail.as_deref() == Some("no console role")
+            && e.actor == "ci-bot"));
     })
     .await;
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_account_until_the_window_ends() {
+async fn an_unknown_user_key_is_audited_as_unknown_never_as_typed() {
+    common::each_backend(|b| async move {
+        let typed = "Tr0ub4dor&3-typed-in-the-wrong-field";
+        let _ = auth::sign_in(&b.db, typed, "x-password-x".into(), "10.0.0.1", Utc::now()).await;
+        let entries = audit_entries(&b.db).await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].actor, "(unknown user)");
+        assert!(!format!("{:?}", entries[0]).contains("Tr0ub4dor"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_from_one_address_lock_only_that_address_out_of_the_account() {
     common::each_backend(|b| async move {
         add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
-        for i in 0..throttle::ACCOUNT_LIMIT.failures {
-            let addr = format!("10.0.1.{i}");
-            let err = auth::sign_in(&b.db, "admin", "not the password".into(), &addr, now)
+        for _ in 0..throttle::ACCOUNT_ADDRESS_LIMIT.failures {
+            let err = auth::sign_in(&b.db, "admin", "not the password".into(), "10.0.1.1", now)
                 .await
                 .unwrap_err();
             assert_eq!(err, AppError::InvalidCredentials);
         }
-        // Even the right password is refused while locked, from any address.
-        let err = auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", now)
+        // The right password from that address is refused until the window ends…
+        let err = auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.0.1.1", now)
             .await
             .unwrap_err();
         match err {
@@ -125,10 +149,180 @@ async fn repeated_failures_lock_the_account_until_the_window_ends() {
             }
             other => panic!("expected 429, got {other:?}"),
         }
-        let later = now + throttle::ACCOUNT_LIMIT.window + Duration::seconds(1);
-        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", later)
+        // …but from another address the account owner signs in: an attacker locks nobody out.
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", now)
+            .await
+            .expect("another address is not locked out");
+        let later = now + throttle::ACCOUNT_ADDRESS_LIMIT.window + Duration::seconds(1);
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.0.1.1", later)
             .await
             .expect("the lock ends with its window");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_slow_the_account_down_but_never_lock_it() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        let spread = throttle::ACCOUNT_SLOWDOWN.failures + 1;
+        for i in 0..spread {
+            let err = auth::sign_in(
+                &b.db,
+                "admin",
+                "not the password".into(),
+                &format!("10.0.2.{i}"),
+                now,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err, AppError::InvalidCredentials);
+        }
+        let started = std::time::Instant::now();
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.9.9.9", now)
+            .await
+            .expect("the right password passes, slowed down");
+        assert!(started.elapsed() >= throttle::slowdown(spread));
+    })
+    .await;
+}
+
+#[test]
+fn the_slowdown_grows_with_each_failure_up_to_its_ceiling() {
+    let at = |f: i32| throttle::slowdown(throttle::ACCOUNT_SLOWDOWN.failures + f);
+    assert_eq!(throttle::slowdown(0), std::time::Duration::ZERO);
+    assert_eq!(at(-1), std::time::Duration::ZERO);
+    assert_eq!(at(0), std::time::Duration::from_millis(250));
+    assert_eq!(at(1), std::time::Duration::from_millis(500));
+    assert_eq!(at(3), std::time::Duration::from_secs(2));
+    assert_eq!(at(40), throttle::SLOWDOWN_MAX);
+}
+
+#[tokio::test]
+async fn forty_parallel_sign_ins_check_at_most_the_allowance() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        let wrong: Vec<_> = (0..39)
+            .map(|i| {
+                let db = b.db.clone();
+                tokio::spawn(async move {
+                    auth::sign_in(&db, "admin", format!("wrong guess {i}"), "10.0.3.3", now).await
+                })
+            })
+            .collect();
+        // The right one arrives once the allowance is taken, while the wrong ones still run.
+        let pair = throttle::account_address_bucket("admin", "10.0.3.3");
+        let started = std::time::Instant::now();
+        loop {
+            let taken = app::entities::throttle::Entity::find_by_id(pair.clone())
+                .one(&b.db)
+                .await
+                .unwrap()
+                .map_or(0, |row| row.failures);
+            if taken >= throttle::ACCOUNT_ADDRESS_LIMIT.failures {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let right = auth::sign_in(&b.db, "admin", PASSWORD.into(), "10.0.3.3", now).await;
+        assert!(
+            matches!(right, Err(AppError::TooManyRequests { .. })),
+            "the right password past the limit is refused: {right:?}"
+        );
+        let mut refused = 0;
+        for task in wrong {
+            match task.await.unwrap() {
+                Err(AppError::InvalidCredentials) => {}
+                Err(AppError::TooManyRequests { .. }) => refused += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // Every checked password leaves an audit entry: no more were checked than allowed.
+        let checked = audit_entries(&b.db)
+            .await
+            .into_iter()
+            .filter(|e| e.action == "sign_in")
+            .count();
+        assert_eq!(checked, throttle::ACCOUNT_ADDRESS_LIMIT.failures as usize);
+        assert_eq!(refused, 39 - checked);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
+    common::each_backend(|b| async move {
+        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        for i in 0..throttle::ACCOUNT_ADDRESS_LIMIT.failures {
+            let addr = format!("2001:db8:1:2::{:x}", i + 1);
+            let _ = auth::sign_in(&b.db, "admin", "not the password".into(), &addr, now).await;
+        }
+        let same_prefix =
+            auth::sign_in(&b.db, "admin", PASSWORD.into(), "2001:db8:1:2:ffff::9", now).await;
+        assert!(
+            matches!(same_prefix, Err(AppError::TooManyRequests { .. })),
+            "{same_prefix:?}"
+        );
+        auth::sign_in(&b.db, "admin", PASSWORD.into(), "2001:db8:1:3::1", now)
+            .await
+            .expect("another /64 is another client");
+        assert_eq!(
+            throttle::client_group("2001:db8:1:2:ffff::9"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(throttle::client_group("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(throttle::client_group("10.1.2.3"), "10.1.2.3");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unlocking_an_account_clears_its_counters_from_every_address() {
+    common::each_backend(|b| async move {
+        add(
+            &b.db,
+            "ops_admin",
+            vec![Role::Administrator],
+            Some(PASSWORD),
+        )
+        .await;
+        add(
+            &b.db,
+            "opsxadmin",
+            vec![Role::Administrator],
+            Some(PASSWORD),
+        )
+        .await;
+        let now = Utc::now();
+        for user in ["ops_admin", "opsxadmin"] {
+            for _ in 0..throttle::ACCOUNT_ADDRESS_LIMIT.failures {
+                let _ =
+                    auth::sign_in(&b.db, user, "not the password".into(), "10.0.4.4", now).await;
+            }
+        }
+        assert!(
+            auth::sign_in(&b.db, "ops_admin", PASSWORD.into(), "10.0.4.4", now)
+                .await
+                .is_err()
+        );
+        let cleared = throttle::unlock_account(&b.db, "ops_admin").await.unwrap();
+        assert_eq!(
+            cleared, 2,
+            "the (account, address) counter and the account-wide one"
+        );
+        auth::sign_in(&b.db, "ops_admin", PASSWORD.into(), "10.0.4.4", now)
+            .await
+            .expect("unlocked");
+        // `_` in a user key is not a wildcard: the other account stays locked.
+        assert!(
+            auth::sign_in(&b.db, "opsxadmin", PASSWORD.into(), "10.0.4.4", now)
+                .await
+                .is_err()
+        );
     })
     .await;
 }
@@ -460,6 +654,115 @@ async fn an_administrator_cannot_lock_themselves_out() {
             .await
             .unwrap_err();
         assert!(matches!(missing, AppError::NotFound(_)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_setup_link_stops_working_after_an_hour_and_once_any_administrator_exists() {
+    common::each_backend(|b| async move {
+        let token = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
+            auth::Bootstrap::SetupToken(t) => t,
+            _ => panic!("expected a setup token"),
+        };
+        let now = Utc::now();
+        assert!(
+            auth::setup_token_valid_at(&b.db, &token, now + Duration::minutes(59))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !auth::setup_token_valid_at(&b.db, &token, now + Duration::minutes(61))
+                .await
+                .unwrap()
+        );
+        // An administrator made elsewhere (the command line), even one deactivated since,
+        // ends the link.
+        let id = add(
+            &b.db,
+            "cli-admin",
+            vec![Role::Administrator],
+            Some(PASSWORD),
+        )
+        .await;
+        users::set_active(&b.db, &Actor::cli(), None, id, false)
+            .await
+            .unwrap();
+        assert!(!auth::setup_token_valid(&b.db, &token).await.unwrap());
+        // And no new link is printed for a server whose administrators are all deactivated.
+        assert!(matches!(
+            auth::bootstrap_admin(&b.db, None).await.unwrap(),
+            auth::Bootstrap::OnlyInactiveAdministrators
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pruning_removes_ended_sessions_stale_counters_and_old_sign_in_failures() {
+    use sea_orm::{ActiveModelTrait, Set};
+    common::each_backend(|b| async move {
+        let id = add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+        let now = Utc::now();
+        let ended = session::create(&b.db, id, now - Duration::hours(13))
+            .await
+            .unwrap();
+        let live = session::create(&b.db, id, now).await.unwrap();
+        let _ = auth::sign_in(
+            &b.db,
+            "admin",
+            "not the password".into(),
+            "10.0.5.5",
+            now - Duration::hours(2),
+        )
+        .await;
+        let _ = auth::sign_in(&b.db, "admin", "not the password".into(), "10.0.5.6", now).await;
+        let old = now - Duration::days(91);
+        for (outcome, actor) in [
+            ("failure", "(unknown user)"),
+            ("denied", "bot"),
+            ("success", "admin"),
+        ] {
+            app::entities::audit_log::ActiveModel {
+                at: Set(old),
+                actor: Set(actor.into()),
+                action: Set("sign_in".into()),
+                outcome: Set(outcome.into()),
+                ..Default::default()
+            }
+            .insert(&b.db)
+            .await
+            .unwrap();
+        }
+        let pruned = app::maintenance::prune(&b.db, now, 90).await.unwrap();
+        assert_eq!(pruned.sessions, 1);
+        assert_eq!(
+            pruned.sign_in_failures, 2,
+            "failed and refused sign-ins past 90 days"
+        );
+        assert!(pruned.throttles >= 1, "{pruned:?}");
+        assert!(session::lookup(&b.db, &ended, now).await.unwrap().is_none());
+        assert!(session::lookup(&b.db, &live, now).await.unwrap().is_some());
+        let entries = audit_entries(&b.db).await;
+        assert!(entries
+            .iter()
+            .any(|e| e.at < now - Duration::days(90) && e.outcome == "success"));
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| e.at >= now - Duration::days(1))
+                .count(),
+            3
+        );
+        // The counters of this window stay.
+        let counters = app::entities::throttle::Entity::find()
+            .all(&b.db)
+            .await
+            .unwrap();
+        assert!(counters
+            .iter()
+            .all(|c| c.window_start > now - Duration::hours(1)));
+        assert!(!counters.is_empty());
     })
     .await;
 }

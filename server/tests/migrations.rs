@@ -82,3 +82,21 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
         .unwrap();
     assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
 }
+
+#[tokio::test]
+async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("full.db"));
+    let db = app::db::connect(&url).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA synchronous",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    // 2 = FULL: in WAL mode, NORMAL (1) can lose the last commits on a power cut.
+    assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
+}

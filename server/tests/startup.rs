@@ -81,6 +81,23 @@ fn default_sqlite_database_is_created_in_the_data_folder() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.path().join("data/xray-keys.db").is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("data"), 0o700, "the data folder is private");
+        assert_eq!(
+            mode("data/xray-keys.db"),
+            0o600,
+            "the database file is private"
+        );
+    }
 }
 
 fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
@@ -108,6 +125,8 @@ fn the_keys_command_prints_a_secret_once_and_fails_clearly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The result on stdout, and nothing else: no log lines about migrations.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     let issued: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let client_id = issued["client_id"].as_str().unwrap().to_string();
     assert_eq!(issued["client_secret"].as_str().unwrap().len(), 64);
@@ -277,6 +296,7 @@ fn save_credentials(dir: &std::path::Path, secret: &str) {
                     base_url: "global".into(),
                     ..Default::default()
                 },
+                &app::credentials::destination::HostPolicy::default(),
             )
             .await
             .unwrap();
@@ -418,7 +438,25 @@ fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_creden
     let stored = "9e".repeat(32);
     save_credentials(dir.path(), &stored);
 
-    let out = ok(cli(dir.path(), &["backup", "saved"]));
+    // Without asking, the master key stays out of the backup, as it should be kept apart.
+    let out = ok(cli(dir.path(), &["backup", "without-key"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the master key is not in the backup"));
+    assert!(dir.path().join("without-key/pepper").is_file());
+    assert!(!dir.path().join("without-key/master.key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("without-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "the backup folder is private");
+    }
+
+    let out = ok(cli(
+        dir.path(),
+        &["backup", "saved", "--include-master-key"],
+    ));
     assert!(String::from_utf8_lossy(&out.stdout).contains("backup written"));
     for name in ["xray-keys.db", "pepper", "master.key"] {
         let file = dir.path().join("saved").join(name);
@@ -535,4 +573,103 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
     let log = std::fs::read_to_string(dir.path().join(format!("server-{port}.log"))).unwrap();
     assert!(log.contains("stopped"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(cli(
+        dir.path(),
+        &["users", "add", "ci-bot", "--name", "CI Bot"],
+    ));
+    ok(cli(dir.path(), &["keys", "create", "ci-bot", "--json"]));
+    let pepper_file = dir.path().join("data/pepper");
+    let pepper = std::fs::read_to_string(&pepper_file).unwrap();
+
+    // Lost: refused by name, and no new pepper quietly takes its place.
+    std::fs::remove_file(&pepper_file).unwrap();
+    for args in [
+        &["keys", "list"][..],
+        &["users", "add", "x", "--name", "X"][..],
+    ] {
+        let out = cli(dir.path(), args);
+        assert_names_setting(&out, "XRAY_KEYS_PEPPER");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("does not exist") && stderr.contains("XRAY_KEYS_PEPPER_FILE"),
+            "{stderr}"
+        );
+        assert!(!pepper_file.exists(), "{args:?} wrote a new pepper");
+    }
+    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
+        .env_clear()
+        .env("XRAY_KEYS_LISTEN", "127.0.0.1:0")
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = server.wait().unwrap();
+    assert!(!status.success(), "the server refuses to start");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("XRAY_KEYS_PEPPER"), "{stderr}");
+    assert!(!pepper_file.exists());
+
+    // Different: refused by the setting that gave it.
+    let out = cli_env(
+        dir.path(),
+        &["keys", "list"],
+        &[("XRAY_KEYS_PEPPER", &"5c".repeat(32))],
+    );
+    assert_names_setting(&out, "XRAY_KEYS_PEPPER");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the pepper"));
+    let elsewhere = dir.path().join("other-pepper");
+    std::fs::write(&elsewhere, "5c".repeat(32)).unwrap();
+    let out = cli_env(
+        dir.path(),
+        &["keys", "list"],
+        &[("XRAY_KEYS_PEPPER_FILE", elsewhere.to_str().unwrap())],
+    );
+    assert_names_setting(&out, "XRAY_KEYS_PEPPER_FILE");
+
+    // The right one, from the environment or restored, works again.
+    ok(cli_env(
+        dir.path(),
+        &["keys", "list"],
+        &[("XRAY_KEYS_PEPPER", pepper.trim())],
+    ));
+    std::fs::write(&pepper_file, &pepper).unwrap();
+    ok(cli(dir.path(), &["keys", "list"]));
+}
+
+#[test]
+fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A database with sealed secrets (the signing key), and no API key yet.
+    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = dir.path().join("data");
+    std::fs::remove_file(data.join("pepper")).unwrap();
+    std::fs::remove_file(data.join("master.key")).unwrap();
+    // A new pepper would be fine here, but the master key is lost: nothing is written.
+    let out = cli(dir.path(), &["users", "add", "x", "--name", "X"]);
+    assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
+    assert!(
+        !data.join("pepper").exists(),
+        "no pepper written before the checks passed"
+    );
+    assert!(!data.join("master.key").exists());
 }

@@ -63,10 +63,14 @@ pub async fn create_api_key(user_key: String) -> Result<IssuedKey, AppError> {
 pub async fn delete_api_keys(selection: Selection) -> Result<u64, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_admin().await?;
-        let deleted = super::service::delete(&ctx.state.db, &actor, selection).await;
-        // This instance's cached token owners go before the answer does.
-        ctx.state.owners.invalidate();
-        deleted
+        let (db, owners) = (ctx.state.db.clone(), ctx.state.owners.clone());
+        crate::state::run_to_completion(async move {
+            let deleted = super::service::delete(&db, &actor, selection).await;
+            // This instance's cached token owners go before the answer does.
+            owners.invalidate();
+            deleted
+        })
+        .await
     })
     .await
 }
@@ -76,11 +80,15 @@ pub async fn regenerate_api_keys(selection: Selection) -> Result<Vec<IssuedKey>,
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_admin().await?;
         ctx.no_store();
-        let issued =
-            super::service::regenerate(&ctx.state.db, &ctx.state.secret_hasher, &actor, selection)
-                .await;
-        ctx.state.owners.invalidate();
-        issued
+        let state = ctx.state.clone();
+        crate::state::run_to_completion(async move {
+            let issued =
+                super::service::regenerate(&state.db, &state.secret_hasher, &actor, selection)
+                    .await;
+            state.owners.invalidate();
+            issued
+        })
+        .await
     })
     .await
 }
@@ -760,11 +768,34 @@ fn IssuedDialog(keys: Vec<IssuedKey>, on_close: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Quotes a CSV field when it needs it.
+/// Quotes a CSV field when it needs it. A field a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so opening the file runs nothing.
 fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_that_a_spreadsheet_would_evaluate_are_defused() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field("alice"), "alice");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
     }
 }

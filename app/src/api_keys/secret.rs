@@ -130,6 +130,12 @@ impl SecretHasher {
         }
     }
 
+    /// A value that identifies the pepper without revealing it (an HMAC of a constant), kept in
+    /// the database so that start-up notices a missing or different pepper.
+    pub fn pepper_check(&self) -> Result<String, AppError> {
+        Ok(hex::encode(self.hmac(b"xray-keys pepper check")?))
+    }
+
     fn hmac(&self, data: &[u8]) -> Result<Vec<u8>, AppError> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.pepper.0).map_err(|_| AppError::Internal)?;
@@ -138,39 +144,36 @@ impl SecretHasher {
     }
 }
 
-/// The secret hasher the configuration asks for. With no pepper configured, one is read from, or
-/// on first start generated into, `<data dir>/pepper` (mode 0600), with a loud log line: losing
-/// that file makes every stored Client Secret unusable.
+/// The secret hasher the configuration asks for, and the pepper's hex when none exists yet and
+/// one was generated: the caller writes it to `<data dir>/pepper` only after every key check has
+/// passed (see `vault::load_keys`).
 pub fn hasher_from_config(
     config: &crate::config::Config,
-) -> Result<SecretHasher, crate::config::ConfigError> {
-    use crate::config::{read_key, ConfigError, KeySettings};
+) -> Result<(SecretHasher, Option<String>), crate::config::ConfigError> {
+    use crate::config::{read_key, ConfigError};
     let scheme = HashScheme::parse(&config.secret_hash).ok_or_else(|| {
         ConfigError::new("XRAY_KEYS_SECRET_HASH", "is not hmac-sha256 or argon2id")
     })?;
-    let settings = KeySettings {
-        inline: "XRAY_KEYS_PEPPER",
-        file: "XRAY_KEYS_PEPPER_FILE",
-        data_file: "pepper",
-    };
     let parse =
         |text: &str| Pepper::from_hex(text).map_err(|m| format!("{m} (give 64+ hex characters)"));
-    let pepper = match read_key(&config.pepper, &settings, &config.data_dir, parse)? {
-        Some(pepper) => pepper,
+    match read_key(&config.pepper, &PEPPER_SETTINGS, &config.data_dir, parse)? {
+        Some(pepper) => Ok((SecretHasher::new(scheme, pepper), None)),
         None => {
-            let path = config.data_dir.join(settings.data_file);
             let hex = random_hex(32)
                 .map_err(|_| ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a pepper"))?;
-            write_generated_key(&path, &hex)?;
-            tracing::warn!(
-                path = %path.display(),
-                "GENERATED A NEW PEPPER for Client Secret hashes: back this file up with the database; without it no stored API key can authenticate"
-            );
-            Pepper::from_hex(&hex).map_err(|m| ConfigError::new("XRAY_KEYS_DATA_DIR", m))?
+            let pepper =
+                Pepper::from_hex(&hex).map_err(|m| ConfigError::new("XRAY_KEYS_DATA_DIR", m))?;
+            Ok((SecretHasher::new(scheme, pepper), Some(hex)))
         }
-    };
-    Ok(SecretHasher::new(scheme, pepper))
+    }
 }
+
+/// Where the pepper is configured.
+pub const PEPPER_SETTINGS: crate::config::KeySettings = crate::config::KeySettings {
+    inline: "XRAY_KEYS_PEPPER",
+    file: "XRAY_KEYS_PEPPER_FILE",
+    data_file: "pepper",
+};
 
 /// Writes a key generated on first start into the data folder (owner-only), as a start-up step.
 pub(crate) fn write_generated_key(

@@ -35,6 +35,7 @@ pub mod action {
     pub const USER_REACTIVATE: &str = "user_reactivate";
     pub const USER_SET_PASSWORD: &str = "user_set_password";
     pub const USER_IMPORT: &str = "user_import";
+    pub const USER_UNLOCKED: &str = "user_unlock";
     pub const API_KEY_CREATE: &str = "api_key_create";
     pub const API_KEY_DELETE: &str = "api_key_delete";
     pub const API_KEY_REGENERATE: &str = "api_key_regenerate";
@@ -54,6 +55,7 @@ pub mod action {
         USER_REACTIVATE,
         USER_SET_PASSWORD,
         USER_IMPORT,
+        USER_UNLOCKED,
         API_KEY_CREATE,
         API_KEY_DELETE,
         API_KEY_REGENERATE,

@@ -38,7 +38,7 @@ impl RequestCtx {
             tracing::error!("request parts missing from the server function context");
             AppError::Internal
         })?;
-        let client_addr = client_addr_of(&parts, state.config.trust_proxy);
+        let client_addr = client_addr_of(&parts, state.config.trust_proxy_hops);
         Ok(RequestCtx {
             state,
             parts,
@@ -54,7 +54,7 @@ impl RequestCtx {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(session::token_from_cookie_header)
+            .find_map(|h| session::token_from_cookie_header(h, self.state.config.secure_cookies))
             .map(str::to_string)
     }
 
@@ -118,26 +118,45 @@ impl RequestCtx {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the server
-/// is configured to trust its reverse proxy.
-pub fn client_addr_of(parts: &Parts, trust_proxy: bool) -> String {
-    if trust_proxy {
-        if let Some(forwarded) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return forwarded.to_string();
-        }
-    }
-    parts
+/// The client's address: the socket peer, or, behind `hops` trusted reverse proxies, the
+/// `X-Forwarded-For` entry the outermost of them appended (counted from the right: entries to
+/// its left are whatever the client sent, and the client chooses them).
+pub fn client_addr_of(parts: &Parts, hops: usize) -> String {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| addr.ip());
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    if hops == 0 {
+        if !forwarded.is_empty() && peer.is_some_and(|ip| ip.is_loopback()) {
+            warn_proxy_untrusted();
+        }
+    } else if forwarded.len() >= hops {
+        if let Ok(ip) = forwarded[forwarded.len() - hops].parse::<std::net::IpAddr>() {
+            return ip.to_string();
+        }
+    }
+    peer.map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// Said once per process: every client of a proxy would share the proxy's throttles.
+fn warn_proxy_untrusted() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "requests arrive from loopback with X-Forwarded-For while XRAY_KEYS_TRUST_PROXY is \
+             off: behind a reverse proxy every client looks like 127.0.0.1 and shares one sign-in \
+             throttle; set XRAY_KEYS_TRUST_PROXY=on (or the number of proxies)"
+        )
+    });
 }
 
 /// Runs a server function body with the request captured first; sets the response status
@@ -150,4 +169,38 @@ where
     let ctx = RequestCtx::current()?;
     let result = body(ctx.clone()).await;
     ctx.respond(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(forwarded: &[&str]) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for value in forwarded {
+            request = request.header("x-forwarded-for", *value);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                40000,
+            ))));
+        parts
+    }
+
+    #[test]
+    fn the_client_address_is_the_one_the_trusted_proxies_appended() {
+        // The client wrote "6.6.6.6"; the outer proxy appended the client's real address.
+        let chain = parts(&["6.6.6.6, 203.0.113.7", "10.0.0.2"]);
+        assert_eq!(client_addr_of(&chain, 0), "127.0.0.1");
+        assert_eq!(client_addr_of(&chain, 1), "10.0.0.2");
+        assert_eq!(client_addr_of(&chain, 2), "203.0.113.7");
+        assert_eq!(client_addr_of(&chain, 3), "6.6.6.6");
+        // Fewer entries than proxies, or garbage where the address should be: the peer.
+        assert_eq!(client_addr_of(&chain, 4), "127.0.0.1");
+        assert_eq!(client_addr_of(&parts(&["not an address"]), 1), "127.0.0.1");
+        assert_eq!(client_addr_of(&parts(&[]), 1), "127.0.0.1");
+    }
 }

@@ -41,7 +41,7 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                         } else {
                             format!("{}?{search}", location.pathname.get_untracked())
                         };
-                        let path = format!("/login?next={}", urlencode(&here));
+                        let path = login_path(&here);
                         view! { <Redirect path=path/> }.into_any()
                     }
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -49,6 +49,11 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
             })}
         </Suspense>
     }
+}
+
+/// The sign-in page that returns to `here` (a path with its query) afterwards.
+pub fn login_path(here: &str) -> String {
+    format!("/login?next={}", urlencode(here))
 }
 
 fn urlencode(s: &str) -> String {

@@ -73,11 +73,18 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
 pub(crate) async fn run_bounded<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let _permit = HASH_PERMITS
+    let permit = HASH_PERMITS
         .acquire()
         .await
         .map_err(|_| AppError::Internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
+    // The permit goes with the hash, not with this future: a request cancelled by a timeout
+    // stops waiting, but its blocking hash runs on, and still counts until it ends.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| {
         tracing::error!(error = %e, "password hashing task failed");
         AppError::Internal
     })?
@@ -87,8 +94,31 @@ pub(crate) async fn run_bounded<T: Send + 'static>(
 mod tests {
     use super::*;
 
+    /// The tests here count the process-wide permits: one at a time.
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    #[tokio::test]
+    async fn a_cancelled_hash_keeps_its_permit_until_it_has_finished() {
+        let _turn = SERIAL.lock().await;
+        let before = HASH_PERMITS.available_permits();
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(1),
+            verify_password("anything".into(), None),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the hash takes longer than 1 ms");
+        // The hash (tens of milliseconds) is still running on its blocking thread.
+        assert_eq!(HASH_PERMITS.available_permits(), before - 1);
+        let start = std::time::Instant::now();
+        while HASH_PERMITS.available_permits() < before {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     #[tokio::test]
     async fn hashes_are_argon2id_at_owasp_minimum_and_verify() {
+        let _turn = SERIAL.lock().await;
         let hash = hash_password("correct horse battery".into()).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),

@@ -15,8 +15,13 @@ use crate::users::{NewUser, Role, UserKey, PASSWORD_MAX, USER_KEY_MAX};
 const SETUP_TOKEN: &str = "setup_token";
 
 /// Checks a user key and password; on success starts a session and returns its cookie value.
-/// Failures count against the account and the client address; the answer never says which of
-/// user key or password was wrong.
+/// The answer never says which of user key or password was wrong, nor whether a right password
+/// belongs to an account without a console role.
+///
+/// Throttles, so that nobody can lock out somebody else: each attempt is taken from the
+/// (account, client address) and the address's allowances before the password is checked (past
+/// either, refused even when right, until the window ends); account-wide failures from every
+/// address only slow further sign-ins down.
 pub async fn sign_in(
     db: &DatabaseConnection,
     user_key: &str,
@@ -34,10 +39,22 @@ pub async fn sign_in(
     if key_text.chars().count() > USER_KEY_MAX || password_input.chars().count() > PASSWORD_MAX {
         return Err(AppError::InvalidCredentials);
     }
-    let account = throttle::account_bucket(&key_text.to_lowercase());
-    let address = throttle::address_bucket(client_addr);
-    throttle::check(db, &address, throttle::ADDRESS_LIMIT, now).await?;
-    throttle::check(db, &account, throttle::ACCOUNT_LIMIT, now).await?;
+    let account_key = key_text.to_lowercase();
+    let group = throttle::client_group(client_addr);
+    let pair = throttle::account_address_bucket(&account_key, &group);
+    let address = throttle::address_bucket(&group);
+    let account = throttle::account_bucket(&account_key);
+    throttle::reserve(db, &pair, throttle::ACCOUNT_ADDRESS_LIMIT, now).await?;
+    if let Err(refused) = throttle::reserve(db, &address, throttle::ADDRESS_LIMIT, now).await {
+        // Not checked, so not this account's attempt.
+        throttle::release(db, &pair).await?;
+        return Err(refused);
+    }
+    let recent = throttle::failures(db, &account, throttle::ACCOUNT_SLOWDOWN, now).await?;
+    let wait = throttle::slowdown(recent);
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
 
     let user = match UserKey::parse(key_text) {
         Ok(key) => find_by_key(db, &key).await?,
@@ -46,38 +63,33 @@ pub async fn sign_in(
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = password::verify_password(password_input, stored).await?;
     let actor = Actor {
-        name: key_text.chars().take(255).collect(),
+        // What was typed for an unknown account is often a password in the wrong field.
+        name: user
+            .as_ref()
+            .map_or_else(|| "(unknown user)".to_string(), |u| u.user_key.clone()),
         client_addr: Some(client_addr.to_string()),
     };
-    let user = match user {
-        Some(user) if matches && user.is_active => user,
-        _ => {
-            // Both counters count this failure; past either limit it is answered 429.
-            let by_account =
-                throttle::record_failure(db, &account, throttle::ACCOUNT_LIMIT, now).await;
-            let by_address =
-                throttle::record_failure(db, &address, throttle::ADDRESS_LIMIT, now).await;
-            record(db, &actor, action::SIGN_IN, None, Outcome::Failure, None).await?;
-            by_account?;
-            by_address?;
-            return Err(AppError::InvalidCredentials);
+    let (outcome, note) = match &user {
+        Some(u) if matches && u.is_active && (u.is_administrator || u.is_backup_operator) => {
+            (Outcome::Success, None)
         }
+        Some(u) if matches && u.is_active => (Outcome::Denied, Some("no console role".into())),
+        _ => (Outcome::Failure, None),
     };
-    if !user.is_administrator && !user.is_backup_operator {
-        record(
-            db,
-            &actor,
-            action::SIGN_IN,
-            None,
-            Outcome::Denied,
-            Some("no console role".into()),
-        )
-        .await?;
-        return Err(AppError::BadRequest(
-            "This account has no role in this console. Ask an administrator for one.".into(),
-        ));
-    }
+    let Some(user) = user.filter(|_| outcome == Outcome::Success) else {
+        throttle::record_failure(db, &account, throttle::ACCOUNT_SLOWDOWN, now)
+            .await
+            .or_else(|e| match e {
+                // Past the slowdown's threshold is what the slowdown is for, not a refusal.
+                AppError::TooManyRequests { .. } => Ok(()),
+                other => Err(other),
+            })?;
+        record(db, &actor, action::SIGN_IN, None, outcome, note).await?;
+        return Err(AppError::InvalidCredentials);
+    };
+    throttle::reset(db, &pair).await?;
     throttle::reset(db, &account).await?;
+    throttle::release(db, &address).await?;
     let token = session::create(db, user.id, now).await?;
     record(db, &actor, action::SIGN_IN, None, Outcome::Success, None).await?;
     Ok((token, user))
@@ -91,6 +103,20 @@ pub enum Bootstrap {
     Created(String),
     /// No administrator: this one-time token lets the first visitor set one up at `/setup`.
     SetupToken(String),
+    /// Administrators exist, but none is active.
+    OnlyInactiveAdministrators,
+}
+
+/// A setup link works for this long after it was printed.
+pub const SETUP_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+async fn any_administrator(db: &impl sea_orm::ConnectionTrait) -> Result<bool, AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(users::Entity::find()
+        .filter(users::Column::IsAdministrator.eq(true))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// With no active administrator, creates one from the given user key and password, or else
@@ -101,6 +127,11 @@ pub async fn bootstrap_admin(
 ) -> Result<Bootstrap, AppError> {
     if count_active_admins(db).await? > 0 {
         return Ok(Bootstrap::HasAdministrator);
+    }
+    if from_config.is_none() && any_administrator(db).await? {
+        // Every administrator is deactivated: the command line recovers that, not a link
+        // anyone who reads the log could use.
+        return Ok(Bootstrap::OnlyInactiveAdministrators);
     }
     if let Some((key, password)) = from_config {
         let parsed = UserKey::parse(&key)?;
@@ -145,15 +176,30 @@ pub async fn bootstrap_admin(
     Ok(Bootstrap::SetupToken(token))
 }
 
-/// Whether `token` is the pending setup token and no administrator exists yet.
+/// Whether `token` is the pending setup token, printed less than an hour ago, and no
+/// administrator (active or not) exists yet.
 pub async fn setup_token_valid(db: &DatabaseConnection, token: &str) -> Result<bool, AppError> {
-    if count_active_admins(db).await? > 0 {
+    setup_token_valid_at(db, token, Utc::now()).await
+}
+
+pub async fn setup_token_valid_at(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    if any_administrator(db).await? {
         return Ok(false);
     }
     let stored = settings::Entity::find_by_id(SETUP_TOKEN.to_string())
         .one(db)
         .await?;
-    Ok(stored.is_some_and(|s| s.value == tokens::digest(token)))
+    Ok(stored.is_some_and(|s| {
+        s.updated_at + SETUP_TOKEN_LIFETIME > now
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                s.value.as_bytes(),
+                tokens::digest(token).as_bytes(),
+            ))
+    }))
 }
 
 /// Creates the first administrator with the setup token, which then stops working.

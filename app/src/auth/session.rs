@@ -2,7 +2,9 @@
 //! The cookie holds 256 random bits; the table holds only their SHA-256.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set,
+};
 
 use crate::auth::tokens;
 use crate::entities::{sessions, users};
@@ -89,10 +91,25 @@ pub async fn end_all_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result
     Ok(result.rows_affected)
 }
 
+/// The session cookie's name over https (`secure`): the `__Host-` prefix makes browsers take it
+/// only when it is `Secure`, for this host alone and its whole path, so no other site under the
+/// same domain and no plain-http answer can set or replace it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-xk_session";
+
+/// The session cookie's name on a server served over https (`secure`) or plain http.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 /// The `Set-Cookie` value for a new session.
 pub fn cookie(token: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        cookie_name(secure),
         ABSOLUTE_TIMEOUT.num_seconds(),
         if secure { "; Secure" } else { "" }
     )
@@ -101,17 +118,32 @@ pub fn cookie(token: &str, secure: bool) -> String {
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clearing_cookie(secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
 
-/// The session cookie's value in a `Cookie` request header.
-pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+/// The session cookie's value in a `Cookie` request header (the name `secure` calls for).
+pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<&str> {
+    let name = cookie_name(secure);
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
+}
+
+/// Deletes sessions past their absolute or idle limit at `now`.
+pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, AppError> {
+    Ok(sessions::Entity::delete_many()
+        .filter(
+            sessions::Column::ExpiresAt
+                .lte(now)
+                .or(sessions::Column::LastSeenAt.lte(now - IDLE_TIMEOUT)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
 }

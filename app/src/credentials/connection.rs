@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use super::destination::{Destination, HostPolicy, Refused};
 use super::{BaseUrl, Outcome};
 use crate::config::Config;
 
@@ -30,14 +31,22 @@ pub struct Tester {
     pub self_root: String,
     /// For each request (connect included).
     pub timeout: Duration,
+    /// Where the secret may be sent.
+    pub policy: HostPolicy,
 }
 
 impl Tester {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
     pub fn for_server(config: &Config) -> Self {
+        let self_root = self_root(config.listen);
+        let this_server: Vec<String> = [self_root.as_str(), config.public_url.as_str()]
+            .iter()
+            .filter_map(|url| authority_of(url))
+            .collect();
         Tester {
-            self_root: self_root(config.listen),
+            policy: HostPolicy::new(&config.xray_hosts, &this_server),
+            self_root,
             timeout: Self::DEFAULT_TIMEOUT,
         }
     }
@@ -51,6 +60,11 @@ impl Tester {
     }
 
     pub async fn test(&self, base: &BaseUrl, client_id: &str, secret: &XraySecret) -> Outcome {
+        // Checked before anything is sent: the first request carries the secret.
+        let destination = match self.policy.resolve(base).await {
+            Ok(d) => d,
+            Err(Refused(reason)) => return Outcome::NotAllowed { detail: reason },
+        };
         let mut builder = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
@@ -59,6 +73,10 @@ impl Tester {
             .user_agent(concat!("xray-keys/", env!("CARGO_PKG_VERSION")));
         if *base == BaseUrl::ThisServer {
             builder = builder.no_proxy();
+        }
+        if let Destination::Pinned { host, addr } = &destination {
+            // Connect to the address that was checked; a proxy would look the name up again.
+            builder = builder.resolve(host, *addr).no_proxy();
         }
         let client = match builder.build() {
             Ok(c) => c,
@@ -86,6 +104,17 @@ impl Tester {
             _ => graphql_read(&client, &root, &token).await,
         }
     }
+}
+
+/// `host:port` of an http(s) URL, lower-case, with the scheme's default port made explicit.
+fn authority_of(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = match parsed.host()? {
+        url::Host::Domain(d) => d.to_ascii_lowercase(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+    };
+    Some(format!("{host}:{}", parsed.port_or_known_default()?))
 }
 
 /// `http://<loopback>:<port>/api` for the address the server listens on.
@@ -239,7 +268,8 @@ fn unexpected(status: u16, step: &str) -> Outcome {
     }
 }
 
-/// Sorts a failed request into timeout, TLS, or unreachable, with a short cause.
+/// Sorts a failed request into timeout, TLS, or unreachable. The outcome names a category,
+/// never the operating system's text: that would tell a closed port from an open one.
 fn classify(err: &reqwest::Error) -> Outcome {
     if err.is_timeout() {
         return Outcome::TimedOut;
@@ -250,13 +280,17 @@ fn classify(err: &reqwest::Error) -> Outcome {
         causes.push(e.to_string());
         source = e.source();
     }
-    let innermost = causes.last().cloned().unwrap_or_default();
     let all = causes.join(": ").to_ascii_lowercase();
+    tracing::info!(cause = %all, "connection test request failed");
     if all.contains("timed out") {
         return Outcome::TimedOut;
     }
+    if all.contains("certificate") {
+        return Outcome::Tls {
+            detail: "TLS certificate not valid".into(),
+        };
+    }
     let tls_words = [
-        "certificate",
         "tls",
         "handshake",
         "invalidcontenttype",
@@ -265,15 +299,11 @@ fn classify(err: &reqwest::Error) -> Outcome {
     ];
     if tls_words.iter().any(|w| all.contains(w)) {
         return Outcome::Tls {
-            detail: innermost.chars().take(200).collect(),
+            detail: "TLS handshake failed".into(),
         };
     }
     Outcome::Unreachable {
-        detail: if innermost.is_empty() {
-            "the connection failed".into()
-        } else {
-            innermost.chars().take(200).collect()
-        },
+        detail: "Could not connect".into(),
     }
 }
 

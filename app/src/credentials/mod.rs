@@ -3,6 +3,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod connection;
+#[cfg(feature = "ssr")]
+pub mod destination;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -15,6 +17,14 @@ use crate::error::AppError;
 pub const CLIENT_ID_LEN: usize = 32;
 pub const CLIENT_SECRET_LEN: usize = 64;
 pub const CUSTOM_URL_MAX: usize = 2048;
+
+/// What the page says when the stored secret no longer opens for its row's Client ID and URL.
+pub const MISMATCH_MESSAGE: &str =
+    "The stored credentials no longer match their Xray API. Enter them again.";
+
+/// Why a save that keeps the stored secret but changes where it goes is refused.
+pub const REENTER_MESSAGE: &str =
+    "Enter the Client secret again: a stored secret is only sent to the Xray API it was saved for.";
 
 /// Where the credentials are used. Stored by [`BaseUrl::stored`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,6 +310,10 @@ pub enum Outcome {
         status: u16,
         step: String,
     },
+    /// Refused before anything was sent: the host is not one the secret may go to.
+    NotAllowed {
+        detail: String,
+    },
 }
 
 impl Outcome {
@@ -313,6 +327,7 @@ impl Outcome {
             Outcome::TimedOut => "timed_out",
             Outcome::Tls { .. } => "tls_error",
             Outcome::Unexpected { .. } => "unexpected",
+            Outcome::NotAllowed { .. } => "not_allowed",
         }
     }
 
@@ -325,6 +340,7 @@ impl Outcome {
             Outcome::TimedOut => "Timed out",
             Outcome::Tls { .. } => "TLS error",
             Outcome::Unexpected { .. } => "Unexpected answer",
+            Outcome::NotAllowed { .. } => "Host not allowed",
         }
     }
 
@@ -354,12 +370,17 @@ impl Outcome {
                 format!("The API server could not be reached: {detail}.")
             }
             Outcome::TimedOut => {
-                "The API server did not answer in time. Try again later, or check the URL.".into()
+                "Timed out after 10 s: the API server did not answer in time. Try again later, \
+                 or check the URL."
+                    .into()
             }
             Outcome::Tls { detail } => format!(
-                "A secure connection could not be made (TLS): {detail}. Check the URL, or the \
+                "A secure connection could not be made: {detail}. Check the URL, or the \
                  certificate of the server."
             ),
+            Outcome::NotAllowed { detail } => {
+                format!("Nothing was sent to this host. {detail}")
+            }
             Outcome::Unexpected { status, step } => {
                 format!("The API gave an unexpected answer to {step}: HTTP {status}.")
             }
@@ -372,7 +393,8 @@ impl Outcome {
             Outcome::Connected { as_user } => as_user.clone(),
             Outcome::OtherRegion { detail }
             | Outcome::Unreachable { detail }
-            | Outcome::Tls { detail } => Some(detail.clone()),
+            | Outcome::Tls { detail }
+            | Outcome::NotAllowed { detail } => Some(detail.clone()),
             Outcome::Unexpected { status, step } => Some(format!("{status} {step}")),
             Outcome::InvalidCredentials | Outcome::TimedOut => None,
         };
@@ -388,6 +410,7 @@ impl Outcome {
             "unreachable" => Outcome::Unreachable { detail: d },
             "timed_out" => Outcome::TimedOut,
             "tls_error" => Outcome::Tls { detail: d },
+            "not_allowed" => Outcome::NotAllowed { detail: d },
             "unexpected" => {
                 let (status, step) = d.split_once(' ').unwrap_or(("0", ""));
                 Outcome::Unexpected {
@@ -418,6 +441,9 @@ pub struct CredentialsView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub version: i64,
     pub last_test: Option<TestResult>,
+    /// False when the sealed secret no longer opens for this Client ID and URL (they were changed
+    /// outside the app): it must be entered again.
+    pub secret_matches: bool,
 }
 
 /// What the page loads: the credentials if any, and whether the viewer may open API Keys.
@@ -432,7 +458,7 @@ pub async fn get_xray_credentials() -> Result<CredentialsPage, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (user, _) = ctx.require_any(service::ROLES).await?;
         Ok(CredentialsPage {
-            stored: service::load(&ctx.state.db).await?,
+            stored: service::load_checked(&ctx.state.db, &ctx.state.master_key).await?,
             viewer_is_admin: user.is_administrator,
         })
     })
@@ -444,7 +470,7 @@ pub async fn get_xray_credentials() -> Result<CredentialsPage, AppError> {
 pub async fn begin_credentials_edit() -> Result<Option<CredentialsView>, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_any(service::ROLES).await?;
-        service::begin_edit(&ctx.state.db, &actor).await
+        service::begin_edit(&ctx.state.db, &ctx.state.master_key, &actor).await
     })
     .await
 }
@@ -454,7 +480,14 @@ pub async fn begin_credentials_edit() -> Result<Option<CredentialsView>, AppErro
 pub async fn save_xray_credentials(form: CredentialsForm) -> Result<CredentialsView, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (_, actor) = ctx.require_any(service::ROLES).await?;
-        service::save(&ctx.state.db, &ctx.state.master_key, &actor, &form).await?;
+        service::save(
+            &ctx.state.db,
+            &ctx.state.master_key,
+            &actor,
+            &form,
+            &connection::Tester::for_server(&ctx.state.config).policy,
+        )
+        .await?;
         test_as(&ctx, &actor).await
     })
     .await
@@ -584,6 +617,7 @@ mod tests {
             Outcome::Unreachable { detail: "y".into() },
             Outcome::TimedOut,
             Outcome::Tls { detail: "z".into() },
+            Outcome::NotAllowed { detail: "w".into() },
             Outcome::Unexpected {
                 status: 502,
                 step: "authenticate".into(),

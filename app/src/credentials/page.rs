@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use super::{
     validate, BaseUrl, BeginCredentialsEdit, CredentialsForm, CredentialsPage, CredentialsView,
     Outcome, SaveXrayCredentials, TestXrayConnection, BASE_URL_CHOICES, CLIENT_ID_LEN,
-    CLIENT_SECRET_LEN,
+    CLIENT_SECRET_LEN, MISMATCH_MESSAGE, REENTER_MESSAGE,
 };
 use crate::auth::page::{ErrorNotice, FieldError, RequireRole};
 use crate::error::AppError;
@@ -50,6 +50,8 @@ struct FormState {
     custom_url: RwSignal<String>,
     version: RwSignal<i64>,
     secret_stored: RwSignal<bool>,
+    /// The stored Client ID and API (stored form): a kept secret goes only there.
+    saved_for: RwSignal<Option<(String, String)>>,
     errors: RwSignal<Vec<(String, String)>>,
 }
 
@@ -62,8 +64,24 @@ impl FormState {
             custom_url: RwSignal::new(String::new()),
             version: RwSignal::new(0),
             secret_stored: RwSignal::new(false),
+            saved_for: RwSignal::new(None),
             errors: RwSignal::new(Vec::new()),
         }
+    }
+
+    /// True once the Client ID or the API differs from the stored ones while the secret field
+    /// is empty: the server would refuse to send the stored secret there.
+    fn must_reenter_secret(&self) -> bool {
+        let Some((client_id, base)) = self.saved_for.get() else {
+            return false;
+        };
+        if !self.client_secret.with(|s| s.trim().is_empty()) {
+            return false;
+        }
+        let chosen = BaseUrl::from_form(&self.base_url.get(), &self.custom_url.get())
+            .map(|b| b.stored())
+            .unwrap_or_default();
+        self.client_id.with(|id| id.trim() != client_id) || chosen != base
     }
 
     fn fill(&self, stored: Option<&CredentialsView>) {
@@ -79,6 +97,8 @@ impl FormState {
                 });
                 self.version.set(v.version);
                 self.secret_stored.set(true);
+                self.saved_for
+                    .set(Some((v.client_id.clone(), v.base_url.stored())));
             }
             None => {
                 self.client_id.set(String::new());
@@ -86,6 +106,7 @@ impl FormState {
                 self.custom_url.set(String::new());
                 self.version.set(0);
                 self.secret_stored.set(false);
+                self.saved_for.set(None);
             }
         }
     }
@@ -171,6 +192,11 @@ fn CredentialsScreen() -> impl IntoView {
                         form.version
                             .set(fresh.as_ref().map(|v| v.version).unwrap_or(0));
                         form.secret_stored.set(fresh.is_some());
+                        form.saved_for.set(
+                            fresh
+                                .as_ref()
+                                .map(|v| (v.client_id.clone(), v.base_url.stored())),
+                        );
                     }
                 }
                 Ok(_) => {}
@@ -201,7 +227,14 @@ fn CredentialsScreen() -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let input = form.form();
-        match validate(&input, form.secret_stored.get_untracked()) {
+        let checked = validate(&input, form.secret_stored.get_untracked()).and_then(|valid| {
+            if untrack(|| form.must_reenter_secret()) {
+                Err(vec![("client_secret", REENTER_MESSAGE.to_string())])
+            } else {
+                Ok(valid)
+            }
+        });
+        match checked {
             Ok(_) => {
                 form.errors.set(Vec::new());
                 save.dispatch(SaveXrayCredentials { form: input });
@@ -369,6 +402,9 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
     view! {
         <section class="panel" aria-labelledby="stored-title">
             <h2 id="stored-title" class="visually-hidden">"Stored credentials"</h2>
+            {(!stored.secret_matches).then(|| view! {
+                <div class="notice notice--error" role="alert"><p>{MISMATCH_MESSAGE}</p></div>
+            })}
             <dl class="details">
                 <dt>"Client ID"</dt>
                 <dd><code data-testid="client-id">{stored.client_id.clone()}</code></dd>
@@ -457,20 +493,25 @@ fn EditForm(
                 <label for="xc-client-secret">"Client secret " <span class="required" aria-hidden="true">"*"</span></label>
                 <input id="xc-client-secret" class="input input--mono" name="client_secret" type="password"
                     autocomplete="new-password" autocapitalize="none" spellcheck="false"
-                    aria-required=move || (!form.secret_stored.get()).to_string()
+                    aria-required=move || (!form.secret_stored.get() || form.must_reenter_secret()).to_string()
                     maxlength="400" aria-describedby="xc-client-secret-hint"
                     aria-invalid=invalid("client_secret")
-                    placeholder=move || if form.secret_stored.get() { "Leave empty to keep the stored secret" } else { "" }
+                    placeholder=move || if form.secret_stored.get() && !form.must_reenter_secret() { "Leave empty to keep the stored secret" } else { "" }
                     prop:value=move || form.client_secret.get()
                     on:input=move |ev| form.client_secret.set(event_target_value(&ev))/>
                 <p class="field__hint" id="xc-client-secret-hint">
-                    {move || if form.secret_stored.get() {
+                    {move || if form.must_reenter_secret() {
+                        REENTER_MESSAGE.to_string()
+                    } else if form.secret_stored.get() {
                         format!("A secret is stored and is never shown. Leave empty to keep the stored secret, or enter a new one ({CLIENT_SECRET_LEN} hexadecimal characters).")
                     } else {
                         format!("{CLIENT_SECRET_LEN} hexadecimal characters, as Xray showed it once.")
                     }}
                 </p>
-                <FieldError message=form.error("client_secret")/>
+                <FieldError message=Signal::derive(move || {
+                    // The same sentence as the hint needs no second line.
+                    form.error("client_secret").get().filter(|m| !(m == REENTER_MESSAGE && form.must_reenter_secret()))
+                })/>
             </div>
             <div class="field">
                 <label for="xc-base-url">"Xray API"</label>
@@ -492,7 +533,7 @@ fn EditForm(
                         aria-invalid=invalid("custom_url")
                         prop:value=move || form.custom_url.get()
                         on:input=move |ev| form.custom_url.set(event_target_value(&ev))/>
-                    <p class="field__hint">"The address before /v2/authenticate. https only (plain http only to this machine)."</p>
+                    <p class="field__hint">"The address before /v2/authenticate, https only. Hosts on private networks must be listed by the server's operator (XRAY_KEYS_XRAY_HOSTS)."</p>
                     <FieldError message=form.error("custom_url")/>
                 </div>
             </Show>

@@ -5,11 +5,15 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use super::connection::{Tester, XraySecret};
-use super::{validate, BaseUrl, CredentialsForm, CredentialsView, Outcome, TestResult};
+use super::destination::{HostPolicy, Refused};
+use super::{
+    validate, BaseUrl, CredentialsForm, CredentialsView, Outcome, TestResult, ValidCredentials,
+    MISMATCH_MESSAGE, REENTER_MESSAGE,
+};
 use crate::audit::service::{record, Actor};
 use crate::audit::{action, Outcome as AuditOutcome};
 use crate::entities::xray_credentials as creds;
@@ -23,12 +27,24 @@ pub const ROLES: &[Role] = &[Role::BackupOperator, Role::Administrator];
 /// The one credentials row the app keeps.
 pub const RECORD_ID: i32 = 1;
 
-/// The additional data binding a sealed secret to its row.
-pub fn secret_record(id: i32) -> String {
+/// The additional data binding a sealed secret to its row, its Client ID and the API it is
+/// sent to: a row whose Client ID or URL was changed behind the app's back no longer opens, so
+/// the secret cannot be redirected to another host by editing the database.
+pub fn secret_binding(id: i32, client_id: &str, base_url_stored: &str) -> String {
+    // Neither value can hold a line break (both are validated), so the parts cannot run together.
+    format!("xray_credentials:{id}:client_secret\n{client_id}\n{base_url_stored}")
+}
+
+/// The binding of rows sealed before the Client ID and URL were part of it.
+fn legacy_secret_binding(id: i32) -> String {
     format!("xray_credentials:{id}:client_secret")
 }
 
-fn view_of(row: creds::Model) -> CredentialsView {
+/// Set once every row is sealed with [`secret_binding`].
+const BINDING_SETTING: &str = "credentials_binding";
+const BINDING_VERSION: &str = "2";
+
+fn view_of(row: creds::Model, secret_matches: bool) -> CredentialsView {
     let last_test = match (row.last_test_outcome, row.last_tested_at) {
         (Some(code), Some(tested_at)) => {
             Outcome::from_stored(&code, row.last_test_detail).map(|outcome| TestResult {
@@ -46,6 +62,7 @@ fn view_of(row: creds::Model) -> CredentialsView {
         updated_at: row.updated_at,
         version: row.version,
         last_test,
+        secret_matches,
     }
 }
 
@@ -53,12 +70,32 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Option<CredentialsView>, 
     Ok(creds::Entity::find_by_id(RECORD_ID)
         .one(db)
         .await?
-        .map(view_of))
+        .map(|row| view_of(row, true)))
+}
+
+/// Like [`load`], and says whether the stored secret still opens for its Client ID and URL.
+pub async fn load_checked(
+    db: &impl ConnectionTrait,
+    master_key: &MasterKey,
+) -> Result<Option<CredentialsView>, AppError> {
+    let Some(row) = creds::Entity::find_by_id(RECORD_ID).one(db).await? else {
+        return Ok(None);
+    };
+    let matches = !matches!(
+        master_key.open(&row.secret_sealed, &binding_of(&row)),
+        Err(OpenError::Forged | OpenError::Malformed)
+    );
+    Ok(Some(view_of(row, matches)))
+}
+
+fn binding_of(row: &creds::Model) -> String {
+    secret_binding(row.id, &row.client_id, &row.base_url)
 }
 
 /// Edit mode was opened: the audit trail says who looked at the form.
 pub async fn begin_edit(
     db: &impl ConnectionTrait,
+    master_key: &MasterKey,
     actor: &Actor,
 ) -> Result<Option<CredentialsView>, AppError> {
     record(
@@ -70,7 +107,7 @@ pub async fn begin_edit(
         None,
     )
     .await?;
-    load(db).await
+    load_checked(db, master_key).await
 }
 
 /// Stores the form's values. A new secret always wins (the last complete save); a save that
@@ -81,10 +118,11 @@ pub async fn save(
     master_key: &MasterKey,
     actor: &Actor,
     form: &CredentialsForm,
+    policy: &HostPolicy,
 ) -> Result<i64, AppError> {
     // A concurrent writer can move the version between our read and our write; then read again.
     for _ in 0..5 {
-        if let Some(version) = try_save(db, master_key, actor, form).await? {
+        if let Some(version) = try_save(db, master_key, actor, form, policy).await? {
             return Ok(version);
         }
     }
@@ -98,11 +136,14 @@ async fn try_save(
     master_key: &MasterKey,
     actor: &Actor,
     form: &CredentialsForm,
+    policy: &HostPolicy,
 ) -> Result<Option<i64>, AppError> {
     // Lock before reading: SQLite takes its write lock at BEGIN (it cannot upgrade a read
     // transaction while another writer commits), and on PostgreSQL the row lock (FOR UPDATE,
     // which SQLite leaves out) queues concurrent savers instead of sending them round the loop.
     let txn = crate::db::begin_write(db).await?;
+    // The canary first, as the master-key rotation takes it: the two never interleave.
+    master_key_is_current(&txn, master_key).await?;
     let current = creds::Entity::find_by_id(RECORD_ID)
         .lock_exclusive()
         .one(&txn)
@@ -111,9 +152,18 @@ async fn try_save(
         let (field, message) = errors.into_iter().next().unwrap_or_default();
         AppError::validation(field, message)
     })?;
+    policy
+        .check_static(&valid.base_url)
+        .map_err(|Refused(reason)| AppError::validation("custom_url", reason))?;
+    if let (None, Some(row)) = (&valid.client_secret, &current) {
+        if sends_elsewhere(&valid, &row.client_id, &row.base_url) {
+            return Err(AppError::validation("client_secret", REENTER_MESSAGE));
+        }
+    }
     let now = Utc::now();
+    let binding = secret_binding(RECORD_ID, &valid.client_id, &valid.base_url.stored());
     let sealed = match &valid.client_secret {
-        Some(secret) => Some(master_key.seal(secret.as_bytes(), &secret_record(RECORD_ID))?),
+        Some(secret) => Some(master_key.seal(secret.as_bytes(), &binding)?),
         None => None,
     };
     let new_version = match &current {
@@ -195,6 +245,37 @@ async fn try_save(
     Ok(Some(new_version))
 }
 
+/// Whether keeping the stored secret would send it to another Client ID or API than the one it
+/// was saved for.
+pub fn sends_elsewhere(
+    valid: &ValidCredentials,
+    stored_client_id: &str,
+    stored_base: &str,
+) -> bool {
+    valid.client_id != stored_client_id || valid.base_url.stored() != stored_base
+}
+
+/// Refuses to seal under a master key the database has moved away from (a rotation by the CLI
+/// while this server still holds the old key): the next start could not open what it sealed.
+/// Read inside the saving transaction, so a rotation cannot commit in between.
+async fn master_key_is_current(
+    txn: &impl ConnectionTrait,
+    master_key: &MasterKey,
+) -> Result<(), AppError> {
+    if crate::vault::canary_opens(txn, master_key).await? {
+        return Ok(());
+    }
+    tracing::error!(
+        key_id = master_key.id(),
+        "the master key was rotated since this server started: restart it to load the new key"
+    );
+    Err(AppError::Conflict(
+        "The master key was changed since this server started, so nothing was saved. Restart \
+         the server, then save again."
+            .into(),
+    ))
+}
+
 fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(
         err.sql_err(),
@@ -211,12 +292,19 @@ pub async fn read_stored(
         return Ok(None);
     };
     let plain = master_key
-        .open(&row.secret_sealed, &secret_record(row.id))
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot decrypt the stored Xray Client secret");
-            match e {
-                OpenError::OtherKey(_) => AppError::Unavailable,
-                _ => AppError::Internal,
+        .open(&row.secret_sealed, &binding_of(&row))
+        .map_err(|e| match e {
+            OpenError::OtherKey(_) => {
+                tracing::error!(error = %e, "cannot decrypt the stored Xray Client secret");
+                AppError::Unavailable
+            }
+            // Its Client ID or URL was changed outside the app: the secret stays sealed.
+            OpenError::Forged | OpenError::Malformed => {
+                tracing::warn!(
+                    error = %e,
+                    "the stored Xray Client secret does not open for its Client ID and URL"
+                );
+                AppError::Conflict(MISMATCH_MESSAGE.into())
             }
         })?;
     let secret = String::from_utf8(plain).map_err(|_| {
@@ -267,22 +355,61 @@ pub async fn test_stored(
         Some(format!("{} ({})", outcome.badge(), base.label())),
     )
     .await?;
-    load(db)
+    load_checked(db, master_key)
         .await?
         .ok_or_else(|| AppError::NotFound("The Xray credentials were removed meanwhile.".into()))
+}
+
+/// Re-seals rows stored before the secret was bound to its Client ID and URL, once: after that a
+/// row that opens only under the old binding is refused like any other mismatch.
+pub async fn upgrade_binding(
+    db: &DatabaseConnection,
+    master_key: &MasterKey,
+) -> Result<u64, AppError> {
+    let txn = crate::db::begin_write(db).await?;
+    let done = crate::entities::settings::Entity::find_by_id(BINDING_SETTING.to_string())
+        .one(&txn)
+        .await?
+        .is_some_and(|s| s.value == BINDING_VERSION);
+    if done {
+        return Ok(0);
+    }
+    let mut count = 0;
+    for row in creds::Entity::find().all(&txn).await? {
+        let binding = binding_of(&row);
+        if master_key.open(&row.secret_sealed, &binding).is_ok() {
+            continue;
+        }
+        let Ok(plain) = master_key.open(&row.secret_sealed, &legacy_secret_binding(row.id)) else {
+            tracing::warn!(id = row.id, "stored Xray credentials open under no binding");
+            continue;
+        };
+        let mut active: creds::ActiveModel = row.into();
+        active.secret_sealed = Set(master_key.seal(&plain, &binding)?);
+        active.update(&txn).await?;
+        count += 1;
+    }
+    crate::vault::put_setting(&txn, BINDING_SETTING, BINDING_VERSION).await?;
+    txn.commit().await?;
+    Ok(count)
 }
 
 /// Re-encrypts every sealed value (settings and stored credentials) from `old` to `new` in one
 /// transaction; returns how many values changed. The canary is a sealed setting, so it moves too.
 pub async fn rotate_master_key(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     old: &MasterKey,
     new: &MasterKey,
 ) -> Result<u64, AppError> {
-    let txn = db.begin().await?;
+    // The write lock first: a save running meanwhile waits, then finds the canary moved.
+    let txn = crate::db::begin_write(db).await?;
+    // Locked before they are read (PostgreSQL): a save that commits meanwhile is waited for and
+    // re-encrypted, not overwritten with the value read before it.
+    crate::vault::lock_canary(&txn).await?;
+    let rows = creds::Entity::find().lock_exclusive().all(&txn).await?;
     let mut count = crate::vault::reseal_settings(&txn, old, new).await?;
-    for row in creds::Entity::find().all(&txn).await? {
-        let record_name = secret_record(row.id);
+    for row in rows {
+        let record_name = binding_of(&row);
         let plain = old.open(&row.secret_sealed, &record_name).map_err(|e| {
             tracing::error!(error = %e, id = row.id, "cannot decrypt stored Xray credentials");
             AppError::Internal

@@ -187,6 +187,17 @@ pub async fn set_active(
     let updated = active.update(&txn).await?;
     if !active_flag {
         session::end_all_for_user(&txn, id).await?;
+        // Tokens carry their key's generation: moving it on refuses every token issued before,
+        // so reactivating the user does not bring them back. The secret itself stays valid.
+        crate::entities::api_keys::Entity::update_many()
+            .col_expr(
+                crate::entities::api_keys::Column::SecretGeneration,
+                sea_orm::sea_query::Expr::col(crate::entities::api_keys::Column::SecretGeneration)
+                    .add(1),
+            )
+            .filter(crate::entities::api_keys::Column::UserId.eq(id))
+            .exec(&txn)
+            .await?;
     }
     let act = if active_flag {
         action::USER_REACTIVATE

@@ -104,7 +104,7 @@ async fn authenticate_inner(state: AppState, request: Request) -> Result<String,
         .await
         .map_err(|_| AppError::PayloadTooLarge(BODY_LIMIT))?;
     let credentials = service::parse_credentials(content_type, &body)?;
-    let client_addr = client_addr_of(&parts, state.config.trust_proxy);
+    let client_addr = client_addr_of(&parts, state.config.trust_proxy_hops);
     Ok(service::authenticate(&state, credentials, &client_addr, Utc::now()).await?)
 }
 

@@ -19,15 +19,10 @@ use super::Whoami;
 /// The largest authenticate body accepted; real ones are about 130 bytes.
 pub const BODY_LIMIT: usize = 4096;
 
-/// Ten wrong secrets for one Client Id from one address within 15 minutes lock that Client Id
-/// for that address for the rest of the window. Not for every address: Client Ids are not
-/// secret, and a lock anyone could trigger would let a stranger shut a backup job out, while
-/// guessing a 256-bit secret gains nothing from more addresses.
-pub const CLIENT_ID_LIMIT: Limit = Limit {
-    failures: 10,
-    window: chrono::Duration::minutes(15),
-};
-/// One address may fail 50 times within 15 minutes, across Client Ids.
+/// One client address may fail 50 times within 15 minutes; past that its failures are answered
+/// 429 with `Retry-After`. Only failures count, and a right secret is always accepted: secrets
+/// are 256 random bits, so counting per Client Id would protect nothing, while anyone who knows
+/// a Client Id (they are not secret) could shut its owner out.
 pub const API_ADDRESS_LIMIT: Limit = Limit {
     failures: 50,
     window: chrono::Duration::minutes(15),
@@ -133,11 +128,6 @@ pub async fn authenticate(
     client_addr: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let id_bucket = format!("client:{}@{client_addr}", credentials.client_id);
-    let addr_bucket = format!("api-addr:{client_addr}");
-    throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
-    throttle::check(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await?;
-
     let owner = key_owner(state, credentials.client_id.as_str()).await?;
     let stored = owner
         .as_ref()
@@ -147,13 +137,11 @@ pub async fn authenticate(
     let owner = match owner {
         Some(owner) if matches && owner.is_active => owner,
         _ => {
-            // Both counters count this failure; past either limit it is answered 429.
-            let by_id = throttle::record_failure(&state.db, &id_bucket, CLIENT_ID_LIMIT, now).await;
-            let by_addr =
-                throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await;
+            let addr_bucket = format!("api-addr:{}", throttle::client_group(client_addr));
             tracing::info!(client_id = %credentials.client_id, client_addr, "API authentication failed");
-            by_id?;
-            by_addr?;
+            // Over the limit already: answered without another write, so a flood is reads.
+            throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
+            throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
             return Err(AppError::InvalidCredentials);
         }
     };

@@ -146,6 +146,13 @@ pub fn app_state_of(backend: &Backend) -> app::state::AppState {
     )
 }
 
+/// Like [`app_state_of`], with more settings (`XRAY_KEYS_*` names and values).
+pub fn app_state_with(backend: &Backend, extra: &[(&str, &str)]) -> app::state::AppState {
+    let mut settings = vec![("DATABASE_URL".to_string(), backend.url.expose().to_string())];
+    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    state_with(backend.db.clone(), settings)
+}
+
 fn state_with(db: DatabaseConnection, settings: Vec<(String, String)>) -> app::state::AppState {
     let config = app::config::Config::from_vars(settings).expect("test configuration");
     app::state::AppState::new(
