@@ -30,6 +30,24 @@ pub enum ConnectError {
 /// created readable by its owner only (its WAL and shared-memory files take the same mode), and
 /// a missing parent folder likewise.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConnectError> {
+    connect_with(url, SqliteDurability::Full).await
+}
+
+/// How SQLite makes a commit durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// What the server runs: the WAL is synced at every commit.
+    Full,
+    /// Synced only at checkpoints: a power cut can undo the last commits. Only the benchmark
+    /// uses it, to show what `Full` costs.
+    Normal,
+}
+
+/// [`connect`] with the given SQLite durability (PostgreSQL ignores it).
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    durability: SqliteDurability,
+) -> Result<DatabaseConnection, ConnectError> {
     if let Some(path) = url.sqlite_path() {
         create_private_file(&path).map_err(|source| ConnectError::CreateDir {
             path: path.display().to_string(),
@@ -44,10 +62,13 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConnectErr
     match url.kind() {
         DatabaseKind::Sqlite => {
             options.max_connections(8).min_connections(1);
-            options.map_sqlx_sqlite_opts(|opts| {
+            options.map_sqlx_sqlite_opts(move |opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
+                    .synchronous(match durability {
+                        SqliteDurability::Full => SqliteSynchronous::Full,
+                        SqliteDurability::Normal => SqliteSynchronous::Normal,
+                    })
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
             });

@@ -101,6 +101,30 @@ test('leaving the secret empty keeps the stored one', async ({ page }) => {
   await expect(creds.status).toHaveText('Connected');
 });
 
+test('changing the API or the Client ID asks for the secret again before saving', async ({ page }, testInfo) => {
+  const creds = await asOperator(page);
+  const again = page.getByText('Enter the Client secret again: a stored secret is only sent to the Xray API it was saved for.');
+  await creds.startEditing();
+  await expect(again).toHaveCount(0);
+  await creds.baseUrl.selectOption({ label: 'Xray Cloud, EU: https://eu.xray.cloud.getxray.app/api' });
+  await expect(again).toBeVisible();
+  await expect(creds.clientSecret).toHaveAttribute('placeholder', '');
+  await expect(creds.clientSecret).toHaveAttribute('aria-required', 'true');
+  await creds.save.click();
+  await expect(creds.clientSecret).toBeFocused();
+  await expect(creds.clientSecret).toHaveAttribute('aria-invalid', 'true');
+  await expect(creds.form).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('credentials-reenter.png'), fullPage: true });
+  // Back to the stored API: the hint goes, the stored secret may be kept again.
+  await creds.baseUrl.selectOption({ label: 'This server (xray-keys)' });
+  await expect(again).toHaveCount(0);
+  await expect(creds.clientSecret).toHaveAttribute('aria-invalid', 'false');
+  await creds.clientId.fill('0123456789ABCDEF0123456789ABCDEF');
+  await expect(again).toBeVisible();
+  await creds.cancel.click();
+  await expect(creds.status).toHaveText('Connected');
+});
+
 test('a wrong secret is saved but reported as invalid credentials', async ({ page }, testInfo) => {
   const creds = await asOperator(page);
   await creds.startEditing();

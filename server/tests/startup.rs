@@ -673,3 +673,39 @@ fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
     );
     assert!(!data.join("master.key").exists());
 }
+
+#[test]
+fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "locked-admin",
+            "--name",
+            "Locked",
+            "--role",
+            "administrator",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(dir.path(), &["users", "unlock", "Locked-Admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("unlocked locked-admin"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = cli(dir.path(), &["users", "unlock", "nobody-here"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

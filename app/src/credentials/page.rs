@@ -472,6 +472,13 @@ fn EditForm(
         move || e.get().is_some().to_string()
     };
     let custom = move || form.base_url.get() == "custom";
+    // "Enter the Client secret again" is the hint's own sentence while it applies, and moot once
+    // the Client ID and API are back to the stored ones: never a second line.
+    let secret_error = Signal::derive(move || {
+        form.error("client_secret")
+            .get()
+            .filter(|m| m != REENTER_MESSAGE)
+    });
     view! {
         <form class="panel form" aria-labelledby="edit-title" novalidate on:submit=on_submit>
             <h2 id="edit-title">
@@ -495,11 +502,12 @@ fn EditForm(
                     autocomplete="new-password" autocapitalize="none" spellcheck="false"
                     aria-required=move || (!form.secret_stored.get() || form.must_reenter_secret()).to_string()
                     maxlength="400" aria-describedby="xc-client-secret-hint"
-                    aria-invalid=invalid("client_secret")
+                    aria-invalid=move || (secret_error.get().is_some() || (form.must_reenter_secret() && form.error("client_secret").get().is_some())).to_string()
                     placeholder=move || if form.secret_stored.get() && !form.must_reenter_secret() { "Leave empty to keep the stored secret" } else { "" }
                     prop:value=move || form.client_secret.get()
                     on:input=move |ev| form.client_secret.set(event_target_value(&ev))/>
-                <p class="field__hint" id="xc-client-secret-hint">
+                <p id="xc-client-secret-hint"
+                    class=move || if form.must_reenter_secret() { "field__hint field__hint--attention" } else { "field__hint" }>
                     {move || if form.must_reenter_secret() {
                         REENTER_MESSAGE.to_string()
                     } else if form.secret_stored.get() {
@@ -508,10 +516,7 @@ fn EditForm(
                         format!("{CLIENT_SECRET_LEN} hexadecimal characters, as Xray showed it once.")
                     }}
                 </p>
-                <FieldError message=Signal::derive(move || {
-                    // The same sentence as the hint needs no second line.
-                    form.error("client_secret").get().filter(|m| !(m == REENTER_MESSAGE && form.must_reenter_secret()))
-                })/>
+                <FieldError message=secret_error/>
             </div>
             <div class="field">
                 <label for="xc-base-url">"Xray API"</label>
