@@ -100,6 +100,16 @@ fn default_sqlite_database_is_created_in_the_data_folder() {
     }
 }
 
+/// `out` of a command that must have succeeded (its stderr says why not).
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xray-keys"))
         .args(args)
@@ -410,14 +420,6 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
 #[test]
 fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_credentials_decrypt() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = |out: Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
     ok(cli(
         dir.path(),
         &["users", "add", "backup-user", "--name", "Backup User"],
@@ -578,14 +580,6 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
 #[test]
 fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = |out: Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
     ok(cli(
         dir.path(),
         &["users", "add", "ci-bot", "--name", "CI Bot"],
