@@ -56,11 +56,13 @@ cat "$work/bundle.md"
 mem_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 pg=$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW server_version' postgres 2>/dev/null || echo "not reachable")
+# Read before the report is opened for writing: truncating it would count as a change.
+commit="$(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
 mkdir -p "$(dirname "$report")"
 {
   echo "# xray-keys benchmark report"
   echo
-  echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')\`."
+  echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$commit\`."
   echo
   echo "| Machine | |"
   echo "|---|---|"
