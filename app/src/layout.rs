@@ -63,7 +63,7 @@ pub fn AppHeader() -> impl IntoView {
 /// Who is signed in, and the way out; or the way in.
 #[component]
 fn UserMenu() -> impl IntoView {
-    let crate::auth::page::CurrentUser(user) = expect_context::<crate::auth::page::CurrentUser>();
+    let crate::auth::CurrentUser(user) = expect_context::<crate::auth::CurrentUser>();
     let logout = ServerAction::<crate::auth::Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {

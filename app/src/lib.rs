@@ -73,7 +73,7 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     security::set_page_policy();
     provide_meta_context();
-    auth::page::provide_current_user();
+    auth::provide_current_user();
     view! {
         <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css")/>
         <Title formatter=|page: String| format!("{page} · xray-keys")/>

@@ -5,6 +5,8 @@ use migrations::{Migrator, MigratorTrait};
 
 use app::config::Config;
 
+pub use crate::error::CliError;
+
 #[derive(Parser)]
 #[command(
     name = "xray-keys",
@@ -162,21 +164,6 @@ pub enum MigrateAction {
     },
     /// List migrations and whether each is applied.
     Status,
-}
-
-/// A failure of a command, with the text shown to the person who ran it.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error("DATABASE_URL: {0}")]
-    Connect(#[from] app::db::ConnectError),
-    #[error("database migration failed: {0}")]
-    Migrate(sea_orm::DbErr),
-    #[error("{0}")]
-    Serve(String),
-    #[error("{0}")]
-    App(#[from] app::AppError),
-    #[error("{0}")]
-    Input(String),
 }
 
 pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
@@ -397,7 +384,7 @@ async fn rotate_master_key(
         .then(|| app::vault::pending_key_path(config));
     if let Some(path) = &pending {
         let _ = std::fs::remove_file(path);
-        app::vault::write_key_file(path, &new).map_err(|e| CliError::Serve(e.to_string()))?;
+        app::vault::write_key_file(path, &new)?;
     }
     let count = app::credentials::service::rotate_master_key(db, &old, &new).await?;
     app::audit::service::record(
@@ -451,9 +438,7 @@ struct Opened {
 async fn open_migrated(config: &Config) -> Result<Opened, CliError> {
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
-    let (hasher, master) = app::vault::load_keys(config, &db)
-        .await
-        .map_err(|e| CliError::Serve(e.to_string()))?;
+    let (hasher, master) = app::vault::load_keys(config, &db).await?;
     Ok(Opened { db, hasher, master })
 }
 

@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod csrf;
+pub mod error;
 pub mod error_status;
 pub mod serve;

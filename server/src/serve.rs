@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{TimeoutBody, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::cli::CliError;
+use crate::error::CliError;
 
 /// Logs go to stderr. The server logs from `info`; a command prints its results on stdout and
 /// logs only warnings and errors, unless `XRAY_KEYS_LOG` says otherwise.
@@ -42,9 +42,7 @@ pub fn init_tracing(config: &Config, serving: bool) {
 pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = app::db::connect(&config.database_url).await?;
     Migrator::up(&db, None).await.map_err(CliError::Migrate)?;
-    let (secret_hasher, master_key) = app::vault::load_keys(&config, &db)
-        .await
-        .map_err(|e| CliError::Serve(e.to_string()))?;
+    let (secret_hasher, master_key) = app::vault::load_keys(&config, &db).await?;
     bootstrap_admin(&db, &config).await?;
 
     let leptos_options = LeptosOptions::builder()

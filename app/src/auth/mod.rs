@@ -28,6 +28,16 @@ pub struct SessionUser {
     pub roles: Vec<Role>,
 }
 
+/// The signed-in user, loaded once per page load and shared through context. Blocking, so the
+/// server knows it before it sends the status line (redirects and 403s need that).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, AppError>>);
+
+pub fn provide_current_user() {
+    let resource = Resource::new_blocking(|| (), |_| get_current_user());
+    provide_context(CurrentUser(resource));
+}
+
 impl SessionUser {
     pub fn has_any(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.roles.contains(r))

@@ -5,20 +5,10 @@ use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::{use_location, use_query_map};
 
-use super::{CompleteSetup, Login, SessionUser};
+use super::{CompleteSetup, CurrentUser, Login};
 use crate::error::AppError;
 use crate::layout::PageHeader;
 use crate::users::Role;
-
-/// The signed-in user, loaded once per page load and shared through context. Blocking, so the
-/// server knows it before it sends the status line (redirects and 403s need that).
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, AppError>>);
-
-pub fn provide_current_user() {
-    let resource = Resource::new_blocking(|| (), |_| super::get_current_user());
-    provide_context(CurrentUser(resource));
-}
 
 /// Renders `children` for a signed-in user holding one of `roles`; sends anyone else to sign in
 /// (and back here afterwards), or shows the 403 page. Server functions check roles again: this
