@@ -149,7 +149,7 @@ pub fn router_with_stall_limit(state: AppState, stall_limit: Duration) -> Router
 /// back afterwards) before anything of the page is rendered.
 async fn pages_need_a_session(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -171,7 +171,11 @@ async fn pages_need_a_session(
             None => Ok(None),
         };
         // A database failure is left to the page, which says so.
-        if let Ok(None) = signed_in {
+        if let Ok(Some(user)) = signed_in {
+            request
+                .extensions_mut()
+                .insert(app::auth::context::SignedIn(user));
+        } else if let Ok(None) = signed_in {
             let here = request
                 .uri()
                 .path_and_query()

@@ -18,6 +18,12 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::Role;
 
+/// The user whose session the server's page guard checked for this request, so rendering the
+/// page does not look the session up a second time. Only the server sets it (a request extension
+/// cannot come from the client).
+#[derive(Clone)]
+pub struct SignedIn(pub users::Model);
+
 /// The request a server function serves, captured before anything is awaited.
 #[derive(Clone)]
 pub struct RequestCtx {
@@ -60,6 +66,9 @@ impl RequestCtx {
 
     /// The signed-in user making this request, if any.
     pub async fn current_user(&self) -> Result<Option<users::Model>, AppError> {
+        if let Some(SignedIn(user)) = self.parts.extensions.get::<SignedIn>() {
+            return Ok(Some(user.clone()));
+        }
         let Some(token) = self.session_token() else {
             return Ok(None);
         };
