@@ -8,7 +8,7 @@ test:
 	bash scripts/test.sh
 
 build:
-	bash scripts/setup.sh && bash scripts/build.sh
+	bash scripts/build.sh
 
 bundle-size:
 	bash scripts/bundle-size.sh

@@ -4,5 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 claim_target_dir
+# Like every script, it installs what it needs first (cargo-leptos, wasm-bindgen, binaryen).
+bash scripts/setup.sh
 step "building the release server and WASM client"
 cargo leptos build --release

@@ -11,7 +11,6 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::Utc;
-use rand::TryRngCore;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use sha2::{Digest, Sha256};
@@ -54,12 +53,7 @@ impl MasterKey {
     }
 
     pub fn generate() -> Result<Self, AppError> {
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|e| {
-            tracing::error!(error = %e, "the OS random generator failed");
-            AppError::Internal
-        })?;
-        Ok(Self::new(key))
+        Ok(Self::new(crate::crypto::random_bytes::<32>()?))
     }
 
     pub fn to_hex(&self) -> String {
@@ -86,11 +80,7 @@ pub enum OpenError {
 impl MasterKey {
     /// Encrypts `plaintext` for the record named by `record` (the additional data).
     pub fn seal(&self, plaintext: &[u8], record: &str) -> Result<String, AppError> {
-        let mut nonce = [0u8; 24];
-        rand::rngs::OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
-            tracing::error!(error = %e, "the OS random generator failed");
-            AppError::Internal
-        })?;
+        let nonce = crate::crypto::random_bytes::<24>()?;
         let cipher = XChaCha20Poly1305::new((&self.key).into());
         let ciphertext = cipher
             .encrypt(

@@ -8,11 +8,9 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::auth::password::{argon2, new_salt};
-use crate::auth::tokens::random_hex;
+use crate::crypto::random_hex;
 use crate::error::AppError;
 
 const HMAC_PREFIX: &str = "$hmac-sha256$v=1$";
@@ -93,11 +91,11 @@ impl SecretHasher {
             let Ok(expected) = STANDARD_NO_PAD.decode(digest) else {
                 return false;
             };
-            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.pepper.0) else {
-                return false;
-            };
-            mac.update(candidate.as_bytes());
-            return mac.verify_slice(&expected).is_ok();
+            return crate::crypto::hmac_sha256_matches(
+                &self.pepper.0,
+                candidate.as_bytes(),
+                &expected,
+            );
         }
         if stored.starts_with("$argon2") {
             let Ok(hash) = PasswordHash::new(stored) else {
@@ -137,10 +135,7 @@ impl SecretHasher {
     }
 
     fn hmac(&self, data: &[u8]) -> Result<Vec<u8>, AppError> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.pepper.0).map_err(|_| AppError::Internal)?;
-        mac.update(data);
-        Ok(mac.finalize().into_bytes().to_vec())
+        crate::crypto::hmac_sha256(&self.pepper.0, data)
     }
 }
 

@@ -11,8 +11,6 @@ pub mod service;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod throttle;
-#[cfg(feature = "ssr")]
-pub mod tokens;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -13,12 +13,7 @@ static HASH_PERMITS: Semaphore = Semaphore::const_new(MAX_HASHES_IN_FLIGHT);
 
 /// 16 random bytes from the OS generator, as a PHC salt.
 pub(crate) fn new_salt() -> Result<SaltString, AppError> {
-    use rand::TryRngCore;
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
-        tracing::error!(error = %e, "the OS random generator failed");
-        AppError::Internal
-    })?;
+    let bytes = crate::crypto::random_bytes::<16>()?;
     SaltString::encode_b64(&bytes).map_err(|e| {
         tracing::error!(error = %e, "salt encoding");
         AppError::Internal

@@ -5,7 +5,8 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use crate::audit::service::{record, Actor};
 use crate::audit::{action, Outcome};
-use crate::auth::{password, session, throttle, tokens};
+use crate::auth::{password, session, throttle};
+use crate::crypto;
 use crate::db::begin_write;
 use crate::entities::{settings, users};
 use crate::error::AppError;
@@ -160,14 +161,14 @@ pub async fn bootstrap_admin(
         }
         return Ok(Bootstrap::Created(parsed.to_string()));
     }
-    let token = tokens::random_hex(24)?;
+    let token = crypto::random_hex(24)?;
     let txn = begin_write(db).await?;
     settings::Entity::delete_by_id(SETUP_TOKEN.to_string())
         .exec(&txn)
         .await?;
     settings::ActiveModel {
         name: Set(SETUP_TOKEN.into()),
-        value: Set(tokens::digest(&token)),
+        value: Set(crypto::digest(&token)),
         updated_at: Set(Utc::now()),
     }
     .insert(&txn)
@@ -195,10 +196,7 @@ pub async fn setup_token_valid_at(
         .await?;
     Ok(stored.is_some_and(|s| {
         s.updated_at + SETUP_TOKEN_LIFETIME > now
-            && bool::from(subtle::ConstantTimeEq::ct_eq(
-                s.value.as_bytes(),
-                tokens::digest(token).as_bytes(),
-            ))
+            && crypto::constant_time_eq(s.value.as_bytes(), crypto::digest(token).as_bytes())
     }))
 }
 

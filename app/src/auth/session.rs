@@ -6,7 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set,
 };
 
-use crate::auth::tokens;
+use crate::crypto;
 use crate::entities::{sessions, users};
 use crate::error::AppError;
 
@@ -24,9 +24,9 @@ pub async fn create(
     user_id: i32,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let token = tokens::random_hex(32)?;
+    let token = crypto::random_hex(32)?;
     sessions::ActiveModel {
-        id_hash: Set(tokens::digest(&token)),
+        id_hash: Set(crypto::digest(&token)),
         user_id: Set(user_id),
         created_at: Set(now),
         last_seen_at: Set(now),
@@ -47,7 +47,7 @@ pub async fn lookup(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let hash = tokens::digest(token);
+    let hash = crypto::digest(token);
     let Some(session) = sessions::Entity::find_by_id(hash.clone()).one(db).await? else {
         return Ok(None);
     };
@@ -76,7 +76,7 @@ pub async fn lookup(
 
 /// Ends the session of this cookie value (sign-out).
 pub async fn end(db: &impl ConnectionTrait, token: &str) -> Result<(), AppError> {
-    sessions::Entity::delete_by_id(tokens::digest(token))
+    sessions::Entity::delete_by_id(crypto::digest(token))
         .exec(db)
         .await?;
     Ok(())

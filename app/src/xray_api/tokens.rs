@@ -10,7 +10,6 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::TryRngCore;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
@@ -45,18 +44,9 @@ struct SigningKey {
 
 impl SigningKey {
     fn generate() -> Result<Self, AppError> {
-        let mut key = [0u8; 32];
-        let mut kid = [0u8; 8];
-        let rng = &mut rand::rngs::OsRng;
-        rng.try_fill_bytes(&mut key)
-            .and_then(|_| rng.try_fill_bytes(&mut kid))
-            .map_err(|e| {
-                tracing::error!(error = %e, "the OS random generator failed");
-                AppError::Internal
-            })?;
         Ok(SigningKey {
-            kid: hex::encode(kid),
-            key,
+            kid: hex::encode(crate::crypto::random_bytes::<8>()?),
+            key: crate::crypto::random_bytes::<32>()?,
         })
     }
 
