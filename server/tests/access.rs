@@ -106,7 +106,7 @@ fn an_administrator_sees_the_users_page() {
 fn server_functions_check_the_callers_role() {
     common::block_on(async {
         common::each_backend(|b| async move {
-            let path = app::users::page::ListUsers::PATH;
+            let path = app::users::ListUsers::PATH;
             let body = "search=&page=1&per_page=10";
             let request = |cookie: Option<&str>| {
                 server_fn(path, cookie, body)
@@ -136,7 +136,7 @@ fn cross_site_posts_are_refused() {
     common::block_on(async {
         common::each_backend(|b| async move {
             let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-            let path = app::users::page::ListUsers::PATH;
+            let path = app::users::ListUsers::PATH;
             let body = "search=&page=1&per_page=10";
             let cases = [
                 ("origin", "http://evil.example", StatusCode::FORBIDDEN),
@@ -281,11 +281,11 @@ fn malformed_server_function_input_is_a_400_not_a_500() {
             let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let cases = [
                 (
-                    app::users::page::ListUsers::PATH,
+                    app::users::ListUsers::PATH,
                     "search=&page=notanumber&per_page=10",
                 ),
-                (app::users::page::SetUserActive::PATH, "id=1"),
-                (app::users::page::SetUserActive::PATH, "id=abc&active=true"),
+                (app::users::SetUserActive::PATH, "id=1"),
+                (app::users::SetUserActive::PATH, "id=abc&active=true"),
             ];
             for (path, body) in cases {
                 let request = server_fn(path, Some(&admin), body)
@@ -299,7 +299,7 @@ fn malformed_server_function_input_is_a_400_not_a_500() {
                 );
             }
             let body = "id=999999&active=false";
-            let request = server_fn(app::users::page::SetUserActive::PATH, Some(&admin), body)
+            let request = server_fn(app::users::SetUserActive::PATH, Some(&admin), body)
                 .body(Body::from(body))
                 .unwrap();
             let (response, _) = send(&b.db, request).await;
@@ -315,7 +315,7 @@ fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
         common::each_backend(|b| async move {
             let operator = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
             let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
-            let path = app::api_keys::page::CreateApiKey::PATH;
+            let path = app::api_keys::CreateApiKey::PATH;
             let body = "user_key=operator";
             let (response, _) = send(
                 &b.db,
@@ -337,7 +337,7 @@ fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
             assert!(text.contains("client_secret"));
 
             // Bulk functions take JSON; malformed JSON and unknown variants are 400s.
-            let path = app::api_keys::page::DeleteApiKeys::PATH;
+            let path = app::api_keys::DeleteApiKeys::PATH;
             for body in [
                 "{not json",
                 r#"{"selection":{"Everything":true}}"#,

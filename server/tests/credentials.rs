@@ -713,7 +713,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
                     app::credentials::GetXrayCredentials::PATH,
                     app::credentials::BeginCredentialsEdit::PATH,
                     app::credentials::TestXrayConnection::PATH,
-                    app::audit::page::ListAudit::PATH,
+                    app::audit::ListAudit::PATH,
                 ] {
                     let answer = send(
                         &state,

@@ -114,7 +114,7 @@ fn step(
     match choice {
         0..=2 if !known.keyless.is_empty() => {
             let user_key = known.keyless[rng.random_range(0..known.keyless.len())].clone();
-            let path = app::api_keys::page::CreateApiKey::PATH;
+            let path = app::api_keys::CreateApiKey::PATH;
             let body = format!("user_key={user_key}");
             let Some((status, answer)) = admin.call(port, path, FORM, &body) else {
                 return Err(InFlight::Create { user_key });
@@ -140,7 +140,7 @@ fn step(
                     .collect()
             };
             let body = serde_json::json!({ "selection": { "Ids": client_ids } }).to_string();
-            let path = app::api_keys::page::RegenerateApiKeys::PATH;
+            let path = app::api_keys::RegenerateApiKeys::PATH;
             let Some((status, answer)) = admin.call(port, path, "application/json", &body) else {
                 return Err(InFlight::Regenerate { client_ids });
             };
@@ -163,7 +163,7 @@ fn step(
                 .expect("a key");
             let client_ids = vec![id];
             let body = serde_json::json!({ "selection": { "Ids": client_ids } }).to_string();
-            let path = app::api_keys::page::DeleteApiKeys::PATH;
+            let path = app::api_keys::DeleteApiKeys::PATH;
             let Some((status, answer)) = admin.call(port, path, "application/json", &body) else {
                 return Err(InFlight::Delete { client_ids });
             };

@@ -344,8 +344,8 @@ fn any_search_and_paging_parameters_list_or_are_refused_clearly() {
             &(search, number_text(), number_text()),
             |(search, page, per_page)| {
                 for path in [
-                    app::api_keys::page::ListApiKeys::PATH,
-                    app::users::page::ListUsers::PATH,
+                    app::api_keys::ListApiKeys::PATH,
+                    app::users::ListUsers::PATH,
                 ] {
                     let body = form_encode(&[
                         ("search", &search),
@@ -364,7 +364,7 @@ fn any_search_and_paging_parameters_list_or_are_refused_clearly() {
                     }
                 }
                 let answer = site.send(common::server_fn_request(
-                    app::api_keys::page::KeyCandidates::PATH,
+                    app::api_keys::KeyCandidates::PATH,
                     &site.admin,
                     form_encode(&[("search", &search)]),
                 ));

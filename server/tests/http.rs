@@ -326,7 +326,7 @@ fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
         let body = serde_json::json!({
             "selection": { "AllMatching": { "search": "", "expected": made } }
         });
-        let request = Request::post(app::api_keys::page::RegenerateApiKeys::PATH)
+        let request = Request::post(app::api_keys::RegenerateApiKeys::PATH)
             .header("content-type", "application/json")
             .header("accept", "application/json")
             .header("host", "127.0.0.1:3000")

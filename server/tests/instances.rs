@@ -46,7 +46,7 @@ fn authenticate(port: u16, client_id: &str, secret: &str) -> Response {
 fn list_keys(port: u16, cookie: &str) -> Response {
     post(
         port,
-        app::api_keys::page::ListApiKeys::PATH,
+        app::api_keys::ListApiKeys::PATH,
         &[
             ("Content-Type", "application/x-www-form-urlencoded"),
             ("Accept", "application/json"),
@@ -127,7 +127,7 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
         let body = serde_json::json!({ "selection": { "Ids": [issued.client_id] } }).to_string();
         let deleted = post(
             one.port,
-            app::api_keys::page::DeleteApiKeys::PATH,
+            app::api_keys::DeleteApiKeys::PATH,
             &[
                 ("Content-Type", "application/json"),
                 json,

@@ -1,11 +1,13 @@
 //! API keys: a Client Id and Client Secret that let a user's tools call the REST API as them.
 
+pub mod api;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod secret;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+pub use api::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;

@@ -1,97 +1,22 @@
-//! The administrators' API Keys page, as Xray's "Global Settings: API Keys", and its server
-//! functions. Server functions are thin: they check the role and call `service`.
+//! The administrators' API Keys page, as Xray's "Global Settings: API Keys". Its server
+//! functions are in `api`.
 
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
+use super::api::*;
 use super::{
     plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
 };
 use crate::auth::page::{ErrorNotice, RequireRole};
 use crate::dialog::Modal;
-use crate::error::AppError;
 use crate::layout::{PageHeader, Pagination};
 use crate::users::page::js_encode;
 use crate::users::Role;
-
-#[server]
-pub async fn list_api_keys(
-    search: String,
-    page: u64,
-    per_page: u64,
-) -> Result<ApiKeyPage, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        ctx.require_admin().await?;
-        super::service::list(
-            &ctx.state.db,
-            super::KeyQuery {
-                search,
-                page,
-                per_page,
-            },
-        )
-        .await
-    })
-    .await
-}
-
-#[server]
-pub async fn key_candidates(search: String) -> Result<Vec<KeyCandidate>, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        ctx.require_admin().await?;
-        super::service::candidates(&ctx.state.db, &search).await
-    })
-    .await
-}
-
-#[server]
-pub async fn create_api_key(user_key: String) -> Result<IssuedKey, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        let (_, actor) = ctx.require_admin().await?;
-        ctx.no_store();
-        super::service::create(&ctx.state.db, &ctx.state.secret_hasher, &actor, &user_key).await
-    })
-    .await
-}
-
-#[server(input = Json)]
-pub async fn delete_api_keys(selection: Selection) -> Result<u64, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        let (_, actor) = ctx.require_admin().await?;
-        let (db, owners) = (ctx.state.db.clone(), ctx.state.owners.clone());
-        crate::state::run_to_completion(async move {
-            let deleted = super::service::delete(&db, &actor, selection).await;
-            // This instance's cached token owners go before the answer does.
-            owners.invalidate();
-            deleted
-        })
-        .await
-    })
-    .await
-}
-
-#[server(input = Json)]
-pub async fn regenerate_api_keys(selection: Selection) -> Result<Vec<IssuedKey>, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        let (_, actor) = ctx.require_admin().await?;
-        ctx.no_store();
-        let state = ctx.state.clone();
-        crate::state::run_to_completion(async move {
-            let issued =
-                super::service::regenerate(&state.db, &state.secret_hasher, &actor, selection)
-                    .await;
-            state.owners.invalidate();
-            issued
-        })
-        .await
-    })
-    .await
-}
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {

@@ -1,10 +1,12 @@
 //! The append-only audit trail: who did what, to what, when, from where, with what outcome.
 //! Entries never hold a secret.
 
+pub mod api;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+pub use api::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,21 +5,12 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::{AuditFilter, AuditPage as AuditData};
+use super::api::*;
+use super::AuditFilter;
 use crate::auth::page::{ErrorNotice, RequireRole};
-use crate::error::AppError;
 use crate::layout::{PageHeader, Pagination};
 use crate::users::page::js_encode;
 use crate::users::Role;
-
-#[server]
-pub async fn list_audit(filter: AuditFilter) -> Result<AuditData, AppError> {
-    crate::auth::context::serve(|ctx| async move {
-        ctx.require_admin().await?;
-        super::service::list(&ctx.state.db, filter).await
-    })
-    .await
-}
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

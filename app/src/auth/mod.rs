@@ -1,5 +1,6 @@
 //! Sign-in, sessions, roles and the first administrator.
 
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod page;
@@ -12,6 +13,7 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 
+pub use api::*;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -54,108 +56,6 @@ pub fn safe_next(next: &str) -> String {
     } else {
         "/".to_string()
     }
-}
-
-#[server]
-pub async fn get_current_user() -> Result<Option<SessionUser>, AppError> {
-    context::serve(|ctx| async move {
-        Ok(ctx.current_user().await?.map(|u| SessionUser {
-            roles: crate::users::service::summary(&u).roles,
-            user_key: u.user_key,
-            display_name: u.display_name,
-        }))
-    })
-    .await
-}
-
-/// Signs in. The page reloads into `next` itself; without JavaScript the form post returns to
-/// the sign-in page, which sends a signed-in visitor on to `next`.
-#[server]
-pub async fn login(user_key: String, password: String, next: String) -> Result<(), AppError> {
-    let _ = next;
-    context::serve(|ctx| async move {
-        // Cycle the session id: whatever session this browser had ends here.
-        if let Some(old) = ctx.session_token() {
-            session::end(&ctx.state.db, &old).await?;
-        }
-        let (token, _user) = service::sign_in(
-            &ctx.state.db,
-            &user_key,
-            password,
-            &ctx.client_addr,
-            chrono::Utc::now(),
-        )
-        .await?;
-        ctx.set_cookie(&session::cookie(&token, ctx.state.config.secure_cookies));
-        Ok(())
-    })
-    .await
-}
-
-#[server]
-pub async fn logout() -> Result<(), AppError> {
-    context::serve(|ctx| async move {
-        if let Some(user) = ctx.current_user().await? {
-            let actor = crate::audit::service::Actor {
-                name: user.user_key.clone(),
-                client_addr: Some(ctx.client_addr.clone()),
-            };
-            crate::audit::service::record(
-                &ctx.state.db,
-                &actor,
-                crate::audit::action::SIGN_OUT,
-                None,
-                crate::audit::Outcome::Success,
-                None,
-            )
-            .await?;
-        }
-        if let Some(token) = ctx.session_token() {
-            session::end(&ctx.state.db, &token).await?;
-        }
-        ctx.set_cookie(&session::clearing_cookie(ctx.state.config.secure_cookies));
-        Ok(())
-    })
-    .await
-}
-
-#[server]
-pub async fn setup_link_valid(token: String) -> Result<bool, AppError> {
-    context::serve(|ctx| async move { service::setup_token_valid(&ctx.state.db, &token).await })
-        .await
-}
-
-#[server]
-pub async fn complete_setup(
-    token: String,
-    user_key: String,
-    display_name: String,
-    password: String,
-    password_again: String,
-) -> Result<(), AppError> {
-    context::serve(|ctx| async move {
-        if password != password_again {
-            return Err(AppError::validation(
-                "password_again",
-                "The passwords differ.",
-            ));
-        }
-        let (session_token, _) = service::complete_setup(
-            &ctx.state.db,
-            &token,
-            &user_key,
-            &display_name,
-            password,
-            &ctx.client_addr,
-        )
-        .await?;
-        ctx.set_cookie(&session::cookie(
-            &session_token,
-            ctx.state.config.secure_cookies,
-        ));
-        Ok(())
-    })
-    .await
 }
 
 #[cfg(test)]

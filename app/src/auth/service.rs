@@ -96,6 +96,41 @@ pub async fn sign_in(
     Ok((token, user))
 }
 
+/// Signs in from a browser that may hold a session already: that session ends first (the id is
+/// cycled at every sign-in), then [`sign_in`].
+pub async fn sign_in_replacing(
+    db: &DatabaseConnection,
+    old_token: Option<String>,
+    user_key: &str,
+    password_input: String,
+    client_addr: &str,
+) -> Result<(String, users::Model), AppError> {
+    if let Some(old) = old_token {
+        session::end(db, &old).await?;
+    }
+    sign_in(db, user_key, password_input, client_addr, Utc::now()).await
+}
+
+/// Ends the browser's session, audited for the user it belonged to.
+pub async fn sign_out(
+    db: &DatabaseConnection,
+    user: Option<&users::Model>,
+    client_addr: &str,
+    token: Option<String>,
+) -> Result<(), AppError> {
+    if let Some(user) = user {
+        let actor = Actor {
+            name: user.user_key.clone(),
+            client_addr: Some(client_addr.to_string()),
+        };
+        record(db, &actor, action::SIGN_OUT, None, Outcome::Success, None).await?;
+    }
+    if let Some(token) = token {
+        session::end(db, &token).await?;
+    }
+    Ok(())
+}
+
 /// What start-up does about the first administrator.
 pub enum Bootstrap {
     /// An active administrator exists already.

@@ -1,10 +1,12 @@
 //! Users: the people and service accounts that own API keys or sign in to the console.
 
+pub mod api;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod types;
 
+pub use api::*;
 pub use types::*;
 
 use serde::{Deserialize, Serialize};
