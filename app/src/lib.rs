@@ -10,10 +10,10 @@ pub mod audit;
 pub mod auth;
 pub mod browser;
 pub mod credentials;
-pub mod dialog;
 pub mod error;
 pub mod layout;
 pub mod pages;
+pub mod ui;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::layout::PageHeader;
+use crate::ui::page::PageHeader;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

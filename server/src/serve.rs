@@ -183,7 +183,7 @@ async fn pages_need_a_session(
                 .to_string();
             return (
                 StatusCode::SEE_OTHER,
-                [(header::LOCATION, app::auth::page::login_path(&here))],
+                [(header::LOCATION, app::ui::url::login_path(&here))],
             )
                 .into_response();
         }

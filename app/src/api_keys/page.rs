@@ -12,10 +12,12 @@ use super::api::*;
 use super::{
     plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
 };
-use crate::auth::page::{ErrorNotice, RequireRole};
-use crate::dialog::Modal;
-use crate::layout::{PageHeader, Pagination};
-use crate::users::page::js_encode;
+use crate::ui::dialog::{Confirm, Modal};
+use crate::ui::guard::RequireRole;
+use crate::ui::notice::ErrorNotice;
+use crate::ui::page::{PageHeader, Pagination};
+use crate::ui::secret::SecretField;
+use crate::ui::url::js_encode;
 use crate::users::Role;
 
 #[component]
@@ -430,69 +432,6 @@ fn KeysTable(
             </table>
         </div>
     }.into_any()
-}
-
-#[component]
-fn Confirm(
-    title: String,
-    text: String,
-    confirm_label: &'static str,
-    danger: bool,
-    #[prop(into)] pending: Signal<bool>,
-    on_confirm: Callback<()>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    view! {
-        <div class="dialog__header"><h2 id="dialog-title">{title}</h2></div>
-        <div class="dialog__body">
-            <p>{text}</p>
-            // Bulk work on thousands of keys takes a moment: say that it is running.
-            <Show when=move || pending.get()>
-                <div class="progress" role="progressbar" aria-label="Working" aria-valuetext="Working on it…">
-                    <span class="progress__bar"></span>
-                </div>
-                <p class="field__hint" role="status">"Working on it… This can take a few seconds for thousands of keys."</p>
-            </Show>
-        </div>
-        <div class="dialog__footer">
-            <button type="button" class=if danger { "button button--danger" } else { "button button--primary" }
-                disabled=move || pending.get() on:click=move |_| on_confirm.run(())>
-                {confirm_label}
-            </button>
-            <button type="button" class="button button--subtle" autofocus on:click=move |_| on_cancel.run(())>"Cancel"</button>
-        </div>
-    }
-}
-
-/// A secret value: masked until revealed, with a copy button.
-#[component]
-fn SecretField(label: &'static str, value: String, masked: bool) -> impl IntoView {
-    let revealed = RwSignal::new(!masked);
-    let copied = RwSignal::new(false);
-    let value = StoredValue::new(value);
-    let copy = move |_| {
-        let text = value.get_value();
-        leptos::task::spawn_local(async move {
-            copied.set(crate::browser::copy_to_clipboard(text).await);
-        });
-    };
-    view! {
-        <div class="field">
-            <span class="field__label">{label}</span>
-            <div class="secret-row">
-                <code data-field=label>{move || if revealed.get() { value.get_value() } else { "•".repeat(24) }}</code>
-                {masked.then(|| view! {
-                    <button type="button" class="button button--small button--subtle" aria-pressed=move || revealed.get().to_string()
-                        aria-label=format!("Show {label}") on:click=move |_| revealed.update(|r| *r = !*r)>
-                        {move || if revealed.get() { "Hide" } else { "Show" }}
-                    </button>
-                })}
-                <button type="button" class="button button--small" aria-label=format!("Copy {label}") on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
-            </div>
-        </div>
-    }
 }
 
 #[component]

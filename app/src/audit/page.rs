@@ -7,9 +7,10 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::*;
 use super::AuditFilter;
-use crate::auth::page::{ErrorNotice, RequireRole};
-use crate::layout::{PageHeader, Pagination};
-use crate::users::page::js_encode;
+use crate::ui::guard::RequireRole;
+use crate::ui::notice::ErrorNotice;
+use crate::ui::page::{PageHeader, Pagination};
+use crate::ui::url::js_encode;
 use crate::users::Role;
 
 #[component]

@@ -1,92 +1,13 @@
-//! Sign-in and first-time setup pages, the role guard and the 403 page.
+//! The sign-in and first-time setup pages.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::{CompleteSetup, CurrentUser, Login};
 use crate::error::AppError;
-use crate::layout::PageHeader;
-use crate::users::Role;
-
-/// Renders `children` for a signed-in user holding one of `roles`; sends anyone else to sign in
-/// (and back here afterwards), or shows the 403 page. Server functions check roles again: this
-/// guard is for people, not for security.
-#[component]
-pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
-    let CurrentUser(user) = expect_context::<CurrentUser>();
-    let location = use_location();
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(u)) if u.has_any(roles) => children.with_value(|c| c()).into_any(),
-                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                    Ok(None) => {
-                        let search = location.search.get_untracked();
-                        let here = if search.is_empty() {
-                            location.pathname.get_untracked()
-                        } else {
-                            format!("{}?{search}", location.pathname.get_untracked())
-                        };
-                        let path = login_path(&here);
-                        view! { <Redirect path=path/> }.into_any()
-                    }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// The sign-in page that returns to `here` (a path with its query) afterwards.
-pub fn login_path(here: &str) -> String {
-    format!("/login?next={}", urlencode(here))
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-#[component]
-pub fn Forbidden() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::FORBIDDEN);
-    }
-    view! {
-        <Title text="No access"/>
-        <PageHeader title="You don't have access to this page"/>
-        <div class="notice notice--warning" role="alert">
-            <p>
-                "Your account does not hold the role this page needs. Ask an administrator to "
-                "give you the role, or go back to the "
-                <A href="/">"overview"</A>
-                "."
-            </p>
-        </div>
-    }
-}
-
-#[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    view! {
-        <div class="notice notice--error" role="alert">
-            <p>{error.to_string()}</p>
-        </div>
-    }
-}
+use crate::ui::notice::{ErrorNotice, FieldError};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -167,15 +88,6 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
             </ActionForm>
         </div>
-    }
-}
-
-#[component]
-pub fn FieldError(message: Signal<Option<String>>) -> impl IntoView {
-    move || {
-        message
-            .get()
-            .map(|m| view! { <p class="field__error" role="alert">{m}</p> })
     }
 }
 

@@ -10,9 +10,10 @@ use super::{
     Outcome, SaveXrayCredentials, TestXrayConnection, BASE_URL_CHOICES, CLIENT_ID_LEN,
     CLIENT_SECRET_LEN, MISMATCH_MESSAGE, REENTER_MESSAGE,
 };
-use crate::auth::page::{ErrorNotice, FieldError, RequireRole};
 use crate::error::AppError;
-use crate::layout::PageHeader;
+use crate::ui::guard::RequireRole;
+use crate::ui::notice::{ErrorNotice, FieldError};
+use crate::ui::page::PageHeader;
 use crate::users::Role;
 
 /// What the mask shows for any stored secret: the same whatever its length.

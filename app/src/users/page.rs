@@ -6,9 +6,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::api::*;
 use super::{Role, UserSummary};
-use crate::auth::page::{ErrorNotice, FieldError, RequireRole};
 use crate::error::AppError;
-use crate::layout::{PageHeader, Pagination};
+use crate::ui::guard::RequireRole;
+use crate::ui::notice::{ErrorNotice, FieldError};
+use crate::ui::page::{PageHeader, Pagination};
+use crate::ui::url::js_encode;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -183,19 +185,6 @@ fn UsersConsole() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-pub(crate) fn js_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[component]

@@ -1,0 +1,9 @@
+//! The parts pages share, so that no page imports from another: notices, dialogs, the role
+//! guard, the heading row and pagination, the secret field, and address helpers.
+
+pub mod dialog;
+pub mod guard;
+pub mod notice;
+pub mod page;
+pub mod secret;
+pub mod url;
