@@ -14,7 +14,7 @@ use super::{
 };
 use crate::ui::dialog::{Confirm, Modal};
 use crate::ui::guard::RequireRole;
-use crate::ui::notice::ErrorNotice;
+use crate::ui::notice::{ErrorNotice, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
 use crate::ui::secret::SecretField;
 use crate::ui::url::js_encode;
@@ -53,12 +53,6 @@ enum Dialog {
     Issued {
         keys: Vec<IssuedKey>,
     },
-}
-
-#[derive(Clone, PartialEq)]
-enum Flash {
-    Done(String),
-    Failed(String),
 }
 
 #[component]
@@ -253,12 +247,7 @@ fn ApiKeysConsole() -> impl IntoView {
                 "Create API Key"
             </button>
         </PageHeader>
-        <div class="flash-region" aria-live="polite">
-            {move || flash.get().map(|f| match f {
-                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
-                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
-            })}
-        </div>
+        <FlashRegion flash=flash/>
         <div class="toolbar">
             <div class="menu-anchor">
                 <button type="button" class="button" aria-haspopup="menu" aria-expanded=move || select_menu_open.get().to_string()

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::error::AppError;
 use crate::ui::guard::RequireRole;
-use crate::ui::notice::{ErrorNotice, FieldError};
+use crate::ui::notice::{ErrorNotice, FieldError, Flash, FlashRegion};
 use crate::ui::page::PageHeader;
 use crate::users::Role;
 
@@ -24,13 +24,6 @@ enum FocusAfter {
     Nothing,
     Saved,
     Cancelled,
-}
-
-#[derive(Clone, PartialEq)]
-enum Flash {
-    Done(String),
-    Warning(String),
-    Failed(String),
 }
 
 #[component]
@@ -272,13 +265,7 @@ fn CredentialsScreen() -> impl IntoView {
                 </button>
             </Show>
         </PageHeader>
-        <div class="flash-region" aria-live="polite">
-            {move || flash.get().map(|f| match f {
-                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
-                Flash::Warning(m) => view! { <div class="notice notice--warning" role="status"><p>{m}</p></div> }.into_any(),
-                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
-            })}
-        </div>
+        <FlashRegion flash=flash/>
         <Transition fallback=|| view! { <p class="loading">"Loading the Xray credentials…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -21,3 +21,25 @@ pub fn FieldError(message: Signal<Option<String>>) -> impl IntoView {
             .map(|m| view! { <p class="field__error" role="alert">{m}</p> })
     }
 }
+
+/// What an action did, said once at the top of the page: done, done with a warning, or failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flash {
+    Done(String),
+    Warning(String),
+    Failed(String),
+}
+
+/// The live region that says the last action's outcome (screen readers announce it).
+#[component]
+pub fn FlashRegion(#[prop(into)] flash: Signal<Option<Flash>>) -> impl IntoView {
+    view! {
+        <div class="flash-region" aria-live="polite">
+            {move || flash.get().map(|f| match f {
+                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
+                Flash::Warning(m) => view! { <div class="notice notice--warning" role="status"><p>{m}</p></div> }.into_any(),
+                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
+            })}
+        </div>
+    }
+}

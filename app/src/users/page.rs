@@ -8,7 +8,7 @@ use super::api::*;
 use super::{Role, UserSummary};
 use crate::error::AppError;
 use crate::ui::guard::RequireRole;
-use crate::ui::notice::{ErrorNotice, FieldError};
+use crate::ui::notice::{ErrorNotice, FieldError, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
 use crate::ui::url::js_encode;
 
@@ -20,13 +20,6 @@ pub fn UsersPage() -> impl IntoView {
             <UsersConsole/>
         </RequireRole>
     }
-}
-
-/// A message saying what the last action did.
-#[derive(Clone, Debug, PartialEq)]
-enum Flash {
-    Done(String),
-    Failed(String),
 }
 
 #[component]
@@ -134,10 +127,7 @@ fn UsersConsole() -> impl IntoView {
                 "Add user"
             </button>
         </PageHeader>
-        {move || flash.get().map(|f| match f {
-            Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
-            Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
-        })}
+        <FlashRegion flash=flash/>
         <Show when=move || adding.get()>
             <AddUserForm action=add on_cancel=Callback::new(move |_| set_adding.set(false))/>
         </Show>
