@@ -649,12 +649,7 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
 fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
     let dir = tempfile::tempdir().unwrap();
     // A database with sealed secrets (the signing key), and no API key yet.
-    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(cli(dir.path(), &["tokens", "rotate-signing-key"]));
     let data = dir.path().join("data");
     std::fs::remove_file(data.join("pepper")).unwrap();
     std::fs::remove_file(data.join("master.key")).unwrap();
@@ -670,8 +665,9 @@ fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
 
 #[test]
 fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
+    use sea_orm::{EntityTrait, PaginatorTrait, Set};
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(
+    ok(cli(
         dir.path(),
         &[
             "users",
@@ -682,23 +678,46 @@ fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
             "--role",
             "administrator",
         ],
-    );
+    ));
+    // The counters a locked account has: per address, account-wide, and another account's.
+    let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("data/xray-keys.db"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let count = |db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        runtime.block_on(async move {
+            app::entities::throttle::Entity::find()
+                .count(&db)
+                .await
+                .unwrap()
+        })
+    };
+    let db = runtime.block_on(async {
+        let db = app::db::connect(&url).await.unwrap();
+        for bucket in [
+            "account-addr:locked-admin@10.0.0.1",
+            "account:locked-admin",
+            "account-addr:other@10.0.0.1",
+        ] {
+            app::entities::throttle::Entity::insert(app::entities::throttle::ActiveModel {
+                bucket: Set(bucket.into()),
+                window_start: Set(chrono::Utc::now()),
+                failures: Set(5),
+            })
+            .exec(&db)
+            .await
+            .unwrap();
+        }
+        db
+    });
+    assert_eq!(count(&db), 3);
+    let out = ok(cli(dir.path(), &["users", "unlock", "Locked-Admin"]));
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = cli(dir.path(), &["users", "unlock", "Locked-Admin"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("unlocked locked-admin"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("unlocked locked-admin: 2 sign-in counters cleared"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    assert_eq!(count(&db), 1, "the other account's counter stays");
     let out = cli(dir.path(), &["users", "unlock", "nobody-here"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));

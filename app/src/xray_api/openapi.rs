@@ -38,7 +38,7 @@ fn authenticate(version: &str) -> Value {
                 "401": error("Unknown Client Id, wrong secret, deleted key or deactivated user (not told apart).", INVALID_CLIENT_CREDENTIALS),
                 "413": error("The body is over 4096 bytes.", "The request body is larger than 4096 bytes."),
                 "429": {
-                    "description": "Too many failed attempts for this Client Id or from this address.",
+                    "description": "A wrong secret from an address that failed 50 times within 15 minutes. Only failures count, per address; a right secret is never refused.",
                     "headers": { "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds to wait." } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
                 }
