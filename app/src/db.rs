@@ -119,6 +119,27 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Whether `err` is a unique-key violation: another writer got there first.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// `conflict()` when `err` is a unique-key violation (a race the caller can name to the user),
+/// otherwise the usual mapping of a database error.
+pub fn conflict_or(
+    err: DbErr,
+    conflict: impl FnOnce() -> crate::error::AppError,
+) -> crate::error::AppError {
+    if is_unique_violation(&err) {
+        conflict()
+    } else {
+        err.into()
+    }
+}
+
 /// Whether the database answers a trivial query (readiness probe).
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::secret::{new_client_id, ClientSecret, SecretHasher};
@@ -204,10 +204,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => already_has_key(&user.user_key),
-        _ => AppError::from(e),
-    })?;
+    .map_err(|e| crate::db::conflict_or(e, || already_has_key(&user.user_key)))?;
     record(
         &txn,
         actor,

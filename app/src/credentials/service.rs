@@ -192,7 +192,7 @@ async fn try_save(
             match inserted {
                 Ok(_) => 1,
                 // Another first save got in first: go round again and update it.
-                Err(e) if is_unique_violation(&e) => return Ok(None),
+                Err(e) if crate::db::is_unique_violation(&e) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -274,13 +274,6 @@ async fn master_key_is_current(
          the server, then save again."
             .into(),
     ))
-}
-
-fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
 
 /// The stored Client ID, secret and base URL, for a connection test or a backup job.

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::{ImportOutcome, NewUser, Role, UserKey, UserPage, UserQuery, UserSummary, UserUpdate};
@@ -93,11 +93,8 @@ pub async fn create_user(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        // Another administrator created the same key between our check and insert.
-        Some(SqlErr::UniqueConstraintViolation(_)) => taken(&key),
-        _ => AppError::from(e),
-    })?;
+    // Another administrator created the same key between our check and insert.
+    .map_err(|e| crate::db::conflict_or(e, || taken(&key)))?;
     record(
         &txn,
         actor,
