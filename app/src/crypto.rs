@@ -12,10 +12,9 @@ use crate::error::AppError;
 /// Fills `buf` from the operating system's generator. A failure is logged and is an internal
 /// error: nothing random is ever made up another way.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), AppError> {
-    rand::rngs::OsRng.try_fill_bytes(buf).map_err(|e| {
-        tracing::error!(error = %e, "the OS random generator failed");
-        AppError::Internal
-    })
+    rand::rngs::OsRng
+        .try_fill_bytes(buf)
+        .map_err(AppError::logged("the OS random generator failed"))
 }
 
 /// `N` random bytes.

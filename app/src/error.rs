@@ -47,6 +47,16 @@ impl AppError {
         }
     }
 
+    /// For `map_err`: logs the cause of an internal failure (`what` says which) and answers the
+    /// user's message, which never carries the cause.
+    #[cfg(feature = "ssr")]
+    pub fn logged<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> AppError {
+        move |cause| {
+            tracing::error!(error = %cause, "{what}");
+            AppError::Internal
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {

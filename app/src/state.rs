@@ -65,10 +65,9 @@ impl AppState {
 pub async fn run_to_completion<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T, crate::error::AppError>> + Send + 'static,
 ) -> Result<T, crate::error::AppError> {
-    tokio::spawn(work).await.map_err(|e| {
-        tracing::error!(error = %e, "a change task failed");
-        crate::error::AppError::Internal
-    })?
+    tokio::spawn(work)
+        .await
+        .map_err(crate::error::AppError::logged("a change task failed"))?
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -77,10 +77,9 @@ impl SecretHasher {
                 argon2()?
                     .hash_password(secret.0.as_bytes(), &salt)
                     .map(|h| h.to_string())
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "argon2id hashing of a client secret failed");
-                        AppError::Internal
-                    })
+                    .map_err(AppError::logged(
+                        "argon2id hashing of a client secret failed",
+                    ))
             }
         }
     }

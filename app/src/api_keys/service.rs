@@ -235,10 +235,7 @@ async fn hash_off_runtime(
             .collect::<Result<Vec<_>, _>>()
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "secret hashing task failed");
-        AppError::Internal
-    })?
+    .map_err(AppError::logged("secret hashing task failed"))?
 }
 
 /// The keys a selection names, resolved inside the caller's transaction. All of them must

@@ -14,18 +14,13 @@ static HASH_PERMITS: Semaphore = Semaphore::const_new(MAX_HASHES_IN_FLIGHT);
 /// 16 random bytes from the OS generator, as a PHC salt.
 pub(crate) fn new_salt() -> Result<SaltString, AppError> {
     let bytes = crate::crypto::random_bytes::<16>()?;
-    SaltString::encode_b64(&bytes).map_err(|e| {
-        tracing::error!(error = %e, "salt encoding");
-        AppError::Internal
-    })
+    SaltString::encode_b64(&bytes).map_err(AppError::logged("salt encoding"))
 }
 
 /// argon2id at OWASP's minimum; also used for Client Secrets under the argon2id scheme.
 pub(crate) fn argon2() -> Result<Argon2<'static>, AppError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| {
-        tracing::error!(error = %e, "argon2 parameters");
-        AppError::Internal
-    })?;
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(AppError::logged("argon2 parameters"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -36,10 +31,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
         argon2()?
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                AppError::Internal
-            })
+            .map_err(AppError::logged("password hashing failed"))
     })
     .await
 }
@@ -79,10 +71,7 @@ pub(crate) async fn run_bounded<T: Send + 'static>(
         work()
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "password hashing task failed");
-        AppError::Internal
-    })?
+    .map_err(AppError::logged("password hashing task failed"))?
 }
 
 #[cfg(test)]

@@ -60,10 +60,7 @@ impl SigningKey {
     fn unseal(master: &MasterKey, sealed: &str) -> Result<Self, AppError> {
         let plain = master
             .open(sealed, &vault::settings_record(SIGNING_KEY_SETTING))
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot open the token-signing key");
-                AppError::Internal
-            })?;
+            .map_err(AppError::logged("cannot open the token-signing key"))?;
         let text = String::from_utf8(plain).map_err(|_| AppError::Internal)?;
         let (kid, key_hex) = text.split_once(':').ok_or(AppError::Internal)?;
         let key: [u8; 32] = hex::decode(key_hex)
@@ -138,10 +135,8 @@ impl TokenKeys {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.key)).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a token");
-            AppError::Internal
-        })
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.key))
+            .map_err(AppError::logged("cannot sign a token"))
     }
 
     /// The claims of `token` when its signature, algorithm, key id and times are right at `now`.
