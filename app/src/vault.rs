@@ -213,10 +213,7 @@ pub async fn load_master_key(
                 let pending = std::fs::read_to_string(&next)
                     .ok()
                     .and_then(|text| MasterKey::from_hex(&text).ok())
-                    .filter(|k| {
-                        k.open(&row.value, &settings_record(CANARY_SETTING))
-                            .is_ok_and(|t| t == CANARY_TEXT)
-                    });
+                    .filter(|k| opens_canary(k, &row.value));
                 match pending {
                     Some(pending) => {
                         std::fs::rename(&next, config.data_dir.join("master.key")).map_err(|e| {
@@ -362,10 +359,12 @@ pub async fn canary_opens(db: &impl ConnectionTrait, key: &MasterKey) -> Result<
         .lock_exclusive()
         .one(db)
         .await?;
-    Ok(canary.is_none_or(|row| {
-        key.open(&row.value, &settings_record(CANARY_SETTING))
-            .is_ok_and(|text| text == CANARY_TEXT)
-    }))
+    Ok(canary.is_none_or(|row| opens_canary(key, &row.value)))
+}
+
+fn opens_canary(key: &MasterKey, sealed: &str) -> bool {
+    key.open(sealed, &settings_record(CANARY_SETTING))
+        .is_ok_and(|text| text == CANARY_TEXT)
 }
 
 /// Takes the canary's row lock (PostgreSQL; SQLite's write transaction holds the whole file):

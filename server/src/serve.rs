@@ -158,14 +158,8 @@ async fn pages_need_a_session(
         axum::http::Method::GET | axum::http::Method::HEAD
     );
     if is_page_read && app::SIGNED_IN_PAGES.contains(&request.uri().path()) {
-        let secure = state.config.secure_cookies;
-        let token = request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| app::auth::session::token_from_cookie_header(h, secure))
-            .map(str::to_string);
+        let token =
+            app::auth::session::token_from_headers(request.headers(), state.config.secure_cookies);
         let signed_in = match token {
             Some(token) => app::auth::session::lookup(&state.db, &token, chrono::Utc::now()).await,
             None => Ok(None),

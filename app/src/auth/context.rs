@@ -55,13 +55,7 @@ impl RequestCtx {
 
     /// The session cookie's value on this request, if any.
     pub fn session_token(&self) -> Option<String> {
-        self.parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| session::token_from_cookie_header(h, self.state.config.secure_cookies))
-            .map(str::to_string)
+        session::token_from_headers(&self.parts.headers, self.state.config.secure_cookies)
     }
 
     /// The signed-in user making this request, if any.

@@ -135,6 +135,16 @@ pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The session cookie's value among a request's `Cookie` headers.
+pub fn token_from_headers(headers: &axum::http::HeaderMap, secure: bool) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| token_from_cookie_header(h, secure))
+        .map(str::to_string)
+}
+
 /// Deletes sessions past their absolute or idle limit at `now`.
 pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, AppError> {
     Ok(sessions::Entity::delete_many()

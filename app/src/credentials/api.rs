@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::{connection, service};
+use super::{connection, destination::HostPolicy, service};
 use super::{CredentialsForm, CredentialsPage, CredentialsView};
 use crate::error::AppError;
 
@@ -40,7 +40,7 @@ pub async fn save_xray_credentials(form: CredentialsForm) -> Result<CredentialsV
             &ctx.state.master_key,
             &actor,
             &form,
-            &connection::Tester::for_server(&ctx.state.config).policy,
+            &HostPolicy::for_server(&ctx.state.config),
         )
         .await?;
         test_as(&ctx, &actor).await

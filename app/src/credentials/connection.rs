@@ -39,14 +39,9 @@ impl Tester {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
     pub fn for_server(config: &Config) -> Self {
-        let self_root = self_root(config.listen);
-        let this_server: Vec<String> = [self_root.as_str(), config.public_url.as_str()]
-            .iter()
-            .filter_map(|url| authority_of(url))
-            .collect();
         Tester {
-            policy: HostPolicy::new(&config.xray_hosts, &this_server),
-            self_root,
+            policy: HostPolicy::for_server(config),
+            self_root: self_root(config.listen),
             timeout: Self::DEFAULT_TIMEOUT,
         }
     }
@@ -104,17 +99,6 @@ impl Tester {
             _ => graphql_read(&client, &root, &token).await,
         }
     }
-}
-
-/// `host:port` of an http(s) URL, lower-case, with the scheme's default port made explicit.
-fn authority_of(url: &str) -> Option<String> {
-    let parsed = reqwest::Url::parse(url).ok()?;
-    let host = match parsed.host()? {
-        url::Host::Domain(d) => d.to_ascii_lowercase(),
-        url::Host::Ipv4(ip) => ip.to_string(),
-        url::Host::Ipv6(ip) => format!("[{ip}]"),
-    };
-    Some(format!("{host}:{}", parsed.port_or_known_default()?))
 }
 
 /// `http://<loopback>:<port>/api` for the address the server listens on.

@@ -7,14 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::BaseUrl;
 
-/// The Xray Cloud API hosts (global and the regions).
-pub const XRAY_CLOUD_HOSTS: &[&str] = &[
-    "xray.cloud.getxray.app",
-    "us.xray.cloud.getxray.app",
-    "eu.xray.cloud.getxray.app",
-    "au.xray.cloud.getxray.app",
-];
-
 /// Which hosts the secret may go to, beside the public internet.
 #[derive(Clone, Debug, Default)]
 pub struct HostPolicy {
@@ -51,21 +43,42 @@ impl HostPolicy {
         }
     }
 
-    fn names(&self, host: &str, port: u16) -> bool {
+    /// The policy of a server run with `config`: its listed hosts, and its own addresses (the
+    /// loopback root the connection test uses for "This server", and its public URL).
+    pub fn for_server(config: &crate::config::Config) -> Self {
+        let own = [
+            super::connection::self_root(config.listen),
+            config.public_url.clone(),
+        ];
+        let this_server: Vec<String> = own.iter().filter_map(|url| authority_of(url)).collect();
+        HostPolicy::new(&config.xray_hosts, &this_server)
+    }
+
+    /// Whether the policy names the target, so that no lookup is needed: a listed host, this
+    /// server, or Xray Cloud.
+    fn names(&self, target: &Target) -> bool {
+        let (host, port) = (&target.host, target.port);
         let with_port = format!("{host}:{port}");
-        self.listed.iter().any(|l| *l == host || *l == with_port)
+        self.listed.iter().any(|l| l == host || *l == with_port)
             || self.this_server.contains(&with_port)
+            || is_xray_cloud(target)
     }
 
     /// The checks that need no lookup, run when the form is saved: plain http only to listed
     /// hosts, and an address written as a number must be public unless listed.
     pub fn check_static(&self, base: &BaseUrl) -> Result<(), Refused> {
+        self.unnamed_target(base).map(|_| ())
+    }
+
+    /// The custom target that needs a lookup (`None`: the policy names it, or it is no custom
+    /// URL), after the checks that need none.
+    fn unnamed_target(&self, base: &BaseUrl) -> Result<Option<Target>, Refused> {
         let BaseUrl::Custom(url) = base else {
-            return Ok(());
+            return Ok(None);
         };
         let target = Target::parse(url)?;
-        if self.names(&target.host, target.port) || is_xray_cloud(&target) {
-            return Ok(());
+        if self.names(&target) {
+            return Ok(None);
         }
         if !target.https {
             return Err(Refused(
@@ -82,20 +95,15 @@ impl HostPolicy {
         if target.host == "localhost" || target.host.ends_with(".localhost") {
             return Err(not_public());
         }
-        Ok(())
+        Ok(Some(target))
     }
 
     /// Decides where a request to `base` may connect, resolving the host when the policy does
     /// not name it.
     pub async fn resolve(&self, base: &BaseUrl) -> Result<Destination, Refused> {
-        self.check_static(base)?;
-        let BaseUrl::Custom(url) = base else {
+        let Some(target) = self.unnamed_target(base)? else {
             return Ok(Destination::Named);
         };
-        let target = Target::parse(url)?;
-        if self.names(&target.host, target.port) || is_xray_cloud(&target) {
-            return Ok(Destination::Named);
-        }
         let bare = target.host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((bare, target.port)).await {
             Ok(addrs) => addrs.collect(),
@@ -125,8 +133,27 @@ fn not_public() -> Refused {
     )
 }
 
+/// One of the Xray Cloud API roots the form offers (global and the regions), over https.
 fn is_xray_cloud(target: &Target) -> bool {
-    target.https && target.port == 443 && XRAY_CLOUD_HOSTS.contains(&target.host.as_str())
+    let authority = format!("{}:{}", target.host, target.port);
+    target.https
+        && [
+            BaseUrl::XrayGlobal,
+            BaseUrl::XrayUs,
+            BaseUrl::XrayEu,
+            BaseUrl::XrayAu,
+        ]
+        .iter()
+        .filter_map(BaseUrl::xray_cloud_root)
+        .any(|root| authority_of(root).as_deref() == Some(authority.as_str()))
+}
+
+/// `host:port` of an http(s) URL, lower-case, IPv6 in brackets, with the scheme's default port
+/// made explicit.
+pub fn authority_of(url: &str) -> Option<String> {
+    Target::parse(url)
+        .ok()
+        .map(|t| format!("{}:{}", t.host, t.port))
 }
 
 struct Target {

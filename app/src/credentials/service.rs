@@ -359,12 +359,13 @@ pub async fn upgrade_binding(
     db: &DatabaseConnection,
     master_key: &MasterKey,
 ) -> Result<u64, AppError> {
+    // Read first: after the first start this costs one read, not the write lock; read again
+    // under the lock, as another instance may have upgraded meanwhile.
+    if binding_upgraded(db).await? {
+        return Ok(0);
+    }
     let txn = crate::db::begin_write(db).await?;
-    let done = crate::entities::settings::Entity::find_by_id(BINDING_SETTING.to_string())
-        .one(&txn)
-        .await?
-        .is_some_and(|s| s.value == BINDING_VERSION);
-    if done {
+    if binding_upgraded(&txn).await? {
         return Ok(0);
     }
     let mut count = 0;
@@ -385,6 +386,15 @@ pub async fn upgrade_binding(
     crate::vault::put_setting(&txn, BINDING_SETTING, BINDING_VERSION).await?;
     txn.commit().await?;
     Ok(count)
+}
+
+async fn binding_upgraded(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    Ok(
+        crate::entities::settings::Entity::find_by_id(BINDING_SETTING.to_string())
+            .one(db)
+            .await?
+            .is_some_and(|s| s.value == BINDING_VERSION),
+    )
 }
 
 /// Re-encrypts every sealed value (settings and stored credentials) from `old` to `new` in one
