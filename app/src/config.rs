@@ -6,26 +6,191 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Settings this server reads. Any other `XRAY_KEYS_*` variable is refused as a likely typo.
-pub const KNOWN_SETTINGS: &[&str] = &[
-    "XRAY_KEYS_LISTEN",
-    "XRAY_KEYS_DATA_DIR",
-    "XRAY_KEYS_LOG",
-    "XRAY_KEYS_LOG_FORMAT",
-    "XRAY_KEYS_SITE_ROOT",
-    "XRAY_KEYS_PUBLIC_URL",
-    "XRAY_KEYS_SECURE_COOKIES",
-    "XRAY_KEYS_TRUST_PROXY",
-    "XRAY_KEYS_ADMIN_USER",
-    "XRAY_KEYS_ADMIN_PASSWORD",
-    "XRAY_KEYS_PEPPER",
-    "XRAY_KEYS_PEPPER_FILE",
-    "XRAY_KEYS_SECRET_HASH",
-    "XRAY_KEYS_MASTER_KEY",
-    "XRAY_KEYS_MASTER_KEY_FILE",
-    "XRAY_KEYS_XRAY_HOSTS",
-    "XRAY_KEYS_RETENTION_DAYS",
+/// One setting, declared once: its name, its default and what it means. The unknown-name check,
+/// the lookups, the messages that blame it and README's settings table (a test compares them)
+/// all read this.
+pub struct Setting {
+    pub name: &'static str,
+    pub default: Fallback,
+    /// README's "Meaning" column (Markdown).
+    pub meaning: &'static str,
+}
+
+/// What a setting is when it is not given.
+pub enum Fallback {
+    /// This value, read and checked exactly as if it had been given.
+    Value(&'static str),
+    /// Worked out from other settings or the machine; the text (Markdown) says how.
+    Derived(&'static str),
+    /// Nothing: what it configures stays off.
+    Unset,
+}
+
+impl Fallback {
+    fn value(&self) -> &'static str {
+        match self {
+            Fallback::Value(value) => value,
+            Fallback::Derived(_) | Fallback::Unset => "",
+        }
+    }
+}
+
+pub const DATABASE_URL: Setting = Setting {
+    name: "DATABASE_URL",
+    default: Fallback::Derived("`sqlite://<data dir>/xray-keys.db?mode=rwc`"),
+    meaning: "`sqlite:<path>` or `postgres://user:pass@host/db`. A missing SQLite file is created \
+        readable by its owner only (0600), its missing folder 0700. Never logged.",
+};
+pub const DATA_DIR: Setting = Setting {
+    name: "XRAY_KEYS_DATA_DIR",
+    default: Fallback::Value("data"),
+    meaning: "Folder (relative to the working directory unless absolute) for the default SQLite \
+        database and generated key files.",
+};
+pub const LISTEN: Setting = Setting {
+    name: "XRAY_KEYS_LISTEN",
+    default: Fallback::Value("127.0.0.1:3000"),
+    meaning: "Address and port to listen on.",
+};
+pub const LOG: Setting = Setting {
+    name: "XRAY_KEYS_LOG",
+    default: Fallback::Derived("`info` for the server, `warn` for commands"),
+    meaning: "Log filter: a level (`trace` … `error`, `off`) or `target=level,…`. Commands print \
+        their results on standard output and log only warnings and errors unless this says \
+        otherwise.",
+};
+pub const LOG_FORMAT: Setting = Setting {
+    name: "XRAY_KEYS_LOG_FORMAT",
+    default: Fallback::Value("text"),
+    meaning: "`text` or `json` (one JSON object per line, for log collectors).",
+};
+pub const SITE_ROOT: Setting = Setting {
+    name: "XRAY_KEYS_SITE_ROOT",
+    default: Fallback::Derived("`LEPTOS_SITE_ROOT`, else `<target>/site` beside the binary"),
+    meaning: "Where the compiled client (`pkg/`) is served from.",
+};
+pub const PUBLIC_URL: Setting = Setting {
+    name: "XRAY_KEYS_PUBLIC_URL",
+    default: Fallback::Derived("`http://<listen address>`"),
+    meaning: "The address people use to reach the console; used in the printed setup link.",
+};
+pub const SECURE_COOKIES: Setting = Setting {
+    name: "XRAY_KEYS_SECURE_COOKIES",
+    default: Fallback::Derived("`true` when the public URL is `https://`"),
+    meaning: "Mark the session cookie `Secure`; it is then named `__Host-xk_session`, which \
+        browsers take only over https, for this host and path `/`.",
+};
+pub const TRUST_PROXY: Setting = Setting {
+    name: "XRAY_KEYS_TRUST_PROXY",
+    default: Fallback::Value("off"),
+    meaning: "`on` (one proxy) or the number of reverse proxies in front of the server that \
+        append to `X-Forwarded-For`. The client address (for throttling and the audit trail) is \
+        the entry the outermost trusted proxy appended, counted from the right; entries to its \
+        left are whatever the client sent. Off: the socket's peer. With it off, the first \
+        request from loopback that carries `X-Forwarded-For` logs a warning (every client of \
+        that proxy would share one address).",
+};
+pub const XRAY_HOSTS: Setting = Setting {
+    name: "XRAY_KEYS_XRAY_HOSTS",
+    default: Fallback::Unset,
+    meaning: "Hosts the stored Xray Client secret may be sent to besides Xray Cloud, this server \
+        and public hosts: `host` (any port) or `host:port`, comma-separated, e.g. \
+        `xray-proxy.corp.example,127.0.0.1:8443`. Listed hosts may be private and may use plain \
+        `http`.",
+};
+pub const RETENTION_DAYS: Setting = Setting {
+    name: "XRAY_KEYS_RETENTION_DAYS",
+    default: Fallback::Value("90"),
+    meaning: "Failed and refused sign-in entries of the audit trail older than this many days \
+        (1 to 3650) are deleted by an hourly task, together with ended sessions and throttle \
+        counters older than an hour.",
+};
+pub const ADMIN_USER: Setting = Setting {
+    name: "XRAY_KEYS_ADMIN_USER",
+    default: Fallback::Unset,
+    meaning: "With no active administrator at start, create this one (with \
+        `XRAY_KEYS_ADMIN_PASSWORD`: both or neither).",
+};
+pub const ADMIN_PASSWORD: Setting = Setting {
+    name: "XRAY_KEYS_ADMIN_PASSWORD",
+    default: Fallback::Unset,
+    meaning: "The password of `XRAY_KEYS_ADMIN_USER` when it is created.",
+};
+pub const SECRET_HASH: Setting = Setting {
+    name: "XRAY_KEYS_SECRET_HASH",
+    default: Fallback::Value("hmac-sha256"),
+    meaning: "How new Client Secrets are stored: `hmac-sha256` (keyed by the pepper) or \
+        `argon2id`. Keys stored under either scheme keep working when it changes.",
+};
+pub const PEPPER: Setting = Setting {
+    name: "XRAY_KEYS_PEPPER",
+    default: Fallback::Derived("`<data dir>/pepper`, generated on first start (mode 0600)"),
+    meaning: "The HMAC key for Client Secret hashes, as 64+ hex characters. Back it up with the \
+        database: without it no stored key authenticates. The database keeps a check of it (an \
+        HMAC of a constant): while API keys exist, a missing or different pepper stops the \
+        server and every command with a message naming this setting; a new pepper is generated \
+        only while no API key exists.",
+};
+pub const PEPPER_FILE: Setting = Setting {
+    name: "XRAY_KEYS_PEPPER_FILE",
+    default: Fallback::Unset,
+    meaning: "A file holding the pepper's hex, instead of `XRAY_KEYS_PEPPER` (not both).",
+};
+pub const MASTER_KEY: Setting = Setting {
+    name: "XRAY_KEYS_MASTER_KEY",
+    default: Fallback::Derived("`<data dir>/master.key`, generated on first start (mode 0600)"),
+    meaning: "The key (64 hex characters) that encrypts secrets the database keeps: the \
+        token-signing key and stored Xray credentials (XChaCha20-Poly1305). Keep it apart from \
+        database backups. A wrong key, or a lost key file while encrypted secrets exist, stops \
+        start-up with a message naming this setting; a new key is never generated over a lost \
+        one.",
+};
+pub const MASTER_KEY_FILE: Setting = Setting {
+    name: "XRAY_KEYS_MASTER_KEY_FILE",
+    default: Fallback::Unset,
+    meaning: "A file holding the master key's hex, instead of `XRAY_KEYS_MASTER_KEY` (not both).",
+};
+
+/// Every setting, in README's order. Any other `XRAY_KEYS_*` variable is refused as a likely typo.
+pub const SETTINGS: &[&Setting] = &[
+    &DATABASE_URL,
+    &DATA_DIR,
+    &LISTEN,
+    &LOG,
+    &LOG_FORMAT,
+    &SITE_ROOT,
+    &PUBLIC_URL,
+    &SECURE_COOKIES,
+    &TRUST_PROXY,
+    &XRAY_HOSTS,
+    &RETENTION_DAYS,
+    &ADMIN_USER,
+    &ADMIN_PASSWORD,
+    &SECRET_HASH,
+    &PEPPER,
+    &PEPPER_FILE,
+    &MASTER_KEY,
+    &MASTER_KEY_FILE,
 ];
+
+/// README's settings table, as the declarations above make it.
+pub fn settings_table() -> String {
+    let mut table = String::from("| Setting | Default | Meaning |\n| --- | --- | --- |\n");
+    for setting in SETTINGS {
+        let default = match setting.default {
+            Fallback::Value(value) => format!("`{value}`"),
+            Fallback::Derived(text) => text.to_string(),
+            Fallback::Unset => "unset".to_string(),
+        };
+        let meaning = setting
+            .meaning
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        table.push_str(&format!("| `{}` | {default} | {meaning} |\n", setting.name));
+    }
+    table
+}
 
 /// Where a server-held key comes from (the pepper of the HMAC secret scheme, the master key).
 /// No `Debug`: it can hold the key.
@@ -41,8 +206,8 @@ pub enum KeySource {
 
 /// The settings that name one server-held key: for reading it and for blaming it in errors.
 pub struct KeySettings {
-    pub inline: &'static str,
-    pub file: &'static str,
+    pub inline: &'static Setting,
+    pub file: &'static Setting,
     /// The file's name in the data folder.
     pub data_file: &'static str,
 }
@@ -58,27 +223,27 @@ pub fn read_key<T>(
     match source {
         KeySource::Inline(hex) => parse(hex)
             .map(Some)
-            .map_err(|m| ConfigError::new(settings.inline, m)),
+            .map_err(|m| ConfigError::new(settings.inline.name, m)),
         KeySource::File(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 ConfigError::new(
-                    settings.file,
+                    settings.file.name,
                     format!("cannot read {}: {e}", path.display()),
                 )
             })?;
             parse(&text)
                 .map(Some)
-                .map_err(|m| ConfigError::new(settings.file, format!("the file {m}")))
+                .map_err(|m| ConfigError::new(settings.file.name, format!("the file {m}")))
         }
         KeySource::DataDir => {
             let path = data_dir.join(settings.data_file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => parse(&text).map(Some).map_err(|m| {
-                    ConfigError::new("XRAY_KEYS_DATA_DIR", format!("{} {m}", path.display()))
+                    ConfigError::new(DATA_DIR.name, format!("{} {m}", path.display()))
                 }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(ConfigError::new(
-                    "XRAY_KEYS_DATA_DIR",
+                    DATA_DIR.name,
                     format!("cannot read {}: {e}", path.display()),
                 )),
             }
@@ -144,17 +309,17 @@ impl DatabaseUrl {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             DatabaseKind::Postgres
         } else if url.is_empty() {
-            return Err(ConfigError::new("DATABASE_URL", "is empty"));
+            return Err(ConfigError::new(DATABASE_URL.name, "is empty"));
         } else {
             return Err(ConfigError::new(
-                "DATABASE_URL",
+                DATABASE_URL.name,
                 "must start with sqlite: or postgres:// (other databases are not supported)",
             ));
         };
         if kind == DatabaseKind::Sqlite && url.contains(":memory:") {
             // Each pooled connection would get its own empty database.
             return Err(ConfigError::new(
-                "DATABASE_URL",
+                DATABASE_URL.name,
                 "an in-memory SQLite database is not supported; give a file path",
             ));
         }
@@ -239,117 +404,80 @@ impl Config {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
-        let mut unknown: Vec<&String> = vars
-            .keys()
-            .filter(|k| k.starts_with("XRAY_KEYS_") && !KNOWN_SETTINGS.contains(&k.as_str()))
-            .collect();
-        unknown.sort();
-        if let Some(name) = unknown.first() {
-            return Err(ConfigError::new(
-                name,
-                format!(
-                    "is not a setting of this server (known settings: {})",
-                    KNOWN_SETTINGS.join(", ")
-                ),
-            ));
-        }
-        let get = |name: &str| {
-            vars.get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        for (name, value) in &vars {
-            if (name.starts_with("XRAY_KEYS_") || name == "DATABASE_URL")
-                && value.contains('\u{FFFD}')
-            {
-                return Err(ConfigError::new(name, "is not valid UTF-8"));
-            }
-        }
+        let vars = Vars(vars.into_iter().collect());
+        vars.refuse_unknown_and_non_utf8()?;
 
-        let data_dir = PathBuf::from(get("XRAY_KEYS_DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = match vars.get("DATABASE_URL") {
+        let data_dir = PathBuf::from(vars.value(&DATA_DIR));
+        let database_url = match vars.raw(&DATABASE_URL) {
             Some(url) => DatabaseUrl::parse(url)?,
             None => DatabaseUrl::sqlite_file(&data_dir.join("xray-keys.db")),
         };
-        let listen = match get("XRAY_KEYS_LISTEN") {
-            Some(v) => v.parse().map_err(|_| {
-                ConfigError::new(
-                    "XRAY_KEYS_LISTEN",
-                    format!("'{v}' is not an address and port such as 127.0.0.1:3000"),
-                )
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
-        let log_filter = get("XRAY_KEYS_LOG");
+        let listen = vars.value(&LISTEN);
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            ConfigError::new(
+                LISTEN.name,
+                format!("'{listen}' is not an address and port such as 127.0.0.1:3000"),
+            )
+        })?;
+        let log_filter = vars.given(&LOG);
         if let Some(filter) = &log_filter {
             validate_log_filter(filter)?;
         }
-        let log_format = match get("XRAY_KEYS_LOG_FORMAT").as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
+        let log_format = match vars.value(&LOG_FORMAT).as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
                 return Err(ConfigError::new(
-                    "XRAY_KEYS_LOG_FORMAT",
+                    LOG_FORMAT.name,
                     format!("'{other}' is not one of: text, json"),
                 ))
             }
         };
-        let site_root = match get("XRAY_KEYS_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")) {
+        let site_root = match vars
+            .given(&SITE_ROOT)
+            .or_else(|| vars.given_name("LEPTOS_SITE_ROOT"))
+        {
             Some(v) => PathBuf::from(v),
             None => default_site_root(),
         };
-        let public_url = get("XRAY_KEYS_PUBLIC_URL")
+        let public_url = vars
+            .given(&PUBLIC_URL)
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{listen}"));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::new(
-                "XRAY_KEYS_PUBLIC_URL",
+                PUBLIC_URL.name,
                 "must start with http:// or https://",
             ));
         }
-        let secure_cookies = match get("XRAY_KEYS_SECURE_COOKIES") {
-            Some(v) => parse_bool("XRAY_KEYS_SECURE_COOKIES", &v)?,
+        let secure_cookies = match vars.given(&SECURE_COOKIES) {
+            Some(v) => parse_bool(SECURE_COOKIES.name, &v)?,
             None => public_url.starts_with("https://"),
         };
-        let trust_proxy_hops = match get("XRAY_KEYS_TRUST_PROXY") {
-            None => 0,
-            Some(v) => match v.parse::<usize>() {
-                Ok(hops @ 0..=10) => hops,
-                Ok(_) => {
-                    return Err(ConfigError::new(
-                        "XRAY_KEYS_TRUST_PROXY",
-                        "is at most 10 proxies",
-                    ))
-                }
-                Err(_) => usize::from(parse_bool("XRAY_KEYS_TRUST_PROXY", &v).map_err(|_| {
-                    ConfigError::new(
-                        "XRAY_KEYS_TRUST_PROXY",
-                        format!("'{v}' is not on, off, or a number of proxies"),
-                    )
-                })?),
-            },
+        let trust_proxy = vars.value(&TRUST_PROXY);
+        let trust_proxy_hops = match trust_proxy.parse::<usize>() {
+            Ok(hops @ 0..=10) => hops,
+            Ok(_) => return Err(ConfigError::new(TRUST_PROXY.name, "is at most 10 proxies")),
+            Err(_) => usize::from(parse_bool(TRUST_PROXY.name, &trust_proxy).map_err(|_| {
+                ConfigError::new(
+                    TRUST_PROXY.name,
+                    format!("'{trust_proxy}' is not on, off, or a number of proxies"),
+                )
+            })?),
         };
-        let xray_hosts = get("XRAY_KEYS_XRAY_HOSTS")
+        let xray_hosts = vars
+            .given(&XRAY_HOSTS)
             .map(|v| parse_hosts(&v))
             .transpose()?
             .unwrap_or_default();
-        let retention_days = match get("XRAY_KEYS_RETENTION_DAYS") {
-            None => 90,
-            Some(v) => match v.parse::<u32>() {
-                Ok(days @ 1..=3650) => days,
-                _ => {
-                    return Err(ConfigError::new(
-                        "XRAY_KEYS_RETENTION_DAYS",
-                        format!("'{v}' is not a number of days from 1 to 3650"),
-                    ))
-                }
-            },
+        let retention = vars.value(&RETENTION_DAYS);
+        let Ok(retention_days @ 1..=3650) = retention.parse::<u32>() else {
+            return Err(ConfigError::new(
+                RETENTION_DAYS.name,
+                format!("'{retention}' is not a number of days from 1 to 3650"),
+            ));
         };
-        let admin_bootstrap = match (
-            get("XRAY_KEYS_ADMIN_USER"),
-            vars.get("XRAY_KEYS_ADMIN_PASSWORD"),
-        ) {
+        let admin_bootstrap = match (vars.given(&ADMIN_USER), vars.raw(&ADMIN_PASSWORD)) {
             (None, None) => None,
             (Some(user_key), Some(password)) if !password.is_empty() => Some(AdminBootstrap {
                 user_key,
@@ -357,32 +485,33 @@ impl Config {
             }),
             (Some(_), _) => {
                 return Err(ConfigError::new(
-                    "XRAY_KEYS_ADMIN_PASSWORD",
+                    ADMIN_PASSWORD.name,
                     "must be set (and not empty) together with XRAY_KEYS_ADMIN_USER",
                 ))
             }
             (None, Some(_)) => {
                 return Err(ConfigError::new(
-                    "XRAY_KEYS_ADMIN_USER",
+                    ADMIN_USER.name,
                     "must be set together with XRAY_KEYS_ADMIN_PASSWORD",
                 ))
             }
         };
-        let key_source = |inline: &str, file: &str| match (vars.get(inline), get(file)) {
-            (Some(_), Some(_)) => Err(ConfigError::new(
-                inline,
-                format!("set either {inline} or {file}, not both"),
-            )),
-            (Some(hex), None) => Ok(KeySource::Inline(hex.trim().to_string())),
-            (None, Some(path)) => Ok(KeySource::File(PathBuf::from(path))),
-            (None, None) => Ok(KeySource::DataDir),
-        };
-        let pepper = key_source("XRAY_KEYS_PEPPER", "XRAY_KEYS_PEPPER_FILE")?;
-        let master_key = key_source("XRAY_KEYS_MASTER_KEY", "XRAY_KEYS_MASTER_KEY_FILE")?;
-        let secret_hash = get("XRAY_KEYS_SECRET_HASH").unwrap_or_else(|| "hmac-sha256".into());
+        let key_source =
+            |inline: &Setting, file: &Setting| match (vars.raw(inline), vars.given(file)) {
+                (Some(_), Some(_)) => Err(ConfigError::new(
+                    inline.name,
+                    format!("set either {} or {}, not both", inline.name, file.name),
+                )),
+                (Some(hex), None) => Ok(KeySource::Inline(hex.trim().to_string())),
+                (None, Some(path)) => Ok(KeySource::File(PathBuf::from(path))),
+                (None, None) => Ok(KeySource::DataDir),
+            };
+        let pepper = key_source(&PEPPER, &PEPPER_FILE)?;
+        let master_key = key_source(&MASTER_KEY, &MASTER_KEY_FILE)?;
+        let secret_hash = vars.value(&SECRET_HASH);
         if secret_hash != "hmac-sha256" && secret_hash != "argon2id" {
             return Err(ConfigError::new(
-                "XRAY_KEYS_SECRET_HASH",
+                SECRET_HASH.name,
                 format!("'{secret_hash}' is not one of: hmac-sha256, argon2id"),
             ));
         }
@@ -406,6 +535,66 @@ impl Config {
     }
 }
 
+/// The environment's variables, looked up by their [`Setting`].
+struct Vars(std::collections::HashMap<String, String>);
+
+impl Vars {
+    /// An `XRAY_KEYS_*` name that is not a setting is a likely typo; a value of ours that is not
+    /// UTF-8 cannot be read as meant. Both stop start-up by name.
+    fn refuse_unknown_and_non_utf8(&self) -> Result<(), ConfigError> {
+        let known = |name: &str| SETTINGS.iter().any(|s| s.name == name);
+        let mut unknown: Vec<&String> = self
+            .0
+            .keys()
+            .filter(|k| k.starts_with("XRAY_KEYS_") && !known(k))
+            .collect();
+        unknown.sort();
+        if let Some(name) = unknown.first() {
+            let names: Vec<&str> = SETTINGS
+                .iter()
+                .map(|s| s.name)
+                .filter(|n| n.starts_with("XRAY_KEYS_"))
+                .collect();
+            return Err(ConfigError::new(
+                name,
+                format!(
+                    "is not a setting of this server (known settings: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        for (name, value) in &self.0 {
+            if known(name) && value.contains('\u{FFFD}') {
+                return Err(ConfigError::new(name, "is not valid UTF-8"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value as given, untrimmed (a password, a key's hex), even when blank.
+    fn raw(&self, setting: &Setting) -> Option<&String> {
+        self.0.get(setting.name)
+    }
+
+    /// The value given, trimmed; blank counts as not given.
+    fn given(&self, setting: &Setting) -> Option<String> {
+        self.given_name(setting.name)
+    }
+
+    fn given_name(&self, name: &str) -> Option<String> {
+        self.0
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value given, else the setting's declared default value.
+    fn value(&self, setting: &Setting) -> String {
+        self.given(setting)
+            .unwrap_or_else(|| setting.default.value().to_string())
+    }
+}
+
 /// `host[:port]` entries separated by commas; no schemes, paths or spaces inside an entry.
 fn parse_hosts(value: &str) -> Result<Vec<String>, ConfigError> {
     let mut hosts = Vec::new();
@@ -415,7 +604,7 @@ fn parse_hosts(value: &str) -> Result<Vec<String>, ConfigError> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
         if !fine {
             return Err(ConfigError::new(
-                "XRAY_KEYS_XRAY_HOSTS",
+                XRAY_HOSTS.name,
                 format!("'{entry}' is not a host or host:port (no scheme or path)"),
             ));
         }
@@ -455,7 +644,7 @@ fn validate_log_filter(filter: &str) -> Result<(), ConfigError> {
         let level_ok = LEVELS.contains(&level.to_ascii_lowercase().as_str());
         if !level_ok && (has_target || !is_target_name(directive)) {
             return Err(ConfigError::new(
-                "XRAY_KEYS_LOG",
+                LOG.name,
                 format!("'{directive}' is not a log level (trace, debug, info, warn, error, off) or target=level"),
             ));
         }
@@ -478,6 +667,26 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn readme_lists_every_setting_as_declared() {
+        let readme = include_str!("../../README.md");
+        let table = settings_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's settings table differs from the declarations in config.rs; it should \
+             read:\n\n{table}"
+        );
+    }
+
+    #[test]
+    fn every_declared_default_value_is_accepted() {
+        let config = Config::from_vars(vars(&[])).ok().unwrap();
+        assert_eq!(config.trust_proxy_hops, 0);
+        assert_eq!(config.retention_days, 90);
+        assert_eq!(config.secret_hash, "hmac-sha256");
+        assert_eq!(config.data_dir, PathBuf::from("data"));
     }
 
     #[test]

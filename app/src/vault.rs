@@ -15,7 +15,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use sha2::{Digest, Sha256};
 
-use crate::config::{read_key, Config, ConfigError, KeySettings, KeySource};
+use crate::config::{self, read_key, Config, ConfigError, KeySettings, KeySource};
 use crate::entities::settings;
 use crate::error::AppError;
 
@@ -158,19 +158,19 @@ pub async fn load_master_key(
         .await
         .map_err(|e| {
             ConfigError::new(
-                "DATABASE_URL",
+                config::DATABASE_URL.name,
                 format!("cannot read the master key check: {e}"),
             )
         })?;
     let settings = KeySettings {
-        inline: "XRAY_KEYS_MASTER_KEY",
-        file: "XRAY_KEYS_MASTER_KEY_FILE",
+        inline: &config::MASTER_KEY,
+        file: &config::MASTER_KEY_FILE,
         data_file: "master.key",
     };
     // The setting to blame when the key does not open the stored secrets.
     let setting = match &config.master_key {
-        KeySource::File(_) => settings.file,
-        KeySource::Inline(_) | KeySource::DataDir => settings.inline,
+        KeySource::File(_) => settings.file.name,
+        KeySource::Inline(_) | KeySource::DataDir => settings.inline.name,
     };
     let key = match read_key(
         &config.master_key,
@@ -183,7 +183,7 @@ pub async fn load_master_key(
             let path = config.data_dir.join(settings.data_file);
             if canary.is_some() {
                 return Err(ConfigError::new(
-                    "XRAY_KEYS_MASTER_KEY",
+                    config::MASTER_KEY.name,
                     format!(
                         "the database holds encrypted secrets but no master key is configured \
                          and {} does not exist: restore that file, or set XRAY_KEYS_MASTER_KEY \
@@ -193,7 +193,7 @@ pub async fn load_master_key(
                 ));
             }
             let key = MasterKey::generate().map_err(|_| {
-                ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a master key")
+                ConfigError::new(config::DATA_DIR.name, "cannot generate a master key")
             })?;
             crate::api_keys::secret::write_generated_key(&path, &key.to_hex())?;
             tracing::warn!(
@@ -218,7 +218,7 @@ pub async fn load_master_key(
                     Some(pending) => {
                         std::fs::rename(&next, config.data_dir.join("master.key")).map_err(|e| {
                             ConfigError::new(
-                                "XRAY_KEYS_DATA_DIR",
+                                config::DATA_DIR.name,
                                 format!("cannot finish the master key rotation: {e}"),
                             )
                         })?;
@@ -236,7 +236,7 @@ pub async fn load_master_key(
                     )),
                 }
             }
-            Ok(_) | Err(OpenError::Forged) | Err(OpenError::Malformed) => Err(ConfigError::new(
+            Ok(_) | Err(OpenError::Forged | OpenError::Malformed) => Err(ConfigError::new(
                 setting,
                 "the stored master key check is damaged; the stored secrets cannot be trusted",
             )),
@@ -251,7 +251,10 @@ pub async fn load_master_key(
         },
         None => {
             write_canary(db, &key).await.map_err(|_| {
-                ConfigError::new("DATABASE_URL", "cannot store the master key check")
+                ConfigError::new(
+                    config::DATABASE_URL.name,
+                    "cannot store the master key check",
+                )
             })?;
             Ok(key)
         }
@@ -270,8 +273,12 @@ pub async fn load_keys(
     db: &impl ConnectionTrait,
 ) -> Result<(crate::api_keys::secret::SecretHasher, MasterKey), ConfigError> {
     use crate::api_keys::secret::{hasher_from_config, write_generated_key, PEPPER_SETTINGS};
-    let db_error =
-        |e: AppError| ConfigError::new("DATABASE_URL", format!("cannot check the keys: {e}"));
+    let db_error = |e: AppError| {
+        ConfigError::new(
+            config::DATABASE_URL.name,
+            format!("cannot check the keys: {e}"),
+        )
+    };
     let (hasher, generated) = hasher_from_config(config)?;
     let mine = hasher.pepper_check().map_err(db_error)?;
     let stored = settings::Entity::find_by_id(PEPPER_CHECK_SETTING.to_string())
@@ -286,8 +293,8 @@ pub async fn load_keys(
         .is_some();
     let pepper_path = config.data_dir.join(PEPPER_SETTINGS.data_file);
     let setting = match &config.pepper {
-        KeySource::File(_) => PEPPER_SETTINGS.file,
-        KeySource::Inline(_) | KeySource::DataDir => PEPPER_SETTINGS.inline,
+        KeySource::File(_) => PEPPER_SETTINGS.file.name,
+        KeySource::Inline(_) | KeySource::DataDir => PEPPER_SETTINGS.inline.name,
     };
     let write_check = match (&stored, keys_exist) {
         (Some(check), _) if *check == mine => false,
@@ -295,7 +302,7 @@ pub async fn load_keys(
         (_, false) => true,
         (_, true) if generated.is_some() => {
             return Err(ConfigError::new(
-                "XRAY_KEYS_PEPPER",
+                config::PEPPER.name,
                 format!(
                     "the database holds API keys hashed with a pepper, but no pepper is \
                      configured and {} does not exist: restore that file, or set \
@@ -326,7 +333,9 @@ pub async fn load_keys(
     if write_check {
         put_setting(db, PEPPER_CHECK_SETTING, &mine)
             .await
-            .map_err(|_| ConfigError::new("DATABASE_URL", "cannot store the pepper check"))?;
+            .map_err(|_| {
+                ConfigError::new(config::DATABASE_URL.name, "cannot store the pepper check")
+            })?;
     }
     Ok((hasher, master_key))
 }

@@ -4,6 +4,9 @@
 //! `make bench` (or `cargo bench -p server --bench api_keys_scale`). Set `XK_BENCH_KEYS` for
 //! another size and `XK_TEST_POSTGRES` for another PostgreSQL (admin URL).
 
+// Tests and benchmarks stop at the first surprise; unwrap and expect say where.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use app::api_keys::secret::{ClientSecret, HashScheme, Pepper, SecretHasher};
@@ -11,7 +14,11 @@ use app::api_keys::{service, KeyQuery, Selection};
 use app::audit::service::Actor;
 use app::config::DatabaseUrl;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+#[path = "../tests/it/harness/postgres.rs"]
+mod postgres;
+use postgres::ThrowawayDatabase;
 
 const ROUNDS: usize = 200;
 
@@ -195,28 +202,12 @@ fn main() {
         let db = app::db::connect(&url).await.expect("sqlite");
         run("SQLite", db, keys).await;
 
-        let admin_url = std::env::var("XK_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        match Database::connect(&admin_url).await {
-            Ok(admin) => {
-                let name = format!("xk_bench_{:08x}", rand::random::<u32>());
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create db");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(&admin_url)
-                    .to_string();
-                let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("url");
-                let db = app::db::connect(&url).await.expect("postgres");
+        match ThrowawayDatabase::create("xk_bench").await {
+            Ok(database) => {
+                let db = app::db::connect(&database.url).await.expect("postgres");
                 run("PostgreSQL", db.clone(), keys).await;
                 let _ = db.close().await;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .expect("drop db");
+                database.drop_now().await.expect("drop db");
             }
             Err(e) => println!("\n### PostgreSQL: SKIPPED, not reachable ({e})"),
         }

@@ -9,6 +9,9 @@
 //! library), so it costs the same for every endpoint. Server and load share this machine's cores,
 //! as they would on a small host.
 
+// Tests and benchmarks stop at the first surprise; unwrap and expect say where.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,11 +24,15 @@ use app::users::{service as users, NewUser};
 use axum::routing::get;
 use axum::Router;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
-#[path = "../tests/common/keepalive.rs"]
+#[path = "../tests/it/harness/keepalive.rs"]
 mod keepalive;
 use keepalive::Conn;
+
+#[path = "../tests/it/harness/postgres.rs"]
+mod postgres;
+use postgres::ThrowawayDatabase;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -449,30 +456,17 @@ fn main() {
     load_rt.block_on(measure("SQLite", bare, sqlite));
     durability(&server_rt, &load_rt);
 
-    let admin_url = std::env::var("XK_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("xk_bench_{:016x}", rand::random::<u64>());
     let postgres = server_rt.block_on(async {
-        let admin = Database::connect(&admin_url).await.ok()?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create bench database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(&admin_url);
-        let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("url");
-        let db = app::db::connect(&url).await.expect("postgres");
-        Some((admin, prepare(db, &url).await))
+        let database = ThrowawayDatabase::create("xk_bench").await.ok()?;
+        let db = app::db::connect(&database.url).await.expect("postgres");
+        let prepared = prepare(db, &database.url).await;
+        Some((database, prepared))
     });
     match postgres {
-        Some((admin, prepared)) => {
+        Some((database, prepared)) => {
             load_rt.block_on(measure("PostgreSQL", bare, prepared));
             server_rt.block_on(async {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
+                let _ = database.drop_now().await;
             });
         }
         None => println!("\n### PostgreSQL: SKIPPED, not reachable at XK_TEST_POSTGRES"),

@@ -282,13 +282,17 @@ async fn backup(
         target_text.replace('\'', "''")
     ))
     .await
-    .map_err(|e| CliError::Serve(format!("cannot write {}: {e}", target.display())))?;
+    .map_err(|e| CliError::file("write", &target, e))?;
     restrict(&target)?;
     let mut written = vec![target.display().to_string()];
     let mut elsewhere = Vec::new();
-    let mut keys = vec![("pepper", &config.pepper, "XRAY_KEYS_PEPPER")];
+    let mut keys = vec![("pepper", &config.pepper, app::config::PEPPER.name)];
     if include_master_key {
-        keys.push(("master.key", &config.master_key, "XRAY_KEYS_MASTER_KEY"));
+        keys.push((
+            "master.key",
+            &config.master_key,
+            app::config::MASTER_KEY.name,
+        ));
     }
     for (name, source, setting) in keys {
         match source {
@@ -296,9 +300,7 @@ async fn backup(
                 let from = config.data_dir.join(name);
                 if from.exists() {
                     let copy = to.join(name);
-                    std::fs::copy(&from, &copy).map_err(|e| {
-                        CliError::Serve(format!("cannot copy {}: {e}", from.display()))
-                    })?;
+                    std::fs::copy(&from, &copy).map_err(|e| CliError::file("copy", &from, e))?;
                     restrict(&copy)?;
                     written.push(copy.display().to_string());
                 }
@@ -327,8 +329,7 @@ async fn backup(
 }
 
 fn create_private_dir(path: &std::path::Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(path)
-        .map_err(|e| CliError::Serve(format!("cannot create {}: {e}", path.display())))?;
+    std::fs::create_dir_all(path).map_err(|e| CliError::file("create", path, e))?;
     restrict(path)
 }
 
@@ -339,7 +340,7 @@ fn restrict(path: &std::path::Path) -> Result<(), CliError> {
         use std::os::unix::fs::PermissionsExt;
         let mode = if path.is_dir() { 0o700 } else { 0o600 };
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| CliError::Serve(format!("cannot restrict {}: {e}", path.display())))?;
+            .map_err(|e| CliError::file("restrict", path, e))?;
     }
     Ok(())
 }
@@ -403,13 +404,10 @@ async fn rotate_master_key(
     match pending {
         Some(path) => {
             let target = config.data_dir.join("master.key");
-            std::fs::rename(&path, &target).map_err(|e| {
-                CliError::Serve(format!(
-                    "the secrets are re-encrypted, but {} could not replace {}: {e}; the next \
-                     start finishes this",
-                    path.display(),
-                    target.display()
-                ))
+            std::fs::rename(&path, &target).map_err(|source| CliError::KeySwap {
+                pending: path.clone(),
+                target: target.clone(),
+                source,
             })?;
             println!(
                 "re-encrypted {count} stored secrets under a new master key (id {}), kept in {}; \
@@ -553,8 +551,7 @@ async fn users(db: &sea_orm::DatabaseConnection, action: UsersAction) -> Result<
 
 fn print_issued(issued: &[app::api_keys::IssuedKey], json: bool) -> Result<(), CliError> {
     if json {
-        let text = serde_json::to_string_pretty(issued)
-            .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+        let text = serde_json::to_string_pretty(issued)?;
         println!("{text}");
     } else {
         for key in issued {
@@ -580,8 +577,7 @@ async fn keys(
             let issued = service::create(db, hasher, &actor, &user_key).await?;
             if json {
                 // One object, as scripts expect for a single key.
-                let text = serde_json::to_string_pretty(&issued)
-                    .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+                let text = serde_json::to_string_pretty(&issued)?;
                 println!("{text}");
             } else {
                 print_issued(std::slice::from_ref(&issued), false)?;
@@ -608,8 +604,7 @@ async fn keys(
                 page += 1;
             }
             if json {
-                let text = serde_json::to_string_pretty(&rows)
-                    .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))?;
+                let text = serde_json::to_string_pretty(&rows)?;
                 println!("{text}");
             } else {
                 println!("{:<34} {:<32} LAST USED", "CLIENT ID", "USER KEY");

@@ -2,21 +2,16 @@
 //! this site. Browsers say where a request comes from in `Sec-Fetch-Site` and `Origin`; a request
 //! with neither is not from a browser page (curl, scripts) and carries no ambient authority worth
 //! forging.
+//!
+//! Only the browser's router has this layer: the token-authenticated REST API has its own.
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Paths of the token-authenticated REST API: no cookies, so nothing to forge.
-pub const TOKEN_API_PREFIXES: &[&str] = &["/api/v1/", "/api/v2/"];
-
 pub async fn same_origin_only(request: Request<Body>, next: Next) -> Response {
-    if is_safe_method(request.method())
-        || TOKEN_API_PREFIXES
-            .iter()
-            .any(|p| request.uri().path().starts_with(p))
-    {
+    if is_safe_method(request.method()) {
         return next.run(request).await;
     }
     match verdict(&request) {

@@ -1,6 +1,9 @@
 //! The one error type of the server crate: a failure of a command (serving included), with the
 //! text shown to the person who ran it.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("DATABASE_URL: {0}")]
@@ -10,10 +13,53 @@ pub enum CliError {
     /// A setting, or a key it names, is wrong: the message names the setting.
     #[error("{0}")]
     Config(#[from] app::config::ConfigError),
-    #[error("{0}")]
-    Serve(String),
+    /// A file or folder the command writes (a backup, a key file).
+    #[error("cannot {action} {}: {reason}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    /// The new master key is in use, but its file could not take the old one's place.
+    #[error(
+        "the secrets are re-encrypted, but {} could not replace {}: {source}; the next start \
+         finishes this",
+        pending.display(),
+        target.display()
+    )]
+    KeySwap {
+        pending: PathBuf,
+        target: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("XRAY_KEYS_LISTEN: cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    /// Something the server does once before it serves.
+    #[error("cannot {what}: {source}")]
+    Startup {
+        what: &'static str,
+        source: app::AppError,
+    },
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+    #[error("cannot write JSON: {0}")]
+    Output(#[from] serde_json::Error),
     #[error("{0}")]
     App(#[from] app::AppError),
+    /// What the person gave the command (an argument, a file, standard input) is not usable.
     #[error("{0}")]
     Input(String),
+}
+
+impl CliError {
+    pub fn file(action: &'static str, path: &std::path::Path, reason: impl ToString) -> Self {
+        CliError::File {
+            action,
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Server-function errors raised by the framework itself (arguments that do not decode, for
 //! example) are answered 500 by `server_fn`, before our code can set a status. This layer gives
 //! every server-function error the status its `AppError` names, so user errors are never 500.
+//! It wraps the server functions' router only.
 
 use app::AppError;
 use axum::body::{to_bytes, Body};
@@ -12,13 +13,8 @@ use axum::response::Response;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn from_app_error(request: Request<Body>, next: Next) -> Response {
-    let path = request.uri().path();
-    let is_server_fn = path.starts_with("/api/")
-        && !crate::csrf::TOKEN_API_PREFIXES
-            .iter()
-            .any(|p| path.starts_with(p));
     let response = next.run(request).await;
-    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use migrations::{Migrator, MigratorTrait};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{TimeoutBody, TimeoutLayer};
@@ -68,16 +68,24 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     }
     let listen = config.listen;
     let state = AppState::new(db, config, leptos_options, secret_hasher, master_key);
-    state.token_keys.ensure(&state.db).await.map_err(|e| {
-        CliError::Serve(format!("cannot load or create the token-signing key: {e}"))
-    })?;
+    state
+        .token_keys
+        .ensure(&state.db)
+        .await
+        .map_err(|source| CliError::Startup {
+            what: "load or create the token-signing key",
+            source,
+        })?;
     app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
     app::maintenance::spawn_pruning(state.db.clone(), state.config.retention_days);
     let app = router(state);
 
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        CliError::Serve(format!("XRAY_KEYS_LISTEN: cannot listen on {listen}: {e}"))
-    })?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| CliError::Listen {
+            address: listen,
+            source,
+        })?;
     tracing::info!(address = %listen, "listening on http://{listen}");
     axum::serve(
         listener,
@@ -85,7 +93,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .map_err(|e| CliError::Serve(format!("server error: {e}")))?;
+    .map_err(CliError::Server)?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -94,31 +102,14 @@ pub fn router(state: AppState) -> Router {
     router_with_stall_limit(state, STALL_LIMIT)
 }
 
-/// [`router`] with another stall limit (tests shorten it).
+/// [`router`] with another stall limit (tests shorten it). Each audience gets its own router and
+/// layers: probes, the token-authenticated REST API, and what browsers use.
 pub fn router_with_stall_limit(state: AppState, stall_limit: Duration) -> Router {
-    let routes = generate_route_list(App);
-    let context_state = state.clone();
-    let provide_state = move || provide_context(context_state.clone());
-    let shell_options = state.leptos_options.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(app::xray_api::routes::routes())
-        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
-            shell(shell_options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_state, shell))
-        .layer(axum::middleware::from_fn(
-            crate::error_status::from_app_error,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            pages_need_a_session,
-        ))
-        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
+        .merge(rest_api())
+        .merge(browser(&state))
         // Pages set their own policy (with the response's script nonce); everything else gets
         // the strict one.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -143,6 +134,62 @@ pub fn router_with_stall_limit(state: AppState, stall_limit: Duration) -> Router
         tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
     });
     bounded(app, stall_limit).layer(trace)
+}
+
+/// The REST API Xray clients call with a bearer token. No cookies, so nothing to forge and no
+/// CSRF check; every answer is JSON and none may be cached (tokens, who a token acts for).
+fn rest_api() -> Router<AppState> {
+    app::xray_api::routes::routes().layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+}
+
+/// What browsers use, all behind the same-origin check for state-changing requests: the pages,
+/// which need a session before they render, and the server functions, whose errors answer with
+/// the status their `AppError` names.
+fn browser(state: &AppState) -> Router<AppState> {
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let shell_options = state.leptos_options.clone();
+    let functions: Vec<(&'static str, axum::http::Method)> =
+        leptos::server_fn::axum::server_fn_paths().collect();
+    // Leptos would route the server functions among the pages; they get their own router here.
+    let excluded = functions.iter().map(|(path, _)| path.to_string()).collect();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            state,
+            generate_route_list_with_exclusions(App, Some(excluded)),
+            provide_state.clone(),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_state.clone(), shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages_need_a_session,
+        ));
+    let mut server_functions = Router::new();
+    for (path, method) in functions {
+        let Ok(filter) = axum::routing::MethodFilter::try_from(method.clone()) else {
+            tracing::error!(path, %method, "a server function with an unroutable method is left out");
+            continue;
+        };
+        let provide_state = provide_state.clone();
+        let handler = move |request: Request| {
+            let provide_state = provide_state.clone();
+            async move { leptos_axum::handle_server_fns_with_context(provide_state, request).await }
+        };
+        server_functions = server_functions.route(path, axum::routing::on(filter, handler));
+    }
+    let server_functions = server_functions.layer(axum::middleware::from_fn(
+        crate::error_status::from_app_error,
+    ));
+    pages
+        .merge(server_functions)
+        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
 }
 
 /// A signed-out visitor of a page that needs a session is sent to sign in (303 See Other, and
@@ -225,14 +272,14 @@ async fn bootstrap_admin(
     match bootstrap_admin(db, from_config).await {
         Ok(Bootstrap::HasAdministrator) => {}
         Ok(Bootstrap::Created(key)) => {
-            tracing::warn!(user_key = %key, "created the first administrator from XRAY_KEYS_ADMIN_USER")
+            tracing::warn!(user_key = %key, "created the first administrator from XRAY_KEYS_ADMIN_USER");
         }
         Ok(Bootstrap::OnlyInactiveAdministrators) => {
             tracing::warn!(
                 "every administrator is deactivated: reactivate one, or add one, with the \
                  command line (xray-keys users add <user-key> --role administrator \
                  --password-stdin)"
-            )
+            );
         }
         Ok(Bootstrap::SetupToken(token)) => {
             tracing::warn!(
@@ -244,9 +291,10 @@ async fn bootstrap_admin(
             );
         }
         Err(err) => {
-            return Err(CliError::Serve(format!(
-                "cannot create the first administrator: {err}"
-            )))
+            return Err(CliError::Startup {
+                what: "create the first administrator",
+                source: err,
+            })
         }
     }
     Ok(())

@@ -16,8 +16,9 @@ use crate::ui::dialog::{Confirm, Modal};
 use crate::ui::guard::RequireRole;
 use crate::ui::notice::{ErrorNotice, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
+use crate::ui::picker::{PickerItem, UserPicker};
 use crate::ui::secret::SecretField;
-use crate::ui::url::js_encode;
+use crate::ui::url::{list_href, query_page, query_search, query_size};
 use crate::users::Role;
 
 #[component]
@@ -59,38 +60,11 @@ enum Dialog {
 fn ApiKeysConsole() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
-    let search = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
-    let page = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .unwrap_or(1)
-        })
-    });
-    let per_page = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("size")
-                .and_then(|p| p.parse::<u64>().ok())
-                .filter(|n| PER_PAGE_CHOICES.contains(n))
-                .unwrap_or(10)
-        })
-    });
+    let search = Memo::new(move |_| query.with(query_search));
+    let page = Memo::new(move |_| query.with(query_page));
+    let per_page = Memo::new(move |_| query.with(|q| query_size(q, &PER_PAGE_CHOICES, 10)));
     let href = move |q: &str, page: u64, size: u64| {
-        let mut parts = Vec::new();
-        if !q.is_empty() {
-            parts.push(format!("q={}", js_encode(q)));
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if size != 10 {
-            parts.push(format!("size={size}"));
-        }
-        if parts.is_empty() {
-            "/api-keys".to_string()
-        } else {
-            format!("/api-keys?{}", parts.join("&"))
-        }
+        list_href("/api-keys", q, page, (size != 10).then_some(size))
     };
 
     let create = ServerAction::<CreateApiKey>::new();
@@ -456,120 +430,13 @@ fn CreateDialog(create: ServerAction<CreateApiKey>, on_close: Callback<()>) -> i
                 <p class="field__hint">"Copy the Client Secret now: it is shown only once."</p>
             })}
             {move || error().map(|e| view! { <div class="notice notice--error" role="alert"><p>{e.to_string()}</p></div> })}
-            <UserPicker picked=picked text=picker_text/>
+            <UserPicker picked=picked text=picker_text find=|search| async move { key_candidates(search).await.unwrap_or_default() }/>
         </div>
         <div class="dialog__footer">
             <button type="button" class="button button--primary" disabled=move || picked.with(Option::is_none) || create.pending().get() on:click=generate>
                 {move || if create.pending().get() { "Generating…" } else { "Generate" }}
             </button>
             <button type="button" class="button button--subtle" on:click=move |_| on_close.run(())>"Close"</button>
-        </div>
-    }
-}
-
-/// The ARIA combobox that finds a user by key or name as you type.
-#[component]
-fn UserPicker(picked: RwSignal<Option<KeyCandidate>>, text: RwSignal<String>) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let active = RwSignal::new(0usize);
-    // Fetched into a plain signal, not a resource: a resource read here would suspend the page's
-    // Suspense around the dialog, which takes the dialog out of the document and back, and a
-    // re-inserted <dialog> stays open but is no longer modal.
-    let options = RwSignal::new(Vec::<KeyCandidate>::new());
-    let latest = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let search = text.get();
-        let ticket = latest.get_value() + 1;
-        latest.set_value(ticket);
-        leptos::task::spawn_local(async move {
-            let found = key_candidates(search).await.unwrap_or_default();
-            // Answers can arrive out of order; only the newest search's counts. The dialog may
-            // have closed meanwhile, hence the `try_`.
-            if latest.try_get_value() == Some(ticket) {
-                options.try_set(found);
-            }
-        });
-    });
-    let list = move || options.get();
-    let choose = move |candidate: KeyCandidate| {
-        text.set(candidate.user_key.clone());
-        picked.set(Some(candidate));
-        open.set(false);
-    };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let items = list();
-        match ev.key().as_str() {
-            "ArrowDown" => {
-                ev.prevent_default();
-                open.set(true);
-                active.update(|a| *a = (*a + 1).min(items.len().saturating_sub(1)));
-            }
-            "ArrowUp" => {
-                ev.prevent_default();
-                active.update(|a| *a = a.saturating_sub(1));
-            }
-            "Enter" if open.get_untracked() => {
-                ev.prevent_default();
-                if let Some(c) = items.get(active.get_untracked()).cloned() {
-                    choose(c);
-                }
-            }
-            "Escape" if open.get_untracked() => {
-                // Close the list, not the dialog.
-                ev.prevent_default();
-                ev.stop_propagation();
-                open.set(false);
-            }
-            _ => {}
-        }
-    };
-    view! {
-        <div class="field combobox">
-            <label for="user-picker">"User"</label>
-            <input
-                id="user-picker"
-                class="input"
-                role="combobox"
-                autocomplete="off"
-                aria-autocomplete="list"
-                aria-controls="user-picker-list"
-                aria-expanded=move || open.get().to_string()
-                aria-activedescendant=move || open.get().then(|| format!("user-option-{}", active.get()))
-                placeholder="Search for a user by key or name"
-                autofocus
-                prop:value=move || text.get()
-                on:input=move |ev| {
-                    text.set(event_target_value(&ev));
-                    picked.set(None);
-                    active.set(0);
-                    open.set(true);
-                }
-                on:focus=move |_| open.set(true)
-                on:keydown=on_keydown
-            />
-            <ul id="user-picker-list" class="combobox__list" role="listbox" aria-label="Users" hidden=move || !open.get()>
-                {move || {
-                    let items = list();
-                    if items.is_empty() {
-                        return view! { <li class="combobox__empty">"No matching users"</li> }.into_any();
-                    }
-                    items.into_iter().enumerate().map(|(i, c)| {
-                        let label = format!("{} ({})", c.display_name, c.user_key);
-                        let has_key = c.has_key;
-                        let candidate = c.clone();
-                        view! {
-                            <li id=format!("user-option-{i}") role="option"
-                                class="combobox__option"
-                                aria-selected=move || (active.get() == i).to_string()
-                                on:mousedown=move |ev| { ev.prevent_default(); choose(candidate.clone()); }>
-                                {label}
-                                {has_key.then(|| view! { <span class="badge">"Has a key"</span> })}
-                            </li>
-                        }
-                    }).collect_view().into_any()
-                }}
-            </ul>
-            {move || picked.get().map(|c| view! { <p class="field__hint">{format!("Selected: {} ({})", c.display_name, c.user_key)}</p> })}
         </div>
     }
 }
@@ -623,6 +490,18 @@ fn IssuedDialog(keys: Vec<IssuedKey>, on_close: Callback<()>) -> impl IntoView {
 
 /// Quotes a CSV field when it needs it. A field a spreadsheet would read as a formula (starting
 /// with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so opening the file runs nothing.
+impl PickerItem for KeyCandidate {
+    fn user_key(&self) -> &str {
+        &self.user_key
+    }
+    fn display_name(&self) -> &str {
+        &self.display_name
+    }
+    fn badge(&self) -> Option<&'static str> {
+        self.has_key.then_some("Has a key")
+    }
+}
+
 fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 
 use crate::auth::password::{argon2, new_salt};
+use crate::config;
 use crate::crypto::random_hex;
 use crate::error::AppError;
 
@@ -146,7 +147,7 @@ pub fn hasher_from_config(
 ) -> Result<(SecretHasher, Option<String>), crate::config::ConfigError> {
     use crate::config::{read_key, ConfigError};
     let scheme = HashScheme::parse(&config.secret_hash).ok_or_else(|| {
-        ConfigError::new("XRAY_KEYS_SECRET_HASH", "is not hmac-sha256 or argon2id")
+        ConfigError::new(config::SECRET_HASH.name, "is not hmac-sha256 or argon2id")
     })?;
     let parse =
         |text: &str| Pepper::from_hex(text).map_err(|m| format!("{m} (give 64+ hex characters)"));
@@ -154,9 +155,9 @@ pub fn hasher_from_config(
         Some(pepper) => Ok((SecretHasher::new(scheme, pepper), None)),
         None => {
             let hex = random_hex(32)
-                .map_err(|_| ConfigError::new("XRAY_KEYS_DATA_DIR", "cannot generate a pepper"))?;
+                .map_err(|_| ConfigError::new(config::DATA_DIR.name, "cannot generate a pepper"))?;
             let pepper =
-                Pepper::from_hex(&hex).map_err(|m| ConfigError::new("XRAY_KEYS_DATA_DIR", m))?;
+                Pepper::from_hex(&hex).map_err(|m| ConfigError::new(config::DATA_DIR.name, m))?;
             Ok((SecretHasher::new(scheme, pepper), Some(hex)))
         }
     }
@@ -164,8 +165,8 @@ pub fn hasher_from_config(
 
 /// Where the pepper is configured.
 pub const PEPPER_SETTINGS: crate::config::KeySettings = crate::config::KeySettings {
-    inline: "XRAY_KEYS_PEPPER",
-    file: "XRAY_KEYS_PEPPER_FILE",
+    inline: &config::PEPPER,
+    file: &config::PEPPER_FILE,
     data_file: "pepper",
 };
 
@@ -176,7 +177,7 @@ pub(crate) fn write_generated_key(
 ) -> Result<(), crate::config::ConfigError> {
     write_private(path, hex).map_err(|e| {
         crate::config::ConfigError::new(
-            "XRAY_KEYS_DATA_DIR",
+            config::DATA_DIR.name,
             format!("cannot write {}: {e}", path.display()),
         )
     })

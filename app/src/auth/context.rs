@@ -158,7 +158,7 @@ fn warn_proxy_untrusted() {
             "requests arrive from loopback with X-Forwarded-For while XRAY_KEYS_TRUST_PROXY is \
              off: behind a reverse proxy every client looks like 127.0.0.1 and shares one sign-in \
              throttle; set XRAY_KEYS_TRUST_PROXY=on (or the number of proxies)"
-        )
+        );
     });
 }
 

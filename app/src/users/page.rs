@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::ui::guard::RequireRole;
 use crate::ui::notice::{ErrorNotice, FieldError, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
-use crate::ui::url::js_encode;
+use crate::ui::url::{list_href, query_page, query_search};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -26,14 +26,8 @@ pub fn UsersPage() -> impl IntoView {
 fn UsersConsole() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
-    let search = move || query.with(|q| q.get("q").unwrap_or_default());
-    let page = move || {
-        query.with(|q| {
-            q.get("page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .unwrap_or(1)
-        })
-    };
+    let search = move || query.with(query_search);
+    let page = move || query.with(query_page);
 
     let add = ServerAction::<AddUser>::new();
     let edit = ServerAction::<EditUser>::new();
@@ -66,7 +60,7 @@ fn UsersConsole() -> impl IntoView {
             ))));
         }
         Some(Err(e)) if !matches!(e, AppError::Validation { .. }) => {
-            set_flash.set(Some(Flash::Failed(e.to_string())))
+            set_flash.set(Some(Flash::Failed(e.to_string())));
         }
         _ => {}
     });
@@ -79,7 +73,7 @@ fn UsersConsole() -> impl IntoView {
             ))));
         }
         Some(Err(e)) if !matches!(e, AppError::Validation { .. }) => {
-            set_flash.set(Some(Flash::Failed(e.to_string())))
+            set_flash.set(Some(Flash::Failed(e.to_string())));
         }
         _ => {}
     });
@@ -103,7 +97,7 @@ fn UsersConsole() -> impl IntoView {
             )));
         }
         Some(Err(e)) if !matches!(e, AppError::Validation { .. }) => {
-            set_flash.set(Some(Flash::Failed(e.to_string())))
+            set_flash.set(Some(Flash::Failed(e.to_string())));
         }
         _ => {}
     });
@@ -112,12 +106,7 @@ fn UsersConsole() -> impl IntoView {
         let navigate = navigate.clone();
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
-            let url = if value.is_empty() {
-                "/users".to_string()
-            } else {
-                format!("/users?q={}", js_encode(&value))
-            };
-            navigate(&url, Default::default());
+            navigate(&list_href("/users", &value, 1, None), Default::default());
         }
     };
 
@@ -165,7 +154,7 @@ fn UsersConsole() -> impl IntoView {
                                 page=current
                                 href=Callback::new(move |p: u64| {
                                     let q = search();
-                                    if q.is_empty() { format!("/users?page={p}") } else { format!("/users?q={}&page={p}", js_encode(&q)) }
+                                    list_href("/users", &q, p, None)
                                 })
                             />
                         }.into_any()

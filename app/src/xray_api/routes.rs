@@ -1,8 +1,9 @@
-//! The REST endpoints. Every answer is JSON, every error `{"error": "..."}` with its status.
+//! The REST endpoints. Every answer is JSON, every error `{"error": "..."}` with its status;
+//! handlers return `Result<Json<T>, ApiError>`.
 
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -13,7 +14,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::service::{self, BODY_LIMIT};
-use super::{INVALID_CLIENT_CREDENTIALS, INVALID_TOKEN};
+use super::{Whoami, INVALID_CLIENT_CREDENTIALS, INVALID_TOKEN};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -62,31 +63,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Cache-Control is set for every answer by the REST router's own layer (the server crate).
 fn error_response(status: StatusCode, message: &str) -> Response {
-    let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
-    no_store(&mut response);
-    response
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
-
-async fn authenticate(State(state): State<AppState>, request: Request) -> Response {
-    match authenticate_inner(state, request).await {
-        Ok(token) => {
-            // A bare JSON string, as Xray Cloud answers.
-            let mut response = Json(token).into_response();
-            no_store(&mut response);
-            response
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn authenticate_inner(state: AppState, request: Request) -> Result<String, ApiError> {
+/// A token for the key's user: a bare JSON string, as Xray Cloud answers.
+async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<String>, ApiError> {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -105,26 +91,20 @@ async fn authenticate_inner(state: AppState, request: Request) -> Result<String,
         .map_err(|_| AppError::PayloadTooLarge(BODY_LIMIT))?;
     let credentials = service::parse_credentials(content_type, &body)?;
     let client_addr = client_addr_of(&parts, state.config.trust_proxy_hops);
-    Ok(service::authenticate(&state, credentials, &client_addr, Utc::now()).await?)
+    let token = service::authenticate(&state, credentials, &client_addr, Utc::now()).await?;
+    Ok(Json(token))
 }
 
-async fn whoami(State(state): State<AppState>, request: Request) -> Response {
-    let header = request
-        .headers()
+/// Who the bearer token acts for.
+async fn whoami(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Whoami>, ApiError> {
+    let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let result = match service::bearer_token(header) {
-        Ok(token) => service::caller(&state, token, Utc::now()).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(who) => {
-            let mut response = Json(who).into_response();
-            no_store(&mut response);
-            response
-        }
-        Err(e) => ApiError(e).into_response(),
-    }
+    let token = service::bearer_token(header)?;
+    Ok(Json(service::caller(&state, token, Utc::now()).await?))
 }
 
 async fn openapi(State(state): State<AppState>) -> Response {

@@ -1,12 +1,12 @@
 //! The schema migrates up, all the way down, and up again, on SQLite and PostgreSQL.
 
-mod common;
+use crate::harness;
 
 use migrations::{Migrator, MigratorTrait};
 
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
-    common::each_backend_unmigrated(|backend| async move {
+    harness::each_backend_unmigrated(|backend| async move {
         let expected = [
             "api_keys",
             "audit_log",
@@ -19,7 +19,7 @@ async fn migrations_go_up_down_and_up_again() {
         ];
 
         Migrator::up(&backend.db, None).await.expect("first up");
-        let tables = common::table_names(&backend).await;
+        let tables = harness::table_names(&backend).await;
         for table in expected {
             assert!(
                 tables.contains(&table.to_string()),
@@ -34,7 +34,7 @@ async fn migrations_go_up_down_and_up_again() {
         Migrator::down(&backend.db, None)
             .await
             .expect("all the way down");
-        let tables = common::table_names(&backend).await;
+        let tables = harness::table_names(&backend).await;
         assert_eq!(
             tables,
             vec!["seaql_migrations".to_string()],
@@ -44,7 +44,7 @@ async fn migrations_go_up_down_and_up_again() {
         assert_eq!(pending.len(), Migrator::migrations().len());
 
         Migrator::up(&backend.db, None).await.expect("second up");
-        let tables = common::table_names(&backend).await;
+        let tables = harness::table_names(&backend).await;
         for table in expected {
             assert!(
                 tables.contains(&table.to_string()),

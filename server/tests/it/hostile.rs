@@ -3,7 +3,7 @@
 //! client error (a JSON `error`, 4xx), never a panic or a 5xx. Generated with proptest from a
 //! fixed seed per test (see `runner`), so a failure reproduces.
 
-mod common;
+use crate::harness;
 
 use app::users::Role;
 use axum::body::Body;
@@ -46,24 +46,24 @@ struct Site {
 }
 
 fn site() -> Site {
-    common::block_on(async {
+    harness::block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("hostile.db"));
         let db = app::db::connect(&url).await.expect("database");
         use migrations::MigratorTrait;
         migrations::Migrator::up(&db, None).await.expect("migrate");
-        let admin = common::signed_in(&db, "admin", vec![Role::Administrator]).await;
-        let operator = common::signed_in(&db, "operator", vec![Role::BackupOperator]).await;
+        let admin = harness::signed_in(&db, "admin", vec![Role::Administrator]).await;
+        let operator = harness::signed_in(&db, "operator", vec![Role::BackupOperator]).await;
         let issued = app::api_keys::service::create(
             &db,
-            &common::test_hasher(),
+            &harness::test_hasher(),
             &app::audit::service::Actor::cli(),
             "admin",
         )
         .await
         .expect("key");
         Site {
-            router: server::serve::router(common::app_state(db.clone())),
+            router: server::serve::router(harness::app_state(db.clone())),
             db,
             admin,
             operator,
@@ -81,7 +81,7 @@ struct Answer {
 
 impl Site {
     fn send(&self, request: Request<Body>) -> Answer {
-        common::block_on(async {
+        harness::block_on(async {
             // Throttling would turn every later case into a 429 and hide the rest.
             self.db
                 .execute_unprepared("DELETE FROM throttle")
@@ -352,7 +352,7 @@ fn any_search_and_paging_parameters_list_or_are_refused_clearly() {
                         ("page", &page),
                         ("per_page", &per_page),
                     ]);
-                    let answer = site.send(common::server_fn_request(path, &site.admin, body));
+                    let answer = site.send(harness::server_fn_request(path, &site.admin, body));
                     let numbers = page.parse::<u64>().is_ok() && per_page.parse::<u64>().is_ok();
                     if answer.status == 200 {
                         prop_assert!(numbers, "accepted page={page:?} per_page={per_page:?}");
@@ -363,7 +363,7 @@ fn any_search_and_paging_parameters_list_or_are_refused_clearly() {
                         server_fn_client_error(&answer)?;
                     }
                 }
-                let answer = site.send(common::server_fn_request(
+                let answer = site.send(harness::server_fn_request(
                     app::api_keys::KeyCandidates::PATH,
                     &site.admin,
                     form_encode(&[("search", &search)]),
@@ -428,12 +428,13 @@ fn any_user_import_reports_per_line_or_refuses_the_file() {
     let actor = app::audit::service::Actor::cli();
     runner()
         .run(&import_text(), |content| {
-            let outcome = common::block_on(app::users::service::import(&site.db, &actor, &content));
+            let outcome =
+                harness::block_on(app::users::service::import(&site.db, &actor, &content));
             match outcome {
                 Ok(outcomes) => {
                     for outcome in outcomes {
                         if let app::users::ImportOutcome::Created(key) = outcome {
-                            let found = common::block_on(app::users::service::find_by_key(
+                            let found = harness::block_on(app::users::service::find_by_key(
                                 &site.db,
                                 &app::users::UserKey::parse(&key).expect("a valid created key"),
                             ))
@@ -491,7 +492,7 @@ fn any_credentials_form_is_saved_only_when_valid_and_refused_clearly_otherwise()
                 ("form[version]", &version),
             ]);
             for cookie in [&site.operator, &site.admin] {
-                let answer = site.send(common::server_fn_request(
+                let answer = site.send(harness::server_fn_request(
                     app::credentials::SaveXrayCredentials::PATH,
                     cookie,
                     body.clone(),

@@ -1,10 +1,10 @@
 //! Two real server processes on one database (SQLite file and PostgreSQL): what one does, the
 //! other honours on its next request.
 
-mod common;
+use crate::harness;
 
 use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
-use common::process::{request, Response, Server};
+use harness::process::{request, Response, Server};
 use leptos::server_fn::ServerFn;
 
 const PEPPER: &str = "1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f";
@@ -58,7 +58,7 @@ fn list_keys(port: u16, cookie: &str) -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_shared() {
-    common::each_backend(|backend| async move {
+    harness::each_backend(|backend| async move {
         let dir = tempfile::tempdir().expect("temp dir");
         let hasher = SecretHasher::new(
             HashScheme::HmacSha256,
@@ -78,7 +78,7 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
             .await
             .expect("key");
         // An administrator with a password; the session comes from signing in on one server.
-        common::signed_in(&backend.db, "admin", vec![app::users::Role::Administrator]).await;
+        harness::signed_in(&backend.db, "admin", vec![app::users::Role::Administrator]).await;
 
         let url = backend.url.expose().to_string();
         let vars = [
@@ -97,7 +97,7 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
         // A session started on one instance works on the other.
         let sign_in = format!(
             "user_key=admin&password={}&next=%2F",
-            common::TEST_PASSWORD.replace(' ', "+")
+            harness::TEST_PASSWORD.replace(' ', "+")
         );
         let form = ("Content-Type", "application/x-www-form-urlencoded");
         let json = ("Accept", "application/json");

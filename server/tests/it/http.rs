@@ -1,6 +1,6 @@
 //! The router answers its probes and unknown pages as documented.
 
-mod common;
+use crate::harness;
 
 use app::state::AppState;
 use axum::body::Body;
@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use tower::ServiceExt;
 
 fn state_with(db: DatabaseConnection) -> AppState {
-    common::app_state(db)
+    harness::app_state(db)
 }
 
 async fn get(state: AppState, path: &str) -> (StatusCode, String) {
@@ -25,20 +25,20 @@ async fn get(state: AppState, path: &str) -> (StatusCode, String) {
 
 #[test]
 fn health_and_readiness_answer_when_the_database_does() {
-    common::block_on(async {
-        common::each_backend(|backend| async move {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
             let (status, body) = get(state_with(backend.db.clone()), "/healthz").await;
             assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
             let (status, body) = get(state_with(backend.db.clone()), "/readyz").await;
             assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn readiness_fails_while_the_database_is_unreachable() {
-    common::block_on(async {
+    harness::block_on(async {
         let mut options = sea_orm::ConnectOptions::new("postgres://nobody@127.0.0.1:1/none");
         options
             .connect_lazy(true)
@@ -51,13 +51,13 @@ fn readiness_fails_while_the_database_is_unreachable() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let (status, _) = get(state_with(db), "/healthz").await;
         assert_eq!(status, StatusCode::OK, "the process itself is still up");
-    })
+    });
 }
 
 #[test]
 fn home_page_is_rendered_on_the_server() {
-    common::block_on(async {
-        common::each_backend(|backend| async move {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
             let (status, body) = get(state_with(backend.db), "/").await;
             assert_eq!(status, StatusCode::OK);
             assert!(body.contains("<h1>Overview"), "{body}");
@@ -67,20 +67,20 @@ fn home_page_is_rendered_on_the_server() {
             );
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn unknown_page_is_a_404_with_a_way_back() {
-    common::block_on(async {
-        common::each_backend(|backend| async move {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
             let (status, body) = get(state_with(backend.db), "/no-such-page").await;
             assert_eq!(status, StatusCode::NOT_FOUND);
             assert!(body.contains("Page not found"));
             assert!(body.contains("href=\"/\""));
         })
         .await;
-    })
+    });
 }
 
 fn header_of(response: &axum::response::Response, name: axum::http::HeaderName) -> String {
@@ -95,8 +95,8 @@ fn header_of(response: &axum::response::Response, name: axum::http::HeaderName) 
 #[test]
 fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_scripts() {
     use axum::http::header;
-    common::block_on(async {
-        common::each_backend(|backend| async move {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
             for path in ["/", "/login", "/no-such-page", "/api/v2/whoami", "/healthz"] {
                 let response = server::serve::router(state_with(backend.db.clone()))
                     .oneshot(Request::get(path).body(Body::empty()).unwrap())
@@ -163,7 +163,7 @@ fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_sc
             assert_ne!(policy(&one), policy(&two));
         })
         .await;
-    })
+    });
 }
 
 /// A TCP relay to PostgreSQL that the test can cut and restore, on a fixed port.
@@ -204,8 +204,8 @@ impl Relay {
 
 #[test]
 fn while_the_database_is_away_requests_get_503_and_the_app_recovers_by_itself() {
-    common::block_on(async {
-        common::each_backend(|backend| async move {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
             if backend.kind != app::config::DatabaseKind::Postgres {
                 return;
             }
@@ -267,7 +267,7 @@ fn while_the_database_is_away_requests_get_503_and_the_app_recovers_by_itself() 
             assert_eq!(authenticate(state).await, StatusCode::UNAUTHORIZED);
         })
         .await;
-    })
+    });
 }
 
 #[tokio::test]
@@ -313,11 +313,11 @@ async fn a_response_that_stops_making_progress_is_ended_not_left_open() {
 
 #[test]
 fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
-    common::block_on(common::each_backend(|b| async move {
+    harness::block_on(harness::each_backend(|b| async move {
         use leptos::server_fn::ServerFn;
-        let state = common::app_state_of(&b);
-        let admin = common::signed_in(&b.db, "admin", vec![app::users::Role::Administrator]).await;
-        let made = app::api_keys::service::seed(&b.db, &common::test_hasher(), 0, 3000)
+        let state = harness::app_state_of(&b);
+        let admin = harness::signed_in(&b.db, "admin", vec![app::users::Role::Administrator]).await;
+        let made = app::api_keys::service::seed(&b.db, &harness::test_hasher(), 0, 3000)
             .await
             .unwrap();
         // Short enough to cut the answer of 3,000 regenerations, long enough to let it start.
@@ -366,5 +366,5 @@ fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
             .await
             .unwrap();
         assert_eq!(unchanged, 0);
-    }))
+    }));
 }

@@ -27,15 +27,12 @@ impl Server {
     pub fn start(dir: &Path, vars: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xray-keys"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("XRAY_KEYS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("XRAY_KEYS_LOG", "warn")
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(log);
+        let listen = format!("127.0.0.1:{port}");
+        let mut command = super::cli::xray_keys(
+            dir,
+            &[("XRAY_KEYS_LISTEN", &listen), ("XRAY_KEYS_LOG", "warn")],
+        );
+        command.arg("serve").stdout(Stdio::null()).stderr(log);
         for (name, value) in vars {
             command.env(name, value);
         }
@@ -62,7 +59,10 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or_default()
+        self.child
+            .as_ref()
+            .map(std::process::Child::id)
+            .unwrap_or_default()
     }
 
     /// SIGTERM, as a service manager stops it: the server may shut down gracefully.

@@ -1,34 +1,13 @@
 //! API keys: every operation and its bad input, on SQLite and PostgreSQL.
 
-mod common;
+use crate::harness;
+use crate::harness::{key_for, user};
 
-use app::api_keys::{service as keys, IssuedKey, KeyQuery, Selection};
+use app::api_keys::{service as keys, KeyQuery, Selection};
 use app::audit::service::Actor;
 use app::error::AppError;
-use app::users::{service as users, NewUser};
-use sea_orm::{DatabaseConnection, EntityTrait};
-
-async fn user(db: &DatabaseConnection, key: &str) {
-    users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: key.into(),
-            display_name: format!("Name of {key}"),
-            ..Default::default()
-        },
-        None,
-    )
-    .await
-    .expect("create user");
-}
-
-async fn key_for(db: &DatabaseConnection, user_key: &str) -> IssuedKey {
-    user(db, user_key).await;
-    keys::create(db, &common::test_hasher(), &Actor::cli(), user_key)
-        .await
-        .expect("create key")
-}
+use app::users::service as users;
+use sea_orm::EntityTrait;
 
 fn query(search: &str, page: u64, per_page: u64) -> KeyQuery {
     KeyQuery {
@@ -40,7 +19,7 @@ fn query(search: &str, page: u64, per_page: u64) -> KeyQuery {
 
 #[tokio::test]
 async fn a_created_key_has_xray_shapes_and_only_its_hash_is_stored() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let issued = key_for(&b.db, "admin").await;
         assert!(
             issued.client_id.len() == 32
@@ -63,7 +42,7 @@ async fn a_created_key_has_xray_shapes_and_only_its_hash_is_stored() {
         assert_eq!(stored.len(), 1);
         assert!(stored[0].secret_hash.starts_with("$hmac-sha256$"));
         assert!(!stored[0].secret_hash.contains(&issued.client_secret));
-        let hasher = common::test_hasher();
+        let hasher = harness::test_hasher();
         assert!(
             keys::verify_secret(&b.db, &hasher, &issued.client_id, &issued.client_secret)
                 .await
@@ -93,12 +72,12 @@ async fn a_created_key_has_xray_shapes_and_only_its_hash_is_stored() {
 
 #[tokio::test]
 async fn one_key_per_user_also_when_two_admins_race() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         user(&b.db, "racer").await;
         let make = || {
             let db = b.db.clone();
             tokio::spawn(async move {
-                keys::create(&db, &common::test_hasher(), &Actor::cli(), "racer").await
+                keys::create(&db, &harness::test_hasher(), &Actor::cli(), "racer").await
             })
         };
         let (x, y) = tokio::join!(make(), make());
@@ -116,8 +95,8 @@ async fn one_key_per_user_also_when_two_admins_race() {
 
 #[tokio::test]
 async fn creating_for_unknown_empty_or_deactivated_users_is_refused() {
-    common::each_backend(|b| async move {
-        let h = common::test_hasher();
+    harness::each_backend(|b| async move {
+        let h = harness::test_hasher();
         let a = Actor::cli();
         assert!(matches!(keys::create(&b.db, &h, &a, "nobody").await, Err(AppError::NotFound(_))));
         assert!(matches!(keys::create(&b.db, &h, &a, "  ").await, Err(AppError::Validation { .. })));
@@ -133,7 +112,7 @@ async fn creating_for_unknown_empty_or_deactivated_users_is_refused() {
 
 #[tokio::test]
 async fn list_searches_key_name_and_client_id_and_pages_in_the_database() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let mut issued = Vec::new();
         for i in 0..23 {
             issued.push(key_for(&b.db, &format!("user{i:02}")).await);
@@ -182,7 +161,7 @@ async fn list_searches_key_name_and_client_id_and_pages_in_the_database() {
 
 #[tokio::test]
 async fn delete_is_all_or_nothing_and_names_what_is_gone() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let a = key_for(&b.db, "a").await;
         let c = key_for(&b.db, "c").await;
         let missing = "0123456789ABCDEF0123456789ABCDEF".to_string();
@@ -208,8 +187,8 @@ async fn delete_is_all_or_nothing_and_names_what_is_gone() {
 
 #[tokio::test]
 async fn regenerate_replaces_secrets_at_once_all_or_nothing() {
-    common::each_backend(|b| async move {
-        let h = common::test_hasher();
+    harness::each_backend(|b| async move {
+        let h = harness::test_hasher();
         let a = key_for(&b.db, "a").await;
         let c = key_for(&b.db, "c").await;
         let fresh = keys::regenerate(
@@ -268,7 +247,7 @@ async fn regenerate_replaces_secrets_at_once_all_or_nothing() {
 
 #[tokio::test]
 async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         for k in ["bulk-a", "bulk-b", "bulk-c", "other"] {
             key_for(&b.db, k).await;
         }
@@ -286,7 +265,7 @@ async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
             search: "bulk".into(),
             expected: 3,
         };
-        let fresh = keys::regenerate(&b.db, &common::test_hasher(), &Actor::cli(), ok.clone())
+        let fresh = keys::regenerate(&b.db, &harness::test_hasher(), &Actor::cli(), ok.clone())
             .await
             .unwrap();
         assert_eq!(fresh.len(), 3);
@@ -317,8 +296,8 @@ async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
 
 #[tokio::test]
 async fn bulk_regenerate_of_a_thousand_keys_is_one_transaction() {
-    common::each_backend(|b| async move {
-        let h = common::test_hasher();
+    harness::each_backend(|b| async move {
+        let h = harness::test_hasher();
         keys::seed(&b.db, &h, 0, 1000).await.unwrap();
         let fresh = keys::regenerate(
             &b.db,
@@ -344,7 +323,7 @@ async fn bulk_regenerate_of_a_thousand_keys_is_one_transaction() {
 
 #[tokio::test]
 async fn deleting_a_user_removes_their_key_and_a_deactivated_users_key_is_marked() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         key_for(&b.db, "leaver").await;
         let u = users::find_by_key(&b.db, &app::users::UserKey::parse("leaver").unwrap())
             .await
@@ -361,7 +340,7 @@ async fn deleting_a_user_removes_their_key_and_a_deactivated_users_key_is_marked
 
 #[tokio::test]
 async fn the_user_picker_finds_active_users_and_says_who_has_a_key() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         key_for(&b.db, "revyz-backup-user").await;
         user(&b.db, "revyz-other").await;
         user(&b.db, "unrelated").await;

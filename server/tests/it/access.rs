@@ -1,37 +1,22 @@
 //! Access control, CSRF refusal and sign-in over HTTP, through the real router.
 
-mod common;
+use crate::harness;
+use crate::harness::page;
 
 use app::users::Role;
 use axum::body::Body;
-use axum::http::{header, Request, Response, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{header, Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
 
-const PASSWORD: &str = common::TEST_PASSWORD;
+const PASSWORD: &str = harness::TEST_PASSWORD;
 
-fn router(db: DatabaseConnection) -> axum::Router {
-    server::serve::router(common::app_state(db))
-}
-
-async fn send(db: &DatabaseConnection, request: Request<Body>) -> (Response<()>, String) {
-    let response = router(db.clone()).oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (
-        Response::from_parts(parts, ()),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-fn page(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder = Request::get(path).header(header::ACCEPT, "text/html");
-    if let Some(c) = cookie {
-        builder = builder.header(header::COOKIE, c);
-    }
-    builder.body(Body::empty()).unwrap()
+/// `request` through the router on `db`, and the body on its own for the assertions' messages.
+async fn send(db: &DatabaseConnection, request: Request<Body>) -> (harness::Answer, String) {
+    let answer = harness::send(&harness::app_state(db.clone()), request).await;
+    let body = answer.body.clone();
+    (answer, body)
 }
 
 fn server_fn(path: &str, cookie: Option<&str>, form: &str) -> axum::http::request::Builder {
@@ -47,8 +32,8 @@ fn server_fn(path: &str, cookie: Option<&str>, form: &str) -> axum::http::reques
 
 #[test]
 fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
             let (response, body) = send(&b.db, page("/users?q=ad", None)).await;
             assert_eq!(response.status(), StatusCode::SEE_OTHER);
             let location = response.headers()[header::LOCATION].to_str().unwrap();
@@ -64,14 +49,14 @@ fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
             }
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn a_user_without_the_role_gets_a_403_page() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let cookie = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let cookie = harness::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
             for path in ["/users", "/audit"] {
                 let (response, body) = send(&b.db, page(path, Some(&cookie))).await;
                 assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
@@ -83,14 +68,14 @@ fn a_user_without_the_role_gets_a_403_page() {
             }
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn an_administrator_sees_the_users_page() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let cookie = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let cookie = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let (response, body) = send(&b.db, page("/users", Some(&cookie))).await;
             assert_eq!(response.status(), StatusCode::OK);
             assert!(
@@ -99,13 +84,13 @@ fn an_administrator_sees_the_users_page() {
             );
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn server_functions_check_the_callers_role() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
             let path = app::users::ListUsers::PATH;
             let body = "search=&page=1&per_page=10";
             let request = |cookie: Option<&str>| {
@@ -118,24 +103,24 @@ fn server_functions_check_the_callers_role() {
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{text}");
             assert!(text.contains("Unauthenticated"));
 
-            let operator = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let operator = harness::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
             let (response, _) = send(&b.db, request(Some(&operator))).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let (response, text) = send(&b.db, request(Some(&admin))).await;
             assert_eq!(response.status(), StatusCode::OK, "{text}");
             assert!(text.contains("\"user_key\":\"admin\""));
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn cross_site_posts_are_refused() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let path = app::users::ListUsers::PATH;
             let body = "search=&page=1&per_page=10";
             let cases = [
@@ -155,14 +140,14 @@ fn cross_site_posts_are_refused() {
             }
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let old_cookie = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let old_cookie = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let old_token = old_cookie.trim_start_matches("xk_session=").to_string();
             let body = format!(
                 "user_key=admin&password={}&next=%2Fusers",
@@ -188,16 +173,18 @@ fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
             assert!(old_alive.is_none(), "the old session ended");
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let state =
-                common::app_state_with(&b, &[("XRAY_KEYS_PUBLIC_URL", "https://keys.example.com")]);
-            common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let state = harness::app_state_with(
+                &b,
+                &[("XRAY_KEYS_PUBLIC_URL", "https://keys.example.com")],
+            );
+            harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let body = format!(
                 "user_key=admin&password={}&next=%2F",
                 PASSWORD.replace(' ', "+")
@@ -245,14 +232,14 @@ fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
             );
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn throttled_sign_in_answers_429_with_retry_after() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let mut last = None;
             for _ in 0..6 {
                 let body = "user_key=admin&password=wrong-password&next=%2F";
@@ -271,14 +258,14 @@ fn throttled_sign_in_answers_429_with_retry_after() {
             assert!(retry > 0);
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn malformed_server_function_input_is_a_400_not_a_500() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let cases = [
                 (
                     app::users::ListUsers::PATH,
@@ -306,15 +293,15 @@ fn malformed_server_function_input_is_a_400_not_a_500() {
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown id");
         })
         .await;
-    })
+    });
 }
 
 #[test]
 fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
-    common::block_on(async {
-        common::each_backend(|b| async move {
-            let operator = common::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
-            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let operator = harness::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
             let path = app::api_keys::CreateApiKey::PATH;
             let body = "user_key=operator";
             let (response, _) = send(
@@ -359,5 +346,5 @@ fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
             assert!(html.contains("API Key of operator") && html.contains("*****"));
         })
         .await;
-    })
+    });
 }

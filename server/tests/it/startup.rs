@@ -1,22 +1,15 @@
 //! Bad configuration stops start-up with a message that names the setting, never a panic.
 
-mod common;
+use crate::harness;
+use crate::harness::cli::{self, succeeded};
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::process::{request, Server};
+use harness::process::{request, Server};
 
 fn run_with_env(vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xray-keys"));
-    cmd.arg("migrate")
-        .arg("status")
-        .env_clear()
-        .current_dir(dir.path());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run xray-keys")
+    cli::run_with(dir.path(), &["migrate", "status"], vars)
 }
 
 fn assert_names_setting(output: &Output, setting: &str) {
@@ -69,12 +62,7 @@ fn malformed_listen_address_is_refused_by_name() {
 #[test]
 fn default_sqlite_database_is_created_in_the_data_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-        .args(["migrate", "up"])
-        .env_clear()
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = cli::run(dir.path(), &["migrate", "up"]);
     assert!(
         out.status.success(),
         "{}",
@@ -100,36 +88,17 @@ fn default_sqlite_database_is_created_in_the_data_folder() {
     }
 }
 
-/// `out` of a command that must have succeeded (its stderr says why not).
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-        .args(args)
-        .env_clear()
-        .current_dir(dir)
-        .output()
-        .expect("run xray-keys")
-}
-
 #[test]
 fn the_keys_command_prints_a_secret_once_and_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), &["users", "add", "ci-bot", "--name", "CI Bot"]);
+    let out = cli::run(dir.path(), &["users", "add", "ci-bot", "--name", "CI Bot"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = cli(dir.path(), &["keys", "create", "ci-bot", "--json"]);
+    let out = cli::run(dir.path(), &["keys", "create", "ci-bot", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -141,26 +110,26 @@ fn the_keys_command_prints_a_secret_once_and_fails_clearly() {
     let client_id = issued["client_id"].as_str().unwrap().to_string();
     assert_eq!(issued["client_secret"].as_str().unwrap().len(), 64);
 
-    let out = cli(dir.path(), &["keys", "create", "ci-bot"]);
+    let out = cli::run(dir.path(), &["keys", "create", "ci-bot"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already has an API Key"));
 
-    let out = cli(dir.path(), &["keys", "list", "--json"]);
+    let out = cli::run(dir.path(), &["keys", "list", "--json"]);
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(
         listed.contains(&client_id) && !listed.contains(issued["client_secret"].as_str().unwrap())
     );
 
-    let out = cli(dir.path(), &["keys", "delete", "not-an-id"]);
+    let out = cli::run(dir.path(), &["keys", "delete", "not-an-id"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("32 hexadecimal"));
 
-    let out = cli(dir.path(), &["keys", "regenerate", &client_id, "--json"]);
+    let out = cli::run(dir.path(), &["keys", "regenerate", &client_id, "--json"]);
     assert!(out.status.success());
-    let out = cli(dir.path(), &["keys", "delete", &client_id]);
+    let out = cli::run(dir.path(), &["keys", "delete", &client_id]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("deleted 1 API Key"));
-    let out = cli(dir.path(), &["keys", "delete", &client_id]);
+    let out = cli::run(dir.path(), &["keys", "delete", &client_id]);
     assert_eq!(out.status.code(), Some(1), "already gone");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
@@ -174,26 +143,17 @@ fn user_import_reports_rejected_lines_and_exits_non_zero() {
         "user_key,display_name,email,roles\nok-user,OK,,\nbad key,Bad,,\n",
     )
     .unwrap();
-    let out = cli(dir.path(), &["users", "import", file.to_str().unwrap()]);
+    let out = cli::run(dir.path(), &["users", "import", file.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("created  ok-user"), "{stdout}");
     assert!(stdout.contains("rejected line 3"), "{stdout}");
     assert_eq!(out.status.code(), Some(1));
 }
 
-fn cli_env(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xray-keys"));
-    cmd.args(args).env_clear().current_dir(dir);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run xray-keys")
-}
-
 #[test]
 fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    let out = cli::run(dir.path(), &["tokens", "rotate-signing-key"]);
     assert!(
         out.status.success(),
         "{}",
@@ -210,7 +170,7 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
 
     // Another key: refused by name, before anything is served.
     let wrong = "ab".repeat(32);
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["tokens", "rotate-signing-key"],
         &[("XRAY_KEYS_MASTER_KEY", &wrong)],
@@ -219,15 +179,17 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not the key"));
 
     // The web server refuses too, instead of failing later with a 500.
-    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-        .env_clear()
-        .env("XRAY_KEYS_MASTER_KEY", &wrong)
-        .env("XRAY_KEYS_LISTEN", "127.0.0.1:0")
-        .current_dir(dir.path())
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = cli::xray_keys(
+        dir.path(),
+        &[
+            ("XRAY_KEYS_MASTER_KEY", &wrong),
+            ("XRAY_KEYS_LISTEN", "127.0.0.1:0"),
+        ],
+    )
+    .stderr(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
         if let Some(status) = server.try_wait().unwrap() {
@@ -246,7 +208,7 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
     assert!(stderr.contains("XRAY_KEYS_MASTER_KEY"), "{stderr}");
 
     // A malformed key is named as such.
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["tokens", "rotate-signing-key"],
         &[("XRAY_KEYS_MASTER_KEY", "1234")],
@@ -255,13 +217,13 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
 
     // The key file lost: refused, and no new key is quietly generated in its place.
     std::fs::remove_file(&key_file).unwrap();
-    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    let out = cli::run(dir.path(), &["tokens", "rotate-signing-key"]);
     assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     assert!(!key_file.exists());
 
     // The right key from the environment (or a file) works.
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["tokens", "rotate-signing-key"],
         &[("XRAY_KEYS_MASTER_KEY", key.trim())],
@@ -273,7 +235,7 @@ fn a_wrong_or_lost_master_key_stops_start_up_with_a_clear_message() {
     );
     let file = dir.path().join("elsewhere.key");
     std::fs::write(&file, &key).unwrap();
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["tokens", "rotate-signing-key"],
         &[("XRAY_KEYS_MASTER_KEY_FILE", file.to_str().unwrap())],
@@ -335,7 +297,7 @@ fn stored_secret(dir: &std::path::Path, key_hex: &str) -> Result<String, app::Ap
 #[test]
 fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    let out = cli::run(dir.path(), &["tokens", "rotate-signing-key"]);
     assert!(
         out.status.success(),
         "{}",
@@ -346,7 +308,7 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     let key_file = dir.path().join("data/master.key");
     let old = std::fs::read_to_string(&key_file).unwrap();
 
-    let out = cli(dir.path(), &["credentials", "rotate-master-key"]);
+    let out = cli::run(dir.path(), &["credentials", "rotate-master-key"]);
     assert!(
         out.status.success(),
         "{}",
@@ -376,7 +338,7 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
         .unwrap();
         db.close().await.unwrap();
     });
-    let out = cli(dir.path(), &["tokens", "rotate-signing-key"]);
+    let out = cli::run(dir.path(), &["tokens", "rotate-signing-key"]);
     assert!(
         out.status.success(),
         "{}",
@@ -386,7 +348,7 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     assert_eq!(stored_secret(dir.path(), &pending).unwrap(), secret);
 
     // With the key given by the environment, the new key must be named.
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["credentials", "rotate-master-key"],
         &[("XRAY_KEYS_MASTER_KEY", &pending)],
@@ -396,7 +358,7 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     let new_file = dir.path().join("new.key");
     let newest = "d4".repeat(32);
     std::fs::write(&new_file, &newest).unwrap();
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &[
             "credentials",
@@ -420,12 +382,12 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
 #[test]
 fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_credentials_decrypt() {
     let dir = tempfile::tempdir().unwrap();
-    ok(cli(
+    succeeded(cli::run(
         dir.path(),
         &["users", "add", "backup-user", "--name", "Backup User"],
     ));
     let issued: serde_json::Value = serde_json::from_slice(
-        &ok(cli(
+        &succeeded(cli::run(
             dir.path(),
             &["keys", "create", "backup-user", "--json"],
         ))
@@ -436,12 +398,12 @@ fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_creden
         issued["client_id"].as_str().unwrap().to_string(),
         issued["client_secret"].as_str().unwrap().to_string(),
     );
-    ok(cli(dir.path(), &["tokens", "rotate-signing-key"]));
+    succeeded(cli::run(dir.path(), &["tokens", "rotate-signing-key"]));
     let stored = "9e".repeat(32);
     save_credentials(dir.path(), &stored);
 
     // Without asking, the master key stays out of the backup, as it should be kept apart.
-    let out = ok(cli(dir.path(), &["backup", "without-key"]));
+    let out = succeeded(cli::run(dir.path(), &["backup", "without-key"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("the master key is not in the backup"));
     assert!(dir.path().join("without-key/pepper").is_file());
     assert!(!dir.path().join("without-key/master.key").exists());
@@ -455,7 +417,7 @@ fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_creden
         assert_eq!(mode & 0o777, 0o700, "the backup folder is private");
     }
 
-    let out = ok(cli(
+    let out = succeeded(cli::run(
         dir.path(),
         &["backup", "saved", "--include-master-key"],
     ));
@@ -471,7 +433,7 @@ fn a_backup_restores_into_a_fresh_data_folder_where_keys_authenticate_and_creden
         }
     }
     // A second backup into the same folder is refused, not mixed in.
-    let out = cli(dir.path(), &["backup", "saved"]);
+    let out = cli::run(dir.path(), &["backup", "saved"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
 
@@ -535,14 +497,9 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
     );
 
     server.terminate();
-    let mut refused = false;
-    for _ in 0..500 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            refused = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let refused = harness::eventually_blocking(500, std::time::Duration::from_millis(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
     assert!(
         refused,
         "after SIGTERM the server stops accepting connections"
@@ -555,7 +512,7 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
     );
 
     in_flight.write_all(rest.as_bytes()).unwrap();
-    let answer = common::process::read_response(&mut in_flight).expect("a complete answer");
+    let answer = harness::process::read_response(&mut in_flight).expect("a complete answer");
     assert_eq!(answer.status, 401, "{}", answer.body);
     assert!(
         answer.header("content-length").is_some(),
@@ -580,11 +537,14 @@ fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_cleanly() {
 #[test]
 fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    ok(cli(
+    succeeded(cli::run(
         dir.path(),
         &["users", "add", "ci-bot", "--name", "CI Bot"],
     ));
-    ok(cli(dir.path(), &["keys", "create", "ci-bot", "--json"]));
+    succeeded(cli::run(
+        dir.path(),
+        &["keys", "create", "ci-bot", "--json"],
+    ));
     let pepper_file = dir.path().join("data/pepper");
     let pepper = std::fs::read_to_string(&pepper_file).unwrap();
 
@@ -594,7 +554,7 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
         &["keys", "list"][..],
         &["users", "add", "x", "--name", "X"][..],
     ] {
-        let out = cli(dir.path(), args);
+        let out = cli::run(dir.path(), args);
         assert_names_setting(&out, "XRAY_KEYS_PEPPER");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -603,10 +563,7 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
         );
         assert!(!pepper_file.exists(), "{args:?} wrote a new pepper");
     }
-    let mut server = Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-        .env_clear()
-        .env("XRAY_KEYS_LISTEN", "127.0.0.1:0")
-        .current_dir(dir.path())
+    let mut server = cli::xray_keys(dir.path(), &[("XRAY_KEYS_LISTEN", "127.0.0.1:0")])
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -619,7 +576,7 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
     assert!(!pepper_file.exists());
 
     // Different: refused by the setting that gave it.
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["keys", "list"],
         &[("XRAY_KEYS_PEPPER", &"5c".repeat(32))],
@@ -628,7 +585,7 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not the pepper"));
     let elsewhere = dir.path().join("other-pepper");
     std::fs::write(&elsewhere, "5c".repeat(32)).unwrap();
-    let out = cli_env(
+    let out = cli::run_with(
         dir.path(),
         &["keys", "list"],
         &[("XRAY_KEYS_PEPPER_FILE", elsewhere.to_str().unwrap())],
@@ -636,25 +593,25 @@ fn a_lost_or_different_pepper_stops_every_command_and_the_server() {
     assert_names_setting(&out, "XRAY_KEYS_PEPPER_FILE");
 
     // The right one, from the environment or restored, works again.
-    ok(cli_env(
+    succeeded(cli::run_with(
         dir.path(),
         &["keys", "list"],
         &[("XRAY_KEYS_PEPPER", pepper.trim())],
     ));
     std::fs::write(&pepper_file, &pepper).unwrap();
-    ok(cli(dir.path(), &["keys", "list"]));
+    succeeded(cli::run(dir.path(), &["keys", "list"]));
 }
 
 #[test]
 fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
     let dir = tempfile::tempdir().unwrap();
     // A database with sealed secrets (the signing key), and no API key yet.
-    ok(cli(dir.path(), &["tokens", "rotate-signing-key"]));
+    succeeded(cli::run(dir.path(), &["tokens", "rotate-signing-key"]));
     let data = dir.path().join("data");
     std::fs::remove_file(data.join("pepper")).unwrap();
     std::fs::remove_file(data.join("master.key")).unwrap();
     // A new pepper would be fine here, but the master key is lost: nothing is written.
-    let out = cli(dir.path(), &["users", "add", "x", "--name", "X"]);
+    let out = cli::run(dir.path(), &["users", "add", "x", "--name", "X"]);
     assert_names_setting(&out, "XRAY_KEYS_MASTER_KEY");
     assert!(
         !data.join("pepper").exists(),
@@ -667,7 +624,7 @@ fn nothing_is_written_to_the_data_folder_before_every_key_check_has_passed() {
 fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
     use sea_orm::{EntityTrait, PaginatorTrait, Set};
     let dir = tempfile::tempdir().unwrap();
-    ok(cli(
+    succeeded(cli::run(
         dir.path(),
         &[
             "users",
@@ -710,7 +667,7 @@ fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
         db
     });
     assert_eq!(count(&db), 3);
-    let out = ok(cli(dir.path(), &["users", "unlock", "Locked-Admin"]));
+    let out = succeeded(cli::run(dir.path(), &["users", "unlock", "Locked-Admin"]));
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .contains("unlocked locked-admin: 2 sign-in counters cleared"),
@@ -718,7 +675,7 @@ fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(count(&db), 1, "the other account's counter stays");
-    let out = cli(dir.path(), &["users", "unlock", "nobody-here"]);
+    let out = cli::run(dir.path(), &["users", "unlock", "nobody-here"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }

@@ -7,7 +7,7 @@
 //! Seeded and reproducible in what it asks for (`XK_FAULT_SEED`, default below); the moment of
 //! each kill is random within the round. `XK_FAULT_ROUNDS` sets the number of rounds (200).
 
-mod common;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
 use app::config::DatabaseUrl;
-use common::process::{request, Server};
+use harness::process::{request, Server};
 use leptos::server_fn::ServerFn;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -410,7 +410,7 @@ fn sigkill_during_writes_loses_nothing_acknowledged_and_leaves_nothing_half_done
             known.keyless.push(user_key);
         }
         let cookie =
-            common::signed_in(&db, "fault-admin", vec![app::users::Role::Administrator]).await;
+            harness::signed_in(&db, "fault-admin", vec![app::users::Role::Administrator]).await;
         db.close().await.expect("close");
         Admin { cookie }
     });

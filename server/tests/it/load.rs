@@ -2,15 +2,15 @@
 //! loopback only, with a fixed number of requests: the server's memory stays flat, the flooding
 //! address is answered 429, and a valid client on another address keeps authenticating.
 
-mod common;
+use crate::harness;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
-use common::keepalive::{post_json, Conn};
-use common::process::Server;
+use harness::keepalive::{post_json, Conn};
+use harness::process::Server;
 
 const PEPPER: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 const CONNECTIONS: u64 = 8;
@@ -82,7 +82,7 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
                     let client_id = if i % 4 == 0 {
                         victim_id.clone()
                     } else {
-                        format!("{:016X}{:08X}{:08X}", phase, c, i)
+                        format!("{phase:016X}{c:08X}{i:08X}")
                     };
                     let body = format!(
                         r#"{{"client_id":"{client_id}","client_secret":"{}"}}"#,
@@ -105,7 +105,7 @@ async fn a_flood_of_wrong_secrets_is_throttled_in_flat_memory_while_valid_client
         // Meanwhile the real clients, from other loopback addresses, sign in again and again.
         let mut valid_conn = Conn::open_from(addr, [127, 0, 0, 2]).await;
         let mut victim_conn = Conn::open_from(addr, [127, 0, 0, 3]).await;
-        while !flood.iter().all(|t| t.is_finished()) {
+        while !flood.iter().all(tokio::task::JoinHandle::is_finished) {
             for (conn, key, ok) in [
                 (&mut valid_conn, &valid, &mut valid_ok),
                 (&mut victim_conn, &victim, &mut victim_ok),

@@ -1,8 +1,16 @@
 //! Test support: run a test body against a fresh SQLite file and a throw-away PostgreSQL database.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod client;
+pub mod fixtures;
 pub mod keepalive;
+pub mod logs;
+pub mod postgres;
 pub mod process;
+
+pub use client::{page, post_json, send, server_fn_request, Answer};
+pub use fixtures::{key_for, named_key, person, signed_in, user, TEST_PASSWORD};
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -10,13 +18,7 @@ use std::panic::AssertUnwindSafe;
 use app::config::{DatabaseKind, DatabaseUrl};
 use futures::FutureExt;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-
-/// Where the PostgreSQL server for tests is (an administrative database on it).
-fn postgres_admin_url() -> String {
-    std::env::var("XK_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// PostgreSQL is skipped only when the test command could not reach or start one and said so.
 fn postgres_skipped() -> bool {
@@ -40,9 +42,9 @@ where
         Migrator::up(&backend.db, None)
             .await
             .expect("migrations apply");
-        test(backend).await
+        test(backend).await;
     })
-    .await
+    .await;
 }
 
 /// Like [`each_backend`], without running the migrations first.
@@ -65,23 +67,15 @@ where
         eprintln!("!!! PostgreSQL SKIPPED for this test: XK_TEST_SKIP_POSTGRES=1 !!!");
         return;
     }
-    let admin_url = postgres_admin_url();
-    let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL for tests is not reachable at XK_TEST_POSTGRES ({e}); start it, or \
-             set XK_TEST_SKIP_POSTGRES=1 to skip it knowingly"
-        )
-    });
-    let name = format!("xk_test_{:016x}", rand::random::<u64>());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+    let database = postgres::ThrowawayDatabase::create("xk_test")
         .await
-        .expect("create test database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin_url);
-    let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("postgres url");
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL for tests is not reachable at XK_TEST_POSTGRES ({e}); start it, or \
+                 set XK_TEST_SKIP_POSTGRES=1 to skip it knowingly"
+            )
+        });
+    let url = database.url.clone();
     let db = app::db::connect(&url).await.expect("open postgres");
     let outcome = AssertUnwindSafe(test(Backend {
         db: db.clone(),
@@ -91,10 +85,7 @@ where
     .catch_unwind()
     .await;
     let _ = db.close().await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop test database");
+    database.drop_now().await.expect("drop test database");
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -166,30 +157,6 @@ fn state_with(db: DatabaseConnection, settings: Vec<(String, String)>) -> app::s
     )
 }
 
-/// The password of users made by [`signed_in`].
-pub const TEST_PASSWORD: &str = "correct horse battery staple";
-
-/// A user with `roles` and a live session; returns the `Cookie` header value.
-pub async fn signed_in(db: &DatabaseConnection, key: &str, roles: Vec<app::users::Role>) -> String {
-    let user = app::users::service::create_user(
-        db,
-        &app::audit::service::Actor::cli(),
-        app::users::NewUser {
-            user_key: key.into(),
-            display_name: format!("{key} name"),
-            email: String::new(),
-            roles,
-        },
-        Some(TEST_PASSWORD.into()),
-    )
-    .await
-    .unwrap();
-    let token = app::auth::session::create(db, user.id, chrono::Utc::now())
-        .await
-        .unwrap();
-    format!("xk_session={token}")
-}
-
 /// A fixed master key for tests.
 pub fn test_master_key() -> app::vault::MasterKey {
     app::vault::MasterKey::new([9u8; 32])
@@ -202,7 +169,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_AT_A_TIME
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -212,19 +179,33 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.block_on(future)
 }
 
-/// A server-function call as the browser's client makes it: a form-encoded POST that asks for
-/// JSON, with the caller's session cookie.
-pub fn server_fn_request(
-    path: &str,
-    cookie: &str,
-    body: String,
-) -> axum::http::Request<axum::body::Body> {
-    use axum::http::header;
-    axum::http::Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .header(header::HOST, "127.0.0.1:3000")
-        .header(header::COOKIE, cookie)
-        .body(axum::body::Body::from(body))
-        .expect("request")
+/// Asks `check` up to `tries` times, `every` apart, until it says yes; whether it did. For what
+/// happens in the background (a use recorded after the answer, a notification on its way).
+pub async fn eventually(
+    tries: u32,
+    every: std::time::Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) -> bool {
+    for _ in 0..tries {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(every).await;
+    }
+    false
+}
+
+/// [`eventually`] for a test without a runtime: blocks between tries.
+pub fn eventually_blocking(
+    tries: u32,
+    every: std::time::Duration,
+    mut check: impl FnMut() -> bool,
+) -> bool {
+    for _ in 0..tries {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(every);
+    }
+    false
 }

@@ -1,7 +1,8 @@
 //! The Xray-compatible authentication API: every status it answers, token checks, revocation and
 //! the signing key, on SQLite and PostgreSQL.
 
-mod common;
+use crate::harness;
+use crate::harness::{key_for, post_json, send, Answer};
 
 use std::net::SocketAddr;
 
@@ -9,84 +10,22 @@ use app::api_keys::{service as keys, IssuedKey, Selection};
 use app::audit::service::Actor;
 use app::error::AppError;
 use app::state::AppState;
-use app::users::{service as users, NewUser};
+use app::users::service as users;
 use app::xray_api::service as api;
 use app::xray_api::tokens::Claims;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{Duration, Utc};
-use http_body_util::BodyExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const INVALID_CREDENTIALS: &str = "Authentication failed. Invalid client credentials!";
 const INVALID_TOKEN: &str = "The API token is not valid";
 
-async fn key_for(db: &DatabaseConnection, user_key: &str) -> IssuedKey {
-    users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: user_key.into(),
-            display_name: format!("Name of {user_key}"),
-            ..Default::default()
-        },
-        None,
-    )
-    .await
-    .expect("create user");
-    keys::create(db, &common::test_hasher(), &Actor::cli(), user_key)
-        .await
-        .expect("create key")
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn error(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> Answer {
-    let response = server::serve::router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("router answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn post_json(path: &str, body: impl Into<Body>, from: [u8; 4]) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.into())
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((from, 40000))));
-    request
+fn millis(n: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(n)
 }
 
 async fn authenticate(state: &AppState, id: &str, secret: &str) -> Answer {
@@ -123,8 +62,8 @@ fn segments(token: &str) -> (Value, Value) {
 
 #[test]
 fn valid_credentials_get_an_hs256_token_as_a_bare_json_string_on_v1_and_v2() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "ci-bot").await;
         for path in ["/api/v2/authenticate", "/api/v1/authenticate"] {
             let body = json!({ "client_id": key.client_id, "client_secret": key.client_secret });
@@ -148,13 +87,13 @@ fn valid_credentials_get_an_hs256_token_as_a_bare_json_string_on_v1_and_v2() {
             assert!((iat - Utc::now().timestamp()).abs() < 600);
             assert!(!answer.body.contains(&key.client_secret));
         }
-    }))
+    }));
 }
 
 #[test]
 fn unknown_ids_wrong_secrets_deleted_keys_and_deactivated_users_all_get_the_same_401() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let alive = key_for(&b.db, "alive").await;
         let deleted = key_for(&b.db, "deleted").await;
         let inactive = key_for(&b.db, "inactive").await;
@@ -214,13 +153,13 @@ fn unknown_ids_wrong_secrets_deleted_keys_and_deactivated_users_all_get_the_same
         )
         .await;
         assert_eq!(answer.status, StatusCode::OK);
-    }))
+    }));
 }
 
 #[test]
 fn malformed_requests_get_400_naming_the_problem_and_big_bodies_413() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let id = "0123456789ABCDEF0123456789ABCDEF";
         let secret = "a".repeat(64);
         let cases: Vec<(&str, String, &str)> = vec![
@@ -340,7 +279,7 @@ fn malformed_requests_get_400_naming_the_problem_and_big_bodies_413() {
         .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND);
         assert!(!answer.error().is_empty());
-    }))
+    }));
 }
 
 fn bytes_of(s: &str) -> axum::body::Bytes {
@@ -349,8 +288,8 @@ fn bytes_of(s: &str) -> axum::body::Bytes {
 
 #[test]
 fn a_right_secret_always_authenticates_and_failures_are_limited_per_address() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "target").await;
         let right =
             json!({ "client_id": key.client_id, "client_secret": key.client_secret }).to_string();
@@ -404,13 +343,13 @@ fn a_right_secret_always_authenticates_and_failures_are_limited_per_address() {
         )
         .await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    }))
+    }));
 }
 
 #[test]
 fn whoami_answers_the_user_a_token_acts_for() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "revyz-backup-user").await;
         let token = token_for(&state, &key).await;
         let answer = whoami(&state, Some(&format!("Bearer {token}"))).await;
@@ -422,13 +361,13 @@ fn whoami_answers_the_user_a_token_acts_for() {
         // Clients that keep the quotes of the JSON string still work.
         let answer = whoami(&state, Some(&format!("Bearer \"{token}\""))).await;
         assert_eq!(answer.status, StatusCode::OK);
-    }))
+    }));
 }
 
 #[test]
 fn missing_malformed_and_forged_tokens_get_401() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "victim").await;
         let token = token_for(&state, &key).await;
         let (head, claims) = segments(&token);
@@ -519,7 +458,7 @@ fn missing_malformed_and_forged_tokens_get_401() {
         // The genuine token still works after all that.
         let answer = whoami(&state, Some(&format!("Bearer {token}"))).await;
         assert_eq!(answer.status, StatusCode::OK);
-    }))
+    }));
 }
 
 async fn stored_signing_key(db: &DatabaseConnection) -> Vec<u8> {
@@ -534,7 +473,7 @@ async fn stored_signing_key(db: &DatabaseConnection) -> Vec<u8> {
         app::vault::is_sealed(&row.value),
         "the signing key is stored encrypted"
     );
-    let plain = common::test_master_key()
+    let plain = harness::test_master_key()
         .open(
             &row.value,
             &app::vault::settings_record(app::xray_api::tokens::SIGNING_KEY_SETTING),
@@ -546,8 +485,8 @@ async fn stored_signing_key(db: &DatabaseConnection) -> Vec<u8> {
 
 #[test]
 fn tokens_expire_after_24_hours_by_the_injected_clock() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "clocked").await;
         let issued_at = Utc::now() - Duration::days(3);
         let credentials = api::parse_credentials(
@@ -576,14 +515,14 @@ fn tokens_expire_after_24_hours_by_the_injected_clock() {
         // And over HTTP, with the real clock, that three-day-old token is dead.
         let answer = whoami(&state, Some(&format!("Bearer {token}"))).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    }))
+    }));
 }
 
 #[test]
 fn deleting_regenerating_or_deactivating_revokes_tokens_at_once() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
-        let hasher = common::test_hasher();
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
+        let hasher = harness::test_hasher();
         let alive = |token: String| {
             let state = state.clone();
             async move {
@@ -658,15 +597,15 @@ fn deleting_regenerating_or_deactivating_revokes_tokens_at_once() {
             StatusCode::OK,
             "reactivated: the key's secret still works"
         );
-    }))
+    }));
 }
 
 #[test]
 fn the_signing_key_is_shared_through_the_database_and_rotation_revokes_every_token() {
-    common::block_on(common::each_backend(|b| async move {
+    harness::block_on(harness::each_backend(|b| async move {
         // Two instances on one database (or one instance before and after a restart).
-        let first = common::app_state_of(&b);
-        let second = common::app_state_of(&b);
+        let first = harness::app_state_of(&b);
+        let second = harness::app_state_of(&b);
         let key = key_for(&b.db, "shared").await;
         let token = token_for(&first, &key).await;
         assert_eq!(
@@ -682,7 +621,7 @@ fn the_signing_key_is_shared_through_the_database_and_rotation_revokes_every_tok
         );
 
         // Rotation through a third party (the CLI) reaches both instances on their next request.
-        let cli = app::xray_api::tokens::TokenKeys::new(common::test_master_key());
+        let cli = app::xray_api::tokens::TokenKeys::new(harness::test_master_key());
         let kid = cli.rotate(&b.db).await.unwrap();
         for state in [&first, &second] {
             let answer = whoami(state, Some(&format!("Bearer {token}"))).await;
@@ -696,13 +635,13 @@ fn the_signing_key_is_shared_through_the_database_and_rotation_revokes_every_tok
                 .status,
             StatusCode::OK
         );
-    }))
+    }));
 }
 
 #[test]
 fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "user-of-key").await;
         let last_used = || async {
             app::entities::api_keys::Entity::find()
@@ -736,21 +675,18 @@ fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
         // Through the API, the page's "last used" fills in (written in the background).
         let other = key_for(&b.db, "api-user").await;
         token_for(&state, &other).await;
-        let mut recorded = None;
-        for _ in 0..100 {
-            recorded = app::entities::api_keys::Entity::find()
+        let recorded = harness::eventually(100, millis(20), async || {
+            app::entities::api_keys::Entity::find()
                 .filter(app::entities::api_keys::Column::ClientId.eq(other.client_id.as_str()))
                 .one(&b.db)
                 .await
                 .unwrap()
                 .unwrap()
-                .last_used_at;
-            if recorded.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(recorded.is_some(), "authenticate records the use");
+                .last_used_at
+                .is_some()
+        })
+        .await;
+        assert!(recorded, "authenticate records the use");
         let page = keys::list(
             &b.db,
             app::api_keys::KeyQuery {
@@ -765,13 +701,13 @@ fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
             page.keys[0].last_used_at.is_some(),
             "the API Keys page shows it"
         );
-    }))
+    }));
 }
 
 #[test]
 fn the_openapi_document_describes_every_endpoint_the_server_answers() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let answer = send(
             &state,
             Request::get("/api/openapi.json")
@@ -804,7 +740,7 @@ fn the_openapi_document_describes_every_endpoint_the_server_answers() {
                 );
             }
         }
-    }))
+    }));
 }
 
 #[test]
@@ -846,7 +782,10 @@ fn claims_round_trip_through_serde() {
 
 /// Runs the Node client in `tests/clients` against `base` and returns its one-line report.
 fn node_client(base: &str, id: &str, secret: &str) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/xray_client.mjs");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/clients/xray_client.mjs"
+    );
     let out = std::process::Command::new("node")
         .arg(script)
         .env("XRAY_BASE_URL", base)
@@ -864,8 +803,8 @@ fn node_client(base: &str, id: &str, secret: &str) -> Value {
 
 #[test]
 fn a_node_client_written_like_xray_client_libraries_authenticates_and_calls_whoami() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let key = key_for(&b.db, "node-client").await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -891,43 +830,42 @@ fn a_node_client_written_like_xray_client_libraries_authenticates_and_calls_whoa
         assert_eq!(report["authenticate"], 401);
         assert_eq!(report["error"], INVALID_CREDENTIALS);
         server.abort();
-    }))
+    }));
 }
 
 /// `whoami` answers from a per-instance cache on SQLite; a change committed by another process
 /// (the command line, here the real binary) still revokes at once.
 #[test]
 fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
-    common::block_on(async {
+    harness::block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("cache.db"));
         let db = app::db::connect(&url).await.unwrap();
         <migrations::Migrator as migrations::MigratorTrait>::up(&db, None)
             .await
             .unwrap();
-        let backend = common::Backend {
+        let backend = harness::Backend {
             db: db.clone(),
             kind: app::config::DatabaseKind::Sqlite,
             url: url.clone(),
         };
-        let state = common::app_state_of(&backend);
+        let state = harness::app_state_of(&backend);
         let key = key_for(&db, "cached-user").await;
         let token = token_for(&state, &key).await;
         let bearer = format!("Bearer {token}");
         // Authenticating records the key's last use in the background; that commit would end
         // the cache entry, so let it land first.
-        for _ in 0..500 {
-            let row = app::entities::api_keys::Entity::find()
+        harness::eventually(500, millis(20), async || {
+            app::entities::api_keys::Entity::find()
                 .filter(app::entities::api_keys::Column::ClientId.eq(&key.client_id))
                 .one(&db)
                 .await
                 .unwrap()
-                .unwrap();
-            if row.last_used_at.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+                .unwrap()
+                .last_used_at
+                .is_some()
+        })
+        .await;
         assert_eq!(whoami(&state, Some(&bearer)).await.status, StatusCode::OK);
         // Warm: the next request would be answered from memory.
         assert!(state
@@ -948,23 +886,25 @@ fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
             let (db_url, data_dir) = (db_url.clone(), data_dir.clone());
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xray-keys"))
-                        .args(&args)
-                        .env_clear()
-                        .env("DATABASE_URL", db_url)
-                        .env("XRAY_KEYS_DATA_DIR", data_dir)
-                        // The pepper the keys were made with (common::test_hasher).
-                        .env("XRAY_KEYS_PEPPER", "2a".repeat(32))
-                        .output()
-                        .unwrap();
-                    assert!(
-                        out.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    // The pepper the keys were made with (harness::test_hasher).
+                    let pepper = "2a".repeat(32);
+                    let vars = [
+                        ("DATABASE_URL", db_url.as_str()),
+                        (
+                            "XRAY_KEYS_DATA_DIR",
+                            data_dir.to_str().expect("a UTF-8 path"),
+                        ),
+                        ("XRAY_KEYS_PEPPER", pepper.as_str()),
+                    ];
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    harness::cli::succeeded(harness::cli::run_with(
+                        std::path::Path::new("."),
+                        &args,
+                        &vars,
+                    ));
                 })
                 .await
-                .unwrap()
+                .unwrap();
             }
         };
         cli(vec![
@@ -997,7 +937,7 @@ fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
             StatusCode::UNAUTHORIZED
         );
         db.close().await.unwrap();
-    })
+    });
 }
 
 /// On PostgreSQL each instance caches `whoami` answers while its change listener is connected;
@@ -1005,37 +945,27 @@ fn a_warm_owner_cache_never_outlives_a_change_made_by_another_process() {
 /// from the database's trigger, and from then on the token is refused.
 #[test]
 fn on_postgresql_a_change_notification_ends_the_cached_answers_of_every_instance() {
-    common::block_on(common::each_backend(|b| async move {
+    harness::block_on(harness::each_backend(|b| async move {
         if b.kind != app::config::DatabaseKind::Postgres {
             return;
         }
-        let first = common::app_state_of(&b);
-        let second = common::app_state_of(&b);
+        let first = harness::app_state_of(&b);
+        let second = harness::app_state_of(&b);
         app::xray_api::owners::spawn_change_listener(&second.db, second.change_feed.clone());
-        for _ in 0..200 {
-            if second.change_feed.is_live() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        harness::eventually(200, millis(25), async || second.change_feed.is_live()).await;
         assert!(second.change_feed.is_live(), "the listener connects");
         let key = key_for(&b.db, "pg-cached").await;
         let bearer = format!("Bearer {}", token_for(&first, &key).await);
         // Creating the key was a change too, whose notification may still be on its way: ask
         // until an answer stays cached.
-        let mut cached = false;
-        for _ in 0..100 {
+        let cached = harness::eventually(100, millis(20), async || {
             assert_eq!(whoami(&second, Some(&bearer)).await.status, StatusCode::OK);
-            if second
+            second
                 .owners
                 .get(&key.client_id, second.owners.stamp())
                 .is_some()
-            {
-                cached = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         assert!(cached, "the answer is cached while nothing changes");
         let before = second.change_feed.epoch();
         keys::delete(
@@ -1045,14 +975,12 @@ fn on_postgresql_a_change_notification_ends_the_cached_answers_of_every_instance
         )
         .await
         .unwrap();
-        let mut refused = false;
-        for _ in 0..200 {
-            if second.change_feed.epoch() != before {
-                refused = whoami(&second, Some(&bearer)).await.status == StatusCode::UNAUTHORIZED;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let arrived = harness::eventually(200, millis(10), async || {
+            second.change_feed.epoch() != before
+        })
+        .await;
+        let refused =
+            arrived && whoami(&second, Some(&bearer)).await.status == StatusCode::UNAUTHORIZED;
         assert!(refused, "the notification arrived and the token is refused");
-    }))
+    }));
 }

@@ -1,6 +1,7 @@
 //! Users, sign-in, sessions, throttling and the audit trail, on SQLite and PostgreSQL.
 
-mod common;
+use crate::harness;
+use crate::harness::person;
 
 use app::audit::service::Actor;
 use app::auth::{service as auth, session, throttle};
@@ -9,24 +10,7 @@ use app::users::{service as users, ImportOutcome, NewUser, Role};
 use chrono::{Duration, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn add(db: &DatabaseConnection, key: &str, roles: Vec<Role>, password: Option<&str>) -> i32 {
-    users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: key.into(),
-            display_name: format!("{key} name"),
-            email: String::new(),
-            roles,
-        },
-        password.map(str::to_string),
-    )
-    .await
-    .expect("create user")
-    .id
-}
+const PASSWORD: &str = harness::TEST_PASSWORD;
 
 async fn audit_entries(db: &DatabaseConnection) -> Vec<app::entities::audit_log::Model> {
     app::entities::audit_log::Entity::find()
@@ -37,8 +21,8 @@ async fn audit_entries(db: &DatabaseConnection) -> Vec<app::entities::audit_log:
 
 #[tokio::test]
 async fn sign_in_starts_a_session_that_identifies_the_user() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         let (token, user) = auth::sign_in(&b.db, "ADMIN", PASSWORD.into(), "10.0.0.1", now)
             .await
@@ -59,8 +43,8 @@ async fn sign_in_starts_a_session_that_identifies_the_user() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         let wrong = auth::sign_in(&b.db, "admin", "wrong password!".into(), "10.0.0.1", now)
             .await
@@ -90,8 +74,8 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 
 #[tokio::test]
 async fn a_right_password_without_a_console_role_gets_the_answer_of_a_wrong_one() {
-    common::each_backend(|b| async move {
-        add(&b.db, "ci-bot", vec![], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "ci-bot", vec![], Some(PASSWORD)).await;
         let err = auth::sign_in(&b.db, "ci-bot", PASSWORD.into(), "10.0.0.1", Utc::now())
             .await
             .unwrap_err();
@@ -117,7 +101,7 @@ async fn a_right_password_without_a_console_role_gets_the_answer_of_a_wrong_one(
 
 #[tokio::test]
 async fn an_unknown_user_key_is_audited_as_unknown_never_as_typed() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let typed = "Tr0ub4dor&3-typed-in-the-wrong-field";
         let _ = auth::sign_in(&b.db, typed, "x-password-x".into(), "10.0.0.1", Utc::now()).await;
         let entries = audit_entries(&b.db).await;
@@ -130,8 +114,8 @@ async fn an_unknown_user_key_is_audited_as_unknown_never_as_typed() {
 
 #[tokio::test]
 async fn failures_from_one_address_lock_only_that_address_out_of_the_account() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         for _ in 0..throttle::ACCOUNT_ADDRESS_LIMIT.failures {
             let err = auth::sign_in(&b.db, "admin", "not the password".into(), "10.0.1.1", now)
@@ -145,7 +129,7 @@ async fn failures_from_one_address_lock_only_that_address_out_of_the_account() {
             .unwrap_err();
         match err {
             AppError::TooManyRequests { retry_after_secs } => {
-                assert!(retry_after_secs > 0 && retry_after_secs <= 15 * 60)
+                assert!(retry_after_secs > 0 && retry_after_secs <= 15 * 60);
             }
             other => panic!("expected 429, got {other:?}"),
         }
@@ -163,8 +147,8 @@ async fn failures_from_one_address_lock_only_that_address_out_of_the_account() {
 
 #[tokio::test]
 async fn failures_from_many_addresses_slow_the_account_down_but_never_lock_it() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         let spread = throttle::ACCOUNT_SLOWDOWN.failures + 1;
         for i in 0..spread {
@@ -201,8 +185,8 @@ fn the_slowdown_grows_with_each_failure_up_to_its_ceiling() {
 
 #[tokio::test]
 async fn forty_parallel_sign_ins_check_at_most_the_allowance() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         let wrong: Vec<_> = (0..39)
             .map(|i| {
@@ -254,8 +238,8 @@ async fn forty_parallel_sign_ins_check_at_most_the_allowance() {
 
 #[tokio::test]
 async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         for i in 0..throttle::ACCOUNT_ADDRESS_LIMIT.failures {
             let addr = format!("2001:db8:1:2::{:x}", i + 1);
@@ -282,15 +266,15 @@ async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
 
 #[tokio::test]
 async fn unlocking_an_account_clears_its_counters_from_every_address() {
-    common::each_backend(|b| async move {
-        add(
+    harness::each_backend(|b| async move {
+        person(
             &b.db,
             "ops_admin",
             vec![Role::Administrator],
             Some(PASSWORD),
         )
         .await;
-        add(
+        person(
             &b.db,
             "opsxadmin",
             vec![Role::Administrator],
@@ -329,8 +313,8 @@ async fn unlocking_an_account_clears_its_counters_from_every_address() {
 
 #[tokio::test]
 async fn one_address_failing_across_accounts_is_throttled() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         for i in 0..throttle::ADDRESS_LIMIT.failures {
             let _ = auth::sign_in(
@@ -355,8 +339,8 @@ async fn one_address_failing_across_accounts_is_throttled() {
 
 #[tokio::test]
 async fn sessions_end_when_idle_and_at_their_absolute_limit() {
-    common::each_backend(|b| async move {
-        let id = add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        let id = person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let start = Utc::now();
         let idle = session::create(&b.db, id, start).await.unwrap();
         let idle_end = start + session::IDLE_TIMEOUT + Duration::seconds(1);
@@ -382,7 +366,7 @@ async fn sessions_end_when_idle_and_at_their_absolute_limit() {
 
 #[tokio::test]
 async fn malformed_session_cookies_find_nothing() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         for bad in [
             "",
             "abc",
@@ -401,8 +385,8 @@ async fn malformed_session_cookies_find_nothing() {
 
 #[tokio::test]
 async fn deactivation_and_password_changes_end_every_session() {
-    common::each_backend(|b| async move {
-        let id = add(
+    harness::each_backend(|b| async move {
+        let id = person(
             &b.db,
             "operator",
             vec![Role::BackupOperator],
@@ -446,8 +430,8 @@ async fn deactivation_and_password_changes_end_every_session() {
 
 #[tokio::test]
 async fn user_keys_are_unique_without_regard_to_case() {
-    common::each_backend(|b| async move {
-        add(&b.db, "Revyz-Backup-User", vec![], None).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "Revyz-Backup-User", vec![], None).await;
         let err = users::create_user(
             &b.db,
             &Actor::cli(),
@@ -470,7 +454,7 @@ async fn user_keys_are_unique_without_regard_to_case() {
 
 #[tokio::test]
 async fn two_admins_creating_the_same_user_at_once_yield_one_user() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let make = |name: &'static str| {
             let db = b.db.clone();
             tokio::spawn(async move {
@@ -517,8 +501,8 @@ async fn two_admins_creating_the_same_user_at_once_yield_one_user() {
 
 #[tokio::test]
 async fn import_reports_each_line_and_one_bad_line_stops_nothing() {
-    common::each_backend(|b| async move {
-        add(&b.db, "admin", vec![Role::Administrator], None).await;
+    harness::each_backend(|b| async move {
+        person(&b.db, "admin", vec![Role::Administrator], None).await;
         let csv = "user_key,display_name,email,roles\n\
                    revyz-backup-user,Revyz Backup,backup@example.com,backup-operator\n\
                    admin,Already There,,\n\
@@ -556,11 +540,11 @@ async fn import_reports_each_line_and_one_bad_line_stops_nothing() {
 
 #[tokio::test]
 async fn search_and_paging_run_in_the_database_and_check_their_input() {
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         for i in 0..25 {
-            add(&b.db, &format!("user{i:02}"), vec![], None).await;
+            person(&b.db, &format!("user{i:02}"), vec![], None).await;
         }
-        add(&b.db, "percent%key", vec![], None).await;
+        person(&b.db, "percent%key", vec![], None).await;
         let q = |search: &str, page: u64, per_page: u64| app::users::UserQuery {
             search: search.into(),
             page,
@@ -588,15 +572,15 @@ async fn search_and_paging_run_in_the_database_and_check_their_input() {
 
 #[tokio::test]
 async fn first_administrator_comes_from_settings_or_a_one_time_setup_link() {
-    common::each_backend(|b| async move {
-        let token = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
-            auth::Bootstrap::SetupToken(t) => t,
-            _ => panic!("expected a setup token"),
+    harness::each_backend(|b| async move {
+        let auth::Bootstrap::SetupToken(token) = auth::bootstrap_admin(&b.db, None).await.unwrap()
+        else {
+            panic!("expected a setup token")
         };
         // A restart issues a new link; the old one stops working.
-        let token2 = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
-            auth::Bootstrap::SetupToken(t) => t,
-            _ => panic!("expected a setup token"),
+        let auth::Bootstrap::SetupToken(token2) = auth::bootstrap_admin(&b.db, None).await.unwrap()
+        else {
+            panic!("expected a setup token")
         };
         assert!(!auth::setup_token_valid(&b.db, &token).await.unwrap());
         assert!(auth::setup_token_valid(&b.db, &token2).await.unwrap());
@@ -617,7 +601,7 @@ async fn first_administrator_comes_from_settings_or_a_one_time_setup_link() {
         ));
     })
     .await;
-    common::each_backend(|b| async move {
+    harness::each_backend(|b| async move {
         let created = auth::bootstrap_admin(&b.db, Some(("root-admin".into(), PASSWORD.into())))
             .await
             .unwrap();
@@ -631,8 +615,8 @@ async fn first_administrator_comes_from_settings_or_a_one_time_setup_link() {
 
 #[tokio::test]
 async fn an_administrator_cannot_lock_themselves_out() {
-    common::each_backend(|b| async move {
-        let id = add(&b.db, "admin", vec![Role::Administrator], None).await;
+    harness::each_backend(|b| async move {
+        let id = person(&b.db, "admin", vec![Role::Administrator], None).await;
         let err = users::update_user(
             &b.db,
             &Actor::cli(),
@@ -660,10 +644,10 @@ async fn an_administrator_cannot_lock_themselves_out() {
 
 #[tokio::test]
 async fn a_setup_link_stops_working_after_an_hour_and_once_any_administrator_exists() {
-    common::each_backend(|b| async move {
-        let token = match auth::bootstrap_admin(&b.db, None).await.unwrap() {
-            auth::Bootstrap::SetupToken(t) => t,
-            _ => panic!("expected a setup token"),
+    harness::each_backend(|b| async move {
+        let auth::Bootstrap::SetupToken(token) = auth::bootstrap_admin(&b.db, None).await.unwrap()
+        else {
+            panic!("expected a setup token")
         };
         let now = Utc::now();
         assert!(
@@ -678,7 +662,7 @@ async fn a_setup_link_stops_working_after_an_hour_and_once_any_administrator_exi
         );
         // An administrator made elsewhere (the command line), even one deactivated since,
         // ends the link.
-        let id = add(
+        let id = person(
             &b.db,
             "cli-admin",
             vec![Role::Administrator],
@@ -701,8 +685,8 @@ async fn a_setup_link_stops_working_after_an_hour_and_once_any_administrator_exi
 #[tokio::test]
 async fn pruning_removes_ended_sessions_stale_counters_and_old_sign_in_failures() {
     use sea_orm::{ActiveModelTrait, Set};
-    common::each_backend(|b| async move {
-        let id = add(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
+    harness::each_backend(|b| async move {
+        let id = person(&b.db, "admin", vec![Role::Administrator], Some(PASSWORD)).await;
         let now = Utc::now();
         let ended = session::create(&b.db, id, now - Duration::hours(13))
             .await

@@ -1,7 +1,8 @@
 //! The stored Xray credentials: validation, encryption, concurrent saves, master-key rotation,
 //! every connection-test outcome, role checks and audit, and that the secret never leaks.
 
-mod common;
+use crate::harness;
+use crate::harness::{page, send};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,14 +13,13 @@ use app::credentials::destination::HostPolicy;
 use app::credentials::{service, BaseUrl, CredentialsForm, Outcome};
 use app::entities::xray_credentials as creds;
 use app::error::AppError;
-use app::users::{service as users, NewUser, Role};
+use app::users::Role;
 use app::vault::MasterKey;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use leptos::server_fn::ServerFn;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
-use tower::ServiceExt;
 
 const ID_A: &str = "8CF3CEA946DB4059A9999D3AF4035EFE";
 const ID_B: &str = "0123456789ABCDEF0123456789ABCDEF";
@@ -59,8 +59,8 @@ async fn stored(db: &DatabaseConnection, key: &MasterKey) -> Option<(String, Str
 
 #[test]
 fn nothing_is_saved_until_every_field_passes() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         for (bad, field) in [
             (form("", &secret('a'), "global", "", 0), "client_id"),
             (form("XYZ", &secret('a'), "global", "", 0), "client_id"),
@@ -125,13 +125,13 @@ fn nothing_is_saved_until_every_field_passes() {
         assert_eq!(view.base_url, BaseUrl::XrayEu);
         assert_eq!(view.updated_by, "backup-op");
         assert!(view.last_test.is_none());
-    }))
+    }));
 }
 
 #[test]
 fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         service::save(
             &b.db,
             &key,
@@ -196,13 +196,13 @@ fn the_secret_is_sealed_at_rest_and_bound_to_its_row() {
             service::read_stored(&b.db, &other).await.err(),
             Some(AppError::Unavailable)
         );
-    }))
+    }));
 }
 
 #[test]
 fn an_empty_secret_keeps_the_stored_one_unless_someone_saved_meanwhile() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         let v1 = service::save(
             &b.db,
             &key,
@@ -267,13 +267,13 @@ fn an_empty_secret_keeps_the_stored_one_unless_someone_saved_meanwhile() {
             stored(&b.db, &key).await,
             Some((ID_B.into(), secret('f'), "eu".into()))
         );
-    }))
+    }));
 }
 
 #[test]
 fn concurrent_saves_never_mix_two_forms() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         service::save(
             &b.db,
             &key,
@@ -323,14 +323,14 @@ fn concurrent_saves_never_mix_two_forms() {
             "never a mix of two saves"
         );
         assert_eq!(base, ["global", "us", "eu", "au"][n as usize % 4]);
-    }))
+    }));
 }
 
 #[test]
 fn rotating_the_master_key_reencrypts_every_secret_at_once() {
-    common::block_on(common::each_backend(|b| async move {
-        let old = common::test_master_key();
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let old = harness::test_master_key();
+        let state = harness::app_state_of(&b);
         // The canary and the signing key are sealed settings; the credentials a sealed row.
         app::vault::write_canary(&b.db, &old).await.unwrap();
         state.token_keys.ensure(&b.db).await.unwrap();
@@ -367,7 +367,7 @@ fn rotating_the_master_key_reencrypts_every_secret_at_once() {
                 .is_err()
         );
         assert_eq!(stored(&b.db, &new).await.map(|s| s.1), Some(secret('7')));
-    }))
+    }));
 }
 
 // ---- connection outcomes ----------------------------------------------------------------
@@ -449,27 +449,13 @@ async fn listen_silent() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 async fn key_for(db: &DatabaseConnection, user_key: &str) -> app::api_keys::IssuedKey {
-    users::create_user(
-        db,
-        &Actor::cli(),
-        NewUser {
-            user_key: user_key.into(),
-            display_name: "Backup Service".into(),
-            ..Default::default()
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    app::api_keys::service::create(db, &common::test_hasher(), &Actor::cli(), user_key)
-        .await
-        .unwrap()
+    harness::named_key(db, user_key, "Backup Service").await
 }
 
 #[test]
 fn each_connection_outcome_is_told_apart() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
         let issued = key_for(&b.db, "revyz-backup-user").await;
         let (self_root, app_task) = listen_app(state).await;
         let (stub, stub_task) = listen_stub().await;
@@ -571,7 +557,7 @@ fn each_connection_outcome_is_told_apart() {
         );
 
         // Through the service: the result is stored with its time and shown as current.
-        let key = common::test_master_key();
+        let key = harness::test_master_key();
         service::save(
             &b.db,
             &key,
@@ -609,39 +595,10 @@ fn each_connection_outcome_is_told_apart() {
         app_task.abort();
         stub_task.abort();
         silent_task.abort();
-    }))
+    }));
 }
 
 // ---- over HTTP: roles, audit, and no secret in any response or log ------------------------
-
-struct Sent {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-async fn send(state: &app::state::AppState, request: Request<Body>) -> Sent {
-    let response = server::serve::router(state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Sent {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn page(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::ACCEPT, "text/html")
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
 
 fn save_body(id: &str, secret: &str, base: &str, custom: &str, version: i64) -> String {
     let enc = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
@@ -651,50 +608,23 @@ fn save_body(id: &str, secret: &str, base: &str, custom: &str, version: i64) -> 
     )
 }
 
-/// Everything the tracing macros write in this test binary.
-static LOGS: std::sync::LazyLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
-    std::sync::LazyLock::new(|| {
-        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || LogWriter(writer.clone()))
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buffer
-    });
-
-struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_stored_secret_appears_in_no_response_and_no_log_line() {
-    let logs = LOGS.clone();
-    common::block_on(common::each_backend(|b| {
+    let capture = harness::logs::capture();
+    let logs = capture.buffer();
+    harness::block_on(harness::each_backend(|b| {
         let logs = logs.clone();
         async move {
-            let state = common::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
+            let state = harness::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
             let issued = key_for(&b.db, "svc-backup").await;
             let known = issued.client_secret.clone();
             let (root, task) = listen_app(state.clone()).await;
-            let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
-            let admin = common::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let operator = harness::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
 
             let saved = send(
                 &state,
-                common::server_fn_request(
+                harness::server_fn_request(
                     app::credentials::SaveXrayCredentials::PATH,
                     &operator,
                     save_body(&issued.client_id, &known, "custom", &root, 0),
@@ -707,7 +637,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             let mut answers = vec![saved];
             for cookie in [&operator, &admin] {
                 for path in ["/xray-credentials", "/", "/audit", "/api-keys", "/users"] {
-                    answers.push(send(&state, page(path, cookie)).await);
+                    answers.push(send(&state, page(path, Some(cookie))).await);
                 }
                 for path in [
                     app::credentials::GetXrayCredentials::PATH,
@@ -717,7 +647,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
                 ] {
                     let answer = send(
                         &state,
-                        common::server_fn_request(path, cookie, String::new()),
+                        harness::server_fn_request(path, cookie, String::new()),
                     )
                     .await;
                     answers.push(answer);
@@ -728,7 +658,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             answers.push(
                 send(
                     &state,
-                    common::server_fn_request(
+                    harness::server_fn_request(
                         app::credentials::SaveXrayCredentials::PATH,
                         &operator,
                         save_body(&issued.client_id, "", "custom", &root, view.version),
@@ -738,7 +668,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             );
             let bad = send(
                 &state,
-                common::server_fn_request(
+                harness::server_fn_request(
                     app::credentials::SaveXrayCredentials::PATH,
                     &operator,
                     save_body("nothex", &format!("{known}zz"), "custom", &root, 0),
@@ -758,7 +688,7 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
                     assert!(!value.to_str().unwrap_or_default().contains(&known));
                 }
             }
-            let page = send(&state, page("/xray-credentials", &operator)).await;
+            let page = send(&state, page("/xray-credentials", Some(&operator))).await;
             assert!(page.body.contains(&issued.client_id));
             assert!(page.body.contains(app::credentials::page::SECRET_MASK));
 
@@ -787,14 +717,14 @@ fn the_stored_secret_appears_in_no_response_and_no_log_line() {
             assert!(!logged.is_empty(), "the log capture works");
             assert!(!logged.contains(&known), "a log line holds the secret");
         }
-    }))
+    }));
 }
 
 #[test]
 fn only_backup_operators_and_administrators_reach_the_credentials() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_of(&b);
-        let nobody = common::signed_in(&b.db, "plain", vec![]).await;
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
+        let nobody = harness::signed_in(&b.db, "plain", vec![]).await;
         for path in [
             app::credentials::GetXrayCredentials::PATH,
             app::credentials::BeginCredentialsEdit::PATH,
@@ -802,20 +732,20 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         ] {
             let answer = send(
                 &state,
-                common::server_fn_request(path, &nobody, String::new()),
+                harness::server_fn_request(path, &nobody, String::new()),
             )
             .await;
             assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
             let answer = send(
                 &state,
-                common::server_fn_request(path, "xk_session=forged", String::new()),
+                harness::server_fn_request(path, "xk_session=forged", String::new()),
             )
             .await;
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
         }
         let answer = send(
             &state,
-            common::server_fn_request(
+            harness::server_fn_request(
                 app::credentials::SaveXrayCredentials::PATH,
                 &nobody,
                 save_body(ID_A, &secret('a'), "global", "", 0),
@@ -824,14 +754,14 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         .await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN);
         assert!(service::load(&b.db).await.unwrap().is_none());
-        let answer = send(&state, page("/xray-credentials", &nobody)).await;
+        let answer = send(&state, page("/xray-credentials", Some(&nobody))).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN);
 
         // Malformed input is a 400 naming the problem, not a 500.
-        let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+        let operator = harness::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
         let answer = send(
             &state,
-            common::server_fn_request(
+            harness::server_fn_request(
                 app::credentials::SaveXrayCredentials::PATH,
                 &operator,
                 "form[client_id]=x&form[version]=notanumber".into(),
@@ -842,7 +772,7 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         // Testing with nothing stored says so.
         let answer = send(
             &state,
-            common::server_fn_request(
+            harness::server_fn_request(
                 app::credentials::TestXrayConnection::PATH,
                 &operator,
                 String::new(),
@@ -851,7 +781,7 @@ fn only_backup_operators_and_administrators_reach_the_credentials() {
         .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND);
         assert!(answer.body.contains("No Xray credentials are stored yet"));
-    }))
+    }));
 }
 
 // ---- the stored secret goes only where it was saved for ----------------------------------
@@ -885,12 +815,12 @@ async fn listen_recorder() -> (
 
 #[test]
 fn a_kept_secret_is_never_sent_to_another_api_or_client_id() {
-    common::block_on(common::each_backend(|b| async move {
-        let state = common::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, &[("XRAY_KEYS_XRAY_HOSTS", "127.0.0.1")]);
         let (stub, seen, task) = listen_recorder().await;
-        let operator = common::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
+        let operator = harness::signed_in(&b.db, "op", vec![Role::BackupOperator]).await;
         let save = |body: String| {
-            common::server_fn_request(app::credentials::SaveXrayCredentials::PATH, &operator, body)
+            harness::server_fn_request(app::credentials::SaveXrayCredentials::PATH, &operator, body)
         };
         let first = send(&state, save(save_body(ID_A, &secret('a'), "global", "", 0))).await;
         assert!(first.body.contains("\"version\":1"), "{}", first.body);
@@ -916,7 +846,7 @@ fn a_kept_secret_is_never_sent_to_another_api_or_client_id() {
             seen.lock().unwrap()
         );
         assert_eq!(
-            stored(&b.db, &common::test_master_key()).await,
+            stored(&b.db, &harness::test_master_key()).await,
             Some((ID_A.into(), secret('a'), "global".into())),
             "nothing was saved"
         );
@@ -931,13 +861,13 @@ fn a_kept_secret_is_never_sent_to_another_api_or_client_id() {
         assert_eq!(requests.len(), 1, "{requests:?}");
         assert!(requests[0].contains(&secret('b')) && !requests[0].contains(&secret('a')));
         task.abort();
-    }))
+    }));
 }
 
 #[test]
 fn a_row_whose_api_or_client_id_was_changed_in_the_database_no_longer_opens() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         let (stub, seen, task) = listen_recorder().await;
         let tester = Tester {
             self_root: "http://127.0.0.1:9/api".into(),
@@ -993,13 +923,13 @@ fn a_row_whose_api_or_client_id_was_changed_in_the_database_no_longer_opens() {
             seen.lock().unwrap()
         );
         task.abort();
-    }))
+    }));
 }
 
 #[test]
 fn rows_sealed_before_the_binding_are_resealed_once_at_start() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         service::save(
             &b.db,
             &key,
@@ -1035,15 +965,15 @@ fn rows_sealed_before_the_binding_are_resealed_once_at_start() {
                 app::credentials::MISMATCH_MESSAGE.into()
             ))
         );
-    }))
+    }));
 }
 
 // ---- no request forgery through the connection test --------------------------------------
 
 #[test]
 fn private_and_plain_http_hosts_not_listed_are_refused_before_anything_is_sent() {
-    common::block_on(common::each_backend(|b| async move {
-        let key = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let key = harness::test_master_key();
         let (stub, seen, task) = listen_recorder().await;
         let port = stub.rsplit(':').next().unwrap().to_string();
         let unlisted = HostPolicy::new(&[], &["127.0.0.1:3000".into()]);
@@ -1110,13 +1040,13 @@ fn private_and_plain_http_hosts_not_listed_are_refused_before_anything_is_sent()
         assert_eq!(outcome, Outcome::InvalidCredentials);
         assert_eq!(seen.lock().unwrap().len(), 1);
         task.abort();
-    }))
+    }));
 }
 
 #[test]
 fn a_server_holding_a_rotated_master_key_refuses_to_seal_under_it() {
-    common::block_on(common::each_backend(|b| async move {
-        let old = common::test_master_key();
+    harness::block_on(harness::each_backend(|b| async move {
+        let old = harness::test_master_key();
         app::vault::write_canary(&b.db, &old).await.unwrap();
         service::save(
             &b.db,
@@ -1154,16 +1084,17 @@ fn a_server_holding_a_rotated_master_key_refuses_to_seal_under_it() {
         .await
         .unwrap();
         assert_eq!(stored(&b.db, &new).await.unwrap().1, secret('2'));
-    }))
+    }));
 }
 
 #[test]
 fn the_setup_token_reaches_no_log_line_and_an_untrusted_proxy_is_warned_about() {
-    let logs = LOGS.clone();
-    common::block_on(common::each_backend(|b| {
+    let capture = harness::logs::capture();
+    let logs = capture.buffer();
+    harness::block_on(harness::each_backend(|b| {
         let logs = logs.clone();
         async move {
-            let state = common::app_state_of(&b);
+            let state = harness::app_state_of(&b);
             let mut request = Request::get("/setup?token=SETUPTOKEN0123456789abcdef")
                 .header(header::ACCEPT, "text/html")
                 .header("x-forwarded-for", "198.51.100.4")
@@ -1189,5 +1120,5 @@ fn the_setup_token_reaches_no_log_line_and_an_untrusted_proxy_is_warned_about() 
             assert!(!text.contains("SETUPTOKEN0123456789abcdef"), "{text}");
             assert!(text.contains("XRAY_KEYS_TRUST_PROXY is off"), "{text}");
         }
-    }))
+    }));
 }
