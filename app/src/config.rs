@@ -204,53 +204,6 @@ pub enum KeySource {
     DataDir,
 }
 
-/// The settings that name one server-held key: for reading it and for blaming it in errors.
-pub struct KeySettings {
-    pub inline: &'static Setting,
-    pub file: &'static Setting,
-    /// The file's name in the data folder.
-    pub data_file: &'static str,
-}
-
-/// The key `source` points at, parsed by `parse`. `Ok(None)`: it is kept in the data folder and
-/// that file does not exist yet (the caller decides whether a new one may be generated).
-pub fn read_key<T>(
-    source: &KeySource,
-    settings: &KeySettings,
-    data_dir: &std::path::Path,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, ConfigError> {
-    match source {
-        KeySource::Inline(hex) => parse(hex)
-            .map(Some)
-            .map_err(|m| ConfigError::new(settings.inline.name, m)),
-        KeySource::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(
-                    settings.file.name,
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
-            parse(&text)
-                .map(Some)
-                .map_err(|m| ConfigError::new(settings.file.name, format!("the file {m}")))
-        }
-        KeySource::DataDir => {
-            let path = data_dir.join(settings.data_file);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => parse(&text).map(Some).map_err(|m| {
-                    ConfigError::new(DATA_DIR.name, format!("{} {m}", path.display()))
-                }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(ConfigError::new(
-                    DATA_DIR.name,
-                    format!("cannot read {}: {e}", path.display()),
-                )),
-            }
-        }
-    }
-}
-
 /// The first administrator's credentials from the environment. A secret: no `Debug`.
 #[derive(Clone)]
 pub struct AdminBootstrap {

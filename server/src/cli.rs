@@ -353,8 +353,6 @@ async fn rotate_master_key(
 ) -> Result<(), CliError> {
     use app::config::KeySource;
     use app::vault::MasterKey;
-    // Rows sealed before the binding included Client ID and URL open only after this.
-    app::credentials::service::upgrade_binding(db, &old).await?;
     let new =
         match &new_key_file {
             Some(path) => {
@@ -374,48 +372,15 @@ async fn rotate_master_key(
                     .into(),
             )),
         };
-    if new.id() == old.id() {
-        return Err(CliError::Input(
-            "the new master key is the current one".into(),
-        ));
-    }
-    // With the key in the data folder, the new key reaches the disk before the database
-    // depends on it; start-up completes the swap if this command stops half-way.
-    let pending = matches!(config.master_key, KeySource::DataDir)
-        .then(|| app::vault::pending_key_path(config));
-    if let Some(path) = &pending {
-        let _ = std::fs::remove_file(path);
-        app::vault::write_key_file(path, &new)?;
-    }
-    let count = app::credentials::service::rotate_master_key(db, &old, &new).await?;
-    app::audit::service::record(
-        db,
-        &app::audit::service::Actor::cli(),
-        app::audit::action::MASTER_KEY_ROTATED,
-        None,
-        app::audit::Outcome::Success,
-        Some(format!(
-            "key id {} -> {}; {count} values re-encrypted",
-            old.id(),
-            new.id()
-        )),
-    )
-    .await?;
-    match pending {
-        Some(path) => {
-            let target = config.data_dir.join("master.key");
-            std::fs::rename(&path, &target).map_err(|source| CliError::KeySwap {
-                pending: path.clone(),
-                target: target.clone(),
-                source,
-            })?;
-            println!(
-                "re-encrypted {count} stored secrets under a new master key (id {}), kept in {}; \
-                 back that file up, and restart every instance",
-                new.id(),
-                target.display()
-            );
-        }
+    let rotated = app::vault::rotation::rotate(db, config, &old, &new).await?;
+    let count = rotated.count;
+    match rotated.key_file {
+        Some(target) => println!(
+            "re-encrypted {count} stored secrets under a new master key (id {}), kept in {}; \
+             back that file up, and restart every instance",
+            new.id(),
+            target.display()
+        ),
         None => println!(
             "re-encrypted {count} stored secrets under the new master key (id {}); set \
              XRAY_KEYS_MASTER_KEY or XRAY_KEYS_MASTER_KEY_FILE to it, then restart every instance",

@@ -20,18 +20,8 @@ pub enum CliError {
         path: PathBuf,
         reason: String,
     },
-    /// The new master key is in use, but its file could not take the old one's place.
-    #[error(
-        "the secrets are re-encrypted, but {} could not replace {}: {source}; the next start \
-         finishes this",
-        pending.display(),
-        target.display()
-    )]
-    KeySwap {
-        pending: PathBuf,
-        target: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{0}")]
+    Rotation(#[from] app::vault::RotationError),
     #[error("XRAY_KEYS_LISTEN: cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,

@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 
 use crate::auth::password::{argon2, new_salt};
-use crate::config;
 use crate::crypto::random_hex;
 use crate::error::AppError;
 
@@ -137,68 +136,6 @@ impl SecretHasher {
     fn hmac(&self, data: &[u8]) -> Result<Vec<u8>, AppError> {
         crate::crypto::hmac_sha256(&self.pepper.0, data)
     }
-}
-
-/// The secret hasher the configuration asks for, and the pepper's hex when none exists yet and
-/// one was generated: the caller writes it to `<data dir>/pepper` only after every key check has
-/// passed (see `vault::load_keys`).
-pub fn hasher_from_config(
-    config: &crate::config::Config,
-) -> Result<(SecretHasher, Option<String>), crate::config::ConfigError> {
-    use crate::config::{read_key, ConfigError};
-    let scheme = HashScheme::parse(&config.secret_hash).ok_or_else(|| {
-        ConfigError::new(config::SECRET_HASH.name, "is not hmac-sha256 or argon2id")
-    })?;
-    let parse =
-        |text: &str| Pepper::from_hex(text).map_err(|m| format!("{m} (give 64+ hex characters)"));
-    match read_key(&config.pepper, &PEPPER_SETTINGS, &config.data_dir, parse)? {
-        Some(pepper) => Ok((SecretHasher::new(scheme, pepper), None)),
-        None => {
-            let hex = random_hex(32)
-                .map_err(|_| ConfigError::new(config::DATA_DIR.name, "cannot generate a pepper"))?;
-            let pepper =
-                Pepper::from_hex(&hex).map_err(|m| ConfigError::new(config::DATA_DIR.name, m))?;
-            Ok((SecretHasher::new(scheme, pepper), Some(hex)))
-        }
-    }
-}
-
-/// Where the pepper is configured.
-pub const PEPPER_SETTINGS: crate::config::KeySettings = crate::config::KeySettings {
-    inline: &config::PEPPER,
-    file: &config::PEPPER_FILE,
-    data_file: "pepper",
-};
-
-/// Writes a key generated on first start into the data folder (owner-only), as a start-up step.
-pub(crate) fn write_generated_key(
-    path: &std::path::Path,
-    hex: &str,
-) -> Result<(), crate::config::ConfigError> {
-    write_private(path, hex).map_err(|e| {
-        crate::config::ConfigError::new(
-            config::DATA_DIR.name,
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })
-}
-
-/// Writes `text` to a new file readable by its owner only.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 /// 32 uppercase hex characters: 128 random bits.

@@ -88,7 +88,7 @@ pub async fn load_checked(
     Ok(Some(view_of(row, matches)))
 }
 
-fn binding_of(row: &creds::Model) -> String {
+pub(crate) fn binding_of(row: &creds::Model) -> String {
     secret_binding(row.id, &row.client_id, &row.base_url)
 }
 
@@ -395,33 +395,4 @@ async fn binding_upgraded(db: &impl ConnectionTrait) -> Result<bool, AppError> {
             .await?
             .is_some_and(|s| s.value == BINDING_VERSION),
     )
-}
-
-/// Re-encrypts every sealed value (settings and stored credentials) from `old` to `new` in one
-/// transaction; returns how many values changed. The canary is a sealed setting, so it moves too.
-pub async fn rotate_master_key(
-    db: &DatabaseConnection,
-    old: &MasterKey,
-    new: &MasterKey,
-) -> Result<u64, AppError> {
-    // The write lock first: a save running meanwhile waits, then finds the canary moved.
-    let txn = crate::db::begin_write(db).await?;
-    // Locked before they are read (PostgreSQL): a save that commits meanwhile is waited for and
-    // re-encrypted, not overwritten with the value read before it.
-    crate::vault::lock_canary(&txn).await?;
-    let rows = creds::Entity::find().lock_exclusive().all(&txn).await?;
-    let mut count = crate::vault::reseal_settings(&txn, old, new).await?;
-    for row in rows {
-        let record_name = binding_of(&row);
-        let plain = old.open(&row.secret_sealed, &record_name).map_err(|e| {
-            tracing::error!(error = %e, id = row.id, "cannot decrypt stored Xray credentials");
-            AppError::Internal
-        })?;
-        let mut active: creds::ActiveModel = row.into();
-        active.secret_sealed = Set(new.seal(&plain, &record_name)?);
-        active.update(&txn).await?;
-        count += 1;
-    }
-    txn.commit().await?;
-    Ok(count)
 }

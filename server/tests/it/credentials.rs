@@ -344,7 +344,9 @@ fn rotating_the_master_key_reencrypts_every_secret_at_once() {
         .await
         .unwrap();
         let new = MasterKey::new([3u8; 32]);
-        let count = service::rotate_master_key(&b.db, &old, &new).await.unwrap();
+        let count = app::vault::rotate_master_key(&b.db, &old, &new)
+            .await
+            .unwrap();
         assert_eq!(count, 3, "canary, signing key, credentials");
         assert_eq!(stored(&b.db, &new).await.map(|s| s.1), Some(secret('7')));
         assert!(service::read_stored(&b.db, &old).await.is_err());
@@ -362,7 +364,7 @@ fn rotating_the_master_key_reencrypts_every_secret_at_once() {
         assert!(app::vault::load_master_key(&config, &b.db).await.is_err());
         // Rotating with the wrong "old" key changes nothing.
         assert!(
-            service::rotate_master_key(&b.db, &old, &MasterKey::new([4u8; 32]))
+            app::vault::rotate_master_key(&b.db, &old, &MasterKey::new([4u8; 32]))
                 .await
                 .is_err()
         );
@@ -1058,7 +1060,9 @@ fn a_server_holding_a_rotated_master_key_refuses_to_seal_under_it() {
         .await
         .unwrap();
         let new = MasterKey::new([5u8; 32]);
-        service::rotate_master_key(&b.db, &old, &new).await.unwrap();
+        app::vault::rotate_master_key(&b.db, &old, &new)
+            .await
+            .unwrap();
         // This "server" still holds the old key.
         let err = service::save(
             &b.db,

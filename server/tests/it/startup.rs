@@ -329,7 +329,7 @@ fn the_master_key_rotates_from_the_command_line_and_a_stopped_rotation_finishes_
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("data/xray-keys.db"));
         let db = app::db::connect(&url).await.unwrap();
-        app::credentials::service::rotate_master_key(
+        app::vault::rotate_master_key(
             &db,
             &app::vault::MasterKey::from_hex(&new).unwrap(),
             &app::vault::MasterKey::from_hex(&pending).unwrap(),
