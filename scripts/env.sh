@@ -19,6 +19,8 @@ step() { printf '\n==> %s\n' "$*"; }
 # Cargo records workspace sources by relative path, so two clones sharing the target dir share
 # artifacts: after a build in another clone, this clone's older-looking files would count as
 # built. When the target dir was last used by another clone, mark this clone's sources changed.
+# (A target dir per clone would be simpler but would leave every fresh CI clone cold; touching
+# only the workspace's own sources keeps all dependency artifacts reusable.)
 claim_target_dir() {
   local owner="$CARGO_TARGET_DIR/.built-from"
   mkdir -p "$CARGO_TARGET_DIR"
