@@ -30,6 +30,12 @@ if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; th
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
+LEPTOSFMT_VERSION=0.1.33
+if ! leptosfmt --version 2>/dev/null | grep -q " $LEPTOSFMT_VERSION\$"; then
+  step "installing leptosfmt $LEPTOSFMT_VERSION (formats view! blocks; a few minutes, once)"
+  cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen library in Cargo.lock exactly.
 wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg_version\$"; then

@@ -8,8 +8,9 @@ start=$(date +%s)
 
 bash scripts/setup.sh
 
-step "cargo fmt --check"
+step "cargo fmt --check, leptosfmt --check (view! blocks)"
 cargo fmt --all -- --check
+leptosfmt --config-file leptosfmt.toml --check --quiet app/src
 
 step "clippy, server side (ssr), warnings denied"
 cargo clippy -p app -p server -p migrations --features app/ssr --all-targets -- -D warnings

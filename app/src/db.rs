@@ -153,6 +153,32 @@ pub fn page_in_range(requested: u64, total: u64, per_page: u64) -> u64 {
     requested.clamp(1, last)
 }
 
+/// One page of a list: how many items there are in all, the page shown (kept in range by
+/// [`page_in_range`]) and its rows.
+pub struct Page<T> {
+    pub total: u64,
+    pub page: u64,
+    pub rows: Vec<T>,
+}
+
+/// Page `requested` of `select` (ordered by the caller), `per_page` rows a page.
+pub async fn fetch_page<'db, C, S>(
+    select: S,
+    db: &'db C,
+    requested: u64,
+    per_page: u64,
+) -> Result<Page<<S::Selector as sea_orm::SelectorTrait>::Item>, DbErr>
+where
+    C: ConnectionTrait,
+    S: sea_orm::PaginatorTrait<'db, C>,
+{
+    let paginator = select.paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    let page = page_in_range(requested, total, per_page);
+    let rows = paginator.fetch_page(page - 1).await?;
+    Ok(Page { total, page, rows })
+}
+
 #[cfg(test)]
 mod tests {
     use super::page_in_range;

@@ -75,13 +75,27 @@ fn UserMenu() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
-                        Ok(Some(u)) => view! {
-                            <span class="app-header__who">"Signed in as " <strong>{u.display_name}</strong></span>
-                            <ActionForm action=logout>
-                                <button type="submit" class="button button--small">"Sign out"</button>
-                            </ActionForm>
-                        }.into_any(),
-                        _ => view! { <A href="/login" attr:class="button button--small">"Sign in"</A> }.into_any(),
+                        Ok(Some(u)) => {
+                            view! {
+                                <span class="app-header__who">
+                                    "Signed in as " <strong>{u.display_name}</strong>
+                                </span>
+                                <ActionForm action=logout>
+                                    <button type="submit" class="button button--small">
+                                        "Sign out"
+                                    </button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <A href="/login" attr:class="button button--small">
+                                    "Sign in"
+                                </A>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>

@@ -55,16 +55,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light"/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
                 // No favicon request (and no 404 in the console).
-                <link rel="icon" href="data:,"/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <link rel="icon" href="data:," />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -77,20 +77,22 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     auth::provide_current_user();
     view! {
-        <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css")/>
-        <Title formatter=|page: String| format!("{page} · xray-keys")/>
+        <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css") />
+        <Title formatter=|page: String| format!("{page} · xray-keys") />
         <Router>
-            <a class="skip-link" href="#main">"Skip to main content"</a>
-            <layout::AppHeader/>
+            <a class="skip-link" href="#main">
+                "Skip to main content"
+            </a>
+            <layout::AppHeader />
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::HomePage/>
-                    <Route path=path!("/login") view=pages::LoginPage/>
-                    <Route path=path!("/api-keys") view=pages::ApiKeysPage/>
-                    <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage/>
-                    <Route path=path!("/users") view=pages::UsersPage/>
-                    <Route path=path!("/audit") view=pages::AuditPage/>
-                    <Route path=path!("/setup") view=pages::SetupPage/>
+                    <Route path=path!("/") view=pages::HomePage />
+                    <Route path=path!("/login") view=pages::LoginPage />
+                    <Route path=path!("/api-keys") view=pages::ApiKeysPage />
+                    <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage />
+                    <Route path=path!("/users") view=pages::UsersPage />
+                    <Route path=path!("/audit") view=pages::AuditPage />
+                    <Route path=path!("/setup") view=pages::SetupPage />
                 </Routes>
             </main>
         </Router>

@@ -15,7 +15,7 @@ use crate::ui::page::PageHeader;
 #[component]
 pub fn HomePage() -> impl IntoView {
     view! {
-        <Title text="Overview"/>
+        <Title text="Overview" />
         <PageHeader
             title="Overview"
             lead="Issue and hold the credentials that let tools reach the Xray REST API."
@@ -64,10 +64,12 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found"/>
-        <PageHeader title="Page not found"/>
+        <Title text="Page not found" />
+        <PageHeader title="Page not found" />
         <div class="notice notice--warning">
-            <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                "There is no page at this address. It may have moved, or the link may be mistyped."
+            </p>
             <p>
                 <A href="/">"Go to the overview"</A>
             </p>

@@ -109,26 +109,8 @@ pub fn router_with_stall_limit(state: AppState, stall_limit: Duration) -> Router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(rest_api())
-        .merge(browser(&state))
-        // Pages set their own policy (with the response's script nonce); everything else gets
-        // the strict one.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(app::security::NON_PAGE_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .with_state(state);
+        .merge(browser(&state));
+    let app = app::security::with_security_headers(app).with_state(state);
     // Traces name the path, never the query: a setup link's token travels in it.
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
         tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())

@@ -24,9 +24,9 @@ use crate::users::Role;
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
     view! {
-        <Title text="API Keys"/>
+        <Title text="API Keys" />
         <RequireRole roles=&[Role::Administrator]>
-            <ApiKeysConsole/>
+            <ApiKeysConsole />
         </RequireRole>
     }
 }
@@ -216,50 +216,161 @@ fn ApiKeysConsole() -> impl IntoView {
     });
 
     view! {
-        <PageHeader title="API Keys" lead="An API key lets a user's scripts and tools call the REST API on that user's behalf. Each user can have one: a Client Id and a Client Secret.">
-            <button type="button" class="button button--primary" on:click=move |_| { create.value().set(None); dialog.set(Dialog::Create); }>
+        <PageHeader
+            title="API Keys"
+            lead="An API key lets a user's scripts and tools call the REST API on that user's behalf. Each user can have one: a Client Id and a Client Secret."
+        >
+            <button
+                type="button"
+                class="button button--primary"
+                on:click=move |_| {
+                    create.value().set(None);
+                    dialog.set(Dialog::Create);
+                }
+            >
                 "Create API Key"
             </button>
         </PageHeader>
-        <FlashRegion flash=flash/>
+        <FlashRegion flash=flash />
         <div class="toolbar">
             <div class="menu-anchor">
-                <button type="button" class="button" aria-haspopup="menu" aria-expanded=move || select_menu_open.get().to_string()
-                    on:click=move |_| { bulk_menu_open.set(false); select_menu_open.update(|o| *o = !*o); }>
+                <button
+                    type="button"
+                    class="button"
+                    aria-haspopup="menu"
+                    aria-expanded=move || select_menu_open.get().to_string()
+                    on:click=move |_| {
+                        bulk_menu_open.set(false);
+                        select_menu_open.update(|o| *o = !*o);
+                    }
+                >
                     "Select"
                 </button>
                 <Show when=move || select_menu_open.get()>
                     <ul class="menu" role="menu" aria-label="Select">
-                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(true); selected.set(BTreeSet::new()); select_menu_open.set(false); }>"All"</button></li>
-                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(false); selected.set(page_ids().into_iter().collect()); select_menu_open.set(false); }>"Current Page"</button></li>
-                        <li role="none"><button type="button" role="menuitem" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); select_menu_open.set(false); }>"None"</button></li>
+                        <li role="none">
+                            <button
+                                type="button"
+                                role="menuitem"
+                                on:click=move |_| {
+                                    all_matching.set(true);
+                                    selected.set(BTreeSet::new());
+                                    select_menu_open.set(false);
+                                }
+                            >
+                                "All"
+                            </button>
+                        </li>
+                        <li role="none">
+                            <button
+                                type="button"
+                                role="menuitem"
+                                on:click=move |_| {
+                                    all_matching.set(false);
+                                    selected.set(page_ids().into_iter().collect());
+                                    select_menu_open.set(false);
+                                }
+                            >
+                                "Current Page"
+                            </button>
+                        </li>
+                        <li role="none">
+                            <button
+                                type="button"
+                                role="menuitem"
+                                on:click=move |_| {
+                                    all_matching.set(false);
+                                    selected.set(BTreeSet::new());
+                                    select_menu_open.set(false);
+                                }
+                            >
+                                "None"
+                            </button>
+                        </li>
                     </ul>
                 </Show>
             </div>
             <Show when=move || { selected_count() > 0 }>
                 <div class="menu-anchor">
-                    <button type="button" class="button button--selected" aria-haspopup="menu" aria-expanded=move || bulk_menu_open.get().to_string()
-                        on:click=move |_| { select_menu_open.set(false); bulk_menu_open.update(|o| *o = !*o); }>
+                    <button
+                        type="button"
+                        class="button button--selected"
+                        aria-haspopup="menu"
+                        aria-expanded=move || bulk_menu_open.get().to_string()
+                        on:click=move |_| {
+                            select_menu_open.set(false);
+                            bulk_menu_open.update(|o| *o = !*o);
+                        }
+                    >
                         {move || format!("({}) Selected", selected_count())}
                     </button>
                     <Show when=move || bulk_menu_open.get()>
                         <ul class="menu" role="menu" aria-label="Bulk actions">
-                            <li role="none"><button type="button" role="menuitem" on:click=move |_| { bulk_menu_open.set(false); dialog.set(Dialog::BulkDelete { count: selected_count() }); }>"Delete"</button></li>
-                            <li role="none"><button type="button" role="menuitem" on:click=move |_| { bulk_menu_open.set(false); dialog.set(Dialog::BulkRegenerate { count: selected_count() }); }>"Regenerate Client Secret"</button></li>
+                            <li role="none">
+                                <button
+                                    type="button"
+                                    role="menuitem"
+                                    on:click=move |_| {
+                                        bulk_menu_open.set(false);
+                                        dialog
+                                            .set(Dialog::BulkDelete {
+                                                count: selected_count(),
+                                            });
+                                    }
+                                >
+                                    "Delete"
+                                </button>
+                            </li>
+                            <li role="none">
+                                <button
+                                    type="button"
+                                    role="menuitem"
+                                    on:click=move |_| {
+                                        bulk_menu_open.set(false);
+                                        dialog
+                                            .set(Dialog::BulkRegenerate {
+                                                count: selected_count(),
+                                            });
+                                    }
+                                >
+                                    "Regenerate Client Secret"
+                                </button>
+                            </li>
                         </ul>
                     </Show>
                 </div>
             </Show>
             <span class="toolbar__spacer"></span>
-            <label class="visually-hidden" for="page-size">"Page size"</label>
-            <select id="page-size" class="input input--narrow" on:change=on_size prop:value=move || per_page.get().to_string()>
-                {PER_PAGE_CHOICES.iter().map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> }).collect_view()}
+            <label class="visually-hidden" for="page-size">
+                "Page size"
+            </label>
+            <select
+                id="page-size"
+                class="input input--narrow"
+                on:change=on_size
+                prop:value=move || per_page.get().to_string()
+            >
+                {PER_PAGE_CHOICES
+                    .iter()
+                    .map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> })
+                    .collect_view()}
             </select>
-            <label class="visually-hidden" for="key-search">"Search"</label>
-            <input id="key-search" class="input toolbar__search" type="search" placeholder="Search" maxlength="255"
-                prop:value=move || search.get() on:input=on_search_input/>
+            <label class="visually-hidden" for="key-search">
+                "Search"
+            </label>
+            <input
+                id="key-search"
+                class="input toolbar__search"
+                type="search"
+                placeholder="Search"
+                maxlength="255"
+                prop:value=move || search.get()
+                on:input=on_search_input
+            />
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading API Keys…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="loading">"Loading API Keys…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match keys.await {
                     Ok(data) => {
@@ -268,52 +379,125 @@ fn ApiKeysConsole() -> impl IntoView {
                         let pages_total = data.total;
                         let size = data.per_page;
                         view! {
-                            <KeysTable rows=data.keys selected=selected all_matching=all_matching dialog=dialog/>
-                            <Pagination total=pages_total per_page=size page=current
-                                href=Callback::new(move |p: u64| href(&search.get_untracked(), p, size))/>
-                        }.into_any()
+                            <KeysTable
+                                rows=data.keys
+                                selected=selected
+                                all_matching=all_matching
+                                dialog=dialog
+                            />
+                            <Pagination
+                                total=pages_total
+                                per_page=size
+                                page=current
+                                href=Callback::new(move |p: u64| href(
+                                    &search.get_untracked(),
+                                    p,
+                                    size,
+                                ))
+                            />
+                        }
+                            .into_any()
                     }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Transition>
-        <Modal open=Signal::derive(move || dialog.with(|d| *d != Dialog::Closed)) on_close=close_dialog labelled_by="dialog-title">
+        <Modal
+            open=Signal::derive(move || dialog.with(|d| *d != Dialog::Closed))
+            on_close=close_dialog
+            labelled_by="dialog-title"
+        >
             {move || match dialog.get() {
                 Dialog::Closed => ().into_any(),
-                Dialog::Create => view! { <CreateDialog create=create on_close=close_dialog/> }.into_any(),
-                Dialog::Delete { user_key, client_id } => view! {
-                    <Confirm
-                        title=format!("Delete API Key for user with key {user_key}")
-                        text=format!("Are you sure you want to delete the API key for the user with key {user_key}?")
-                        confirm_label="Delete" danger=true pending=delete.pending()
-                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteApiKeys { selection: Selection::Ids(vec![client_id.clone()]) }); })
-                        on_cancel=close_dialog/>
-                }.into_any(),
-                Dialog::Regenerate { user_key, client_id } => view! {
-                    <Confirm
-                        title="Regenerate Client Secret".to_string()
-                        text=format!("Are you sure you want to regenerate the Client Secret of the API key for the user with key {user_key}? The current secret stops working at once.")
-                        confirm_label="Confirm" danger=false pending=regenerate.pending()
-                        on_confirm=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKeys { selection: Selection::Ids(vec![client_id.clone()]) }); })
-                        on_cancel=close_dialog/>
-                }.into_any(),
-                Dialog::BulkDelete { count } => view! {
-                    <Confirm
-                        title=format!("Delete {}", plural_keys(count))
-                        text=format!("Are you sure you want to delete {}?", plural_keys(count))
-                        confirm_label="Delete" danger=true pending=delete.pending()
-                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteApiKeys { selection: selection() }); })
-                        on_cancel=close_dialog/>
-                }.into_any(),
-                Dialog::BulkRegenerate { count } => view! {
-                    <Confirm
-                        title=format!("Regenerate the Client Secret of {}", plural_keys(count))
-                        text=format!("Are you sure you want to regenerate the Client Secret of {}? Their current secrets stop working at once.", plural_keys(count))
-                        confirm_label="Confirm" danger=false pending=regenerate.pending()
-                        on_confirm=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKeys { selection: selection() }); })
-                        on_cancel=close_dialog/>
-                }.into_any(),
-                Dialog::Issued { keys } => view! { <IssuedDialog keys=keys on_close=close_dialog/> }.into_any(),
+                Dialog::Create => {
+                    view! { <CreateDialog create=create on_close=close_dialog /> }.into_any()
+                }
+                Dialog::Delete { user_key, client_id } => {
+                    view! {
+                        <Confirm
+                            title=format!("Delete API Key for user with key {user_key}")
+                            text=format!(
+                                "Are you sure you want to delete the API key for the user with key {user_key}?",
+                            )
+                            confirm_label="Delete"
+                            danger=true
+                            pending=delete.pending()
+                            on_confirm=Callback::new(move |_| {
+                                delete
+                                    .dispatch(DeleteApiKeys {
+                                        selection: Selection::Ids(vec![client_id.clone()]),
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::Regenerate { user_key, client_id } => {
+                    view! {
+                        <Confirm
+                            title="Regenerate Client Secret".to_string()
+                            text=format!(
+                                "Are you sure you want to regenerate the Client Secret of the API key for the user with key {user_key}? The current secret stops working at once.",
+                            )
+                            confirm_label="Confirm"
+                            danger=false
+                            pending=regenerate.pending()
+                            on_confirm=Callback::new(move |_| {
+                                regenerate
+                                    .dispatch(RegenerateApiKeys {
+                                        selection: Selection::Ids(vec![client_id.clone()]),
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::BulkDelete { count } => {
+                    view! {
+                        <Confirm
+                            title=format!("Delete {}", plural_keys(count))
+                            text=format!("Are you sure you want to delete {}?", plural_keys(count))
+                            confirm_label="Delete"
+                            danger=true
+                            pending=delete.pending()
+                            on_confirm=Callback::new(move |_| {
+                                delete
+                                    .dispatch(DeleteApiKeys {
+                                        selection: selection(),
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::BulkRegenerate { count } => {
+                    view! {
+                        <Confirm
+                            title=format!("Regenerate the Client Secret of {}", plural_keys(count))
+                            text=format!(
+                                "Are you sure you want to regenerate the Client Secret of {}? Their current secrets stop working at once.",
+                                plural_keys(count),
+                            )
+                            confirm_label="Confirm"
+                            danger=false
+                            pending=regenerate.pending()
+                            on_confirm=Callback::new(move |_| {
+                                regenerate
+                                    .dispatch(RegenerateApiKeys {
+                                        selection: selection(),
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::Issued { keys } => {
+                    view! { <IssuedDialog keys=keys on_close=close_dialog /> }.into_any()
+                }
             }}
         </Modal>
     }
@@ -327,7 +511,12 @@ fn KeysTable(
     dialog: RwSignal<Dialog>,
 ) -> impl IntoView {
     if rows.is_empty() {
-        return view! { <div class="table-wrap"><p class="empty-state">"No API Keys were found"</p></div> }.into_any();
+        return view! {
+            <div class="table-wrap">
+                <p class="empty-state">"No API Keys were found"</p>
+            </div>
+        }
+        .into_any();
     }
     let page_ids: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
     view! {
@@ -335,66 +524,136 @@ fn KeysTable(
             <table class="data" aria-label="API Keys">
                 <thead>
                     <tr>
-                        <th scope="col" class="col-check"><span class="visually-hidden">"Selected"</span></th>
+                        <th scope="col" class="col-check">
+                            <span class="visually-hidden">"Selected"</span>
+                        </th>
                         <th scope="col">"User Key"</th>
                         <th scope="col">"Client Id"</th>
                         <th scope="col">"Client Secret"</th>
-                        <th scope="col" class="col-dates">"Created / Last used"</th>
+                        <th scope="col" class="col-dates">
+                            "Created / Last used"
+                        </th>
                         <th scope="col">"Actions"</th>
                     </tr>
                 </thead>
                 <tbody>
-                    {rows.into_iter().map(|row| {
-                        let id = row.client_id.clone();
-                        let id_for_check = id.clone();
-                        let page_ids = page_ids.clone();
-                        let id = StoredValue::new(id);
-                        let is_checked = move || all_matching.get() || selected.with(|s| id.with_value(|id| s.contains(id)));
-                        let toggle = move |ev: leptos::ev::Event| {
-                            let on = event_target_checked(&ev);
-                            if all_matching.get_untracked() {
-                                // Leaving "All": keep this page's keys, less the one unticked.
-                                all_matching.set(false);
-                                selected.set(page_ids.iter().filter(|i| **i != id_for_check).cloned().collect());
-                            } else if on {
-                                selected.update(|s| { s.insert(id_for_check.clone()); });
-                            } else {
-                                selected.update(|s| { s.remove(&id_for_check); });
+                    {rows
+                        .into_iter()
+                        .map(|row| {
+                            let id = row.client_id.clone();
+                            let id_for_check = id.clone();
+                            let page_ids = page_ids.clone();
+                            let id = StoredValue::new(id);
+                            let is_checked = move || {
+                                all_matching.get()
+                                    || selected.with(|s| id.with_value(|id| s.contains(id)))
+                            };
+                            let toggle = move |ev: leptos::ev::Event| {
+                                let on = event_target_checked(&ev);
+                                if all_matching.get_untracked() {
+                                    all_matching.set(false);
+                                    selected
+                                        .set(
+                                            page_ids
+                                                .iter()
+                                                .filter(|i| **i != id_for_check)
+                                                .cloned()
+                                                .collect(),
+                                        );
+                                } else if on {
+                                    selected
+                                        .update(|s| {
+                                            s.insert(id_for_check.clone());
+                                        });
+                                } else {
+                                    selected
+                                        .update(|s| {
+                                            s.remove(&id_for_check);
+                                        });
+                                }
+                            };
+                            let user_key = row.user_key.clone();
+                            let (uk1, uk2, cid1, cid2) = (
+                                user_key.clone(),
+                                user_key.clone(),
+                                row.client_id.clone(),
+                                row.client_id.clone(),
+                            );
+                            let created = row.created_at.format("%Y-%m-%d").to_string();
+                            let last_used = row
+                                .last_used_at
+                                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                                .unwrap_or_else(|| "Never used".into());
+                            // Leaving "All": keep this page's keys, less the one unticked.
+                            view! {
+                                <tr
+                                    aria-label=format!("API Key of {user_key}")
+                                    aria-selected=move || is_checked().to_string()
+                                >
+                                    <td class="col-check">
+                                        <input
+                                            type="checkbox"
+                                            aria-label=format!("Select {user_key}")
+                                            prop:checked=is_checked
+                                            on:change=toggle
+                                        />
+                                    </td>
+                                    <td>
+                                        <span class="mono">{row.user_key.clone()}</span>
+                                        <span class="cell-sub">
+                                            {row.display_name.clone()}
+                                            {(!row.user_active).then_some(" (deactivated)")}
+                                        </span>
+                                    </td>
+                                    <td>
+                                        <span class="mono">{row.client_id.clone()}</span>
+                                    </td>
+                                    <td>
+                                        <span class="mono" aria-label="Client Secret hidden">
+                                            "*****"
+                                        </span>
+                                    </td>
+                                    <td class="col-dates">
+                                        <span>{created}</span>
+                                        <span class="cell-sub">{last_used}</span>
+                                    </td>
+                                    <td class="actions">
+                                        <button
+                                            type="button"
+                                            class="button button--small button--subtle"
+                                            on:click=move |_| {
+                                                dialog
+                                                    .set(Dialog::Regenerate {
+                                                        user_key: uk1.clone(),
+                                                        client_id: cid1.clone(),
+                                                    })
+                                            }
+                                        >
+                                            "Regenerate Client Secret"
+                                        </button>
+                                        <button
+                                            type="button"
+                                            class="button button--small button--subtle"
+                                            on:click=move |_| {
+                                                dialog
+                                                    .set(Dialog::Delete {
+                                                        user_key: uk2.clone(),
+                                                        client_id: cid2.clone(),
+                                                    })
+                                            }
+                                        >
+                                            "Delete"
+                                        </button>
+                                    </td>
+                                </tr>
                             }
-                        };
-                        let user_key = row.user_key.clone();
-                        let (uk1, uk2, cid1, cid2) = (user_key.clone(), user_key.clone(), row.client_id.clone(), row.client_id.clone());
-                        let created = row.created_at.format("%Y-%m-%d").to_string();
-                        let last_used = row.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "Never used".into());
-                        view! {
-                            <tr aria-label=format!("API Key of {user_key}") aria-selected=move || is_checked().to_string()>
-                                <td class="col-check">
-                                    <input type="checkbox" aria-label=format!("Select {user_key}") prop:checked=is_checked on:change=toggle/>
-                                </td>
-                                <td>
-                                    <span class="mono">{row.user_key.clone()}</span>
-                                    <span class="cell-sub">{row.display_name.clone()}{(!row.user_active).then_some(" (deactivated)")}</span>
-                                </td>
-                                <td><span class="mono">{row.client_id.clone()}</span></td>
-                                <td><span class="mono" aria-label="Client Secret hidden">"*****"</span></td>
-                                <td class="col-dates"><span>{created}</span><span class="cell-sub">{last_used}</span></td>
-                                <td class="actions">
-                                    <button type="button" class="button button--small button--subtle"
-                                        on:click=move |_| dialog.set(Dialog::Regenerate { user_key: uk1.clone(), client_id: cid1.clone() })>
-                                        "Regenerate Client Secret"
-                                    </button>
-                                    <button type="button" class="button button--small button--subtle"
-                                        on:click=move |_| dialog.set(Dialog::Delete { user_key: uk2.clone(), client_id: cid2.clone() })>
-                                        "Delete"
-                                    </button>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
-    }.into_any()
+    }
+    .into_any()
 }
 
 #[component]
@@ -418,25 +677,67 @@ fn CreateDialog(create: ServerAction<CreateApiKey>, on_close: Callback<()>) -> i
         }
     });
     view! {
-        <div class="dialog__header"><h2 id="dialog-title">"Create API Key"</h2></div>
+        <div class="dialog__header">
+            <h2 id="dialog-title">"Create API Key"</h2>
+        </div>
         <div class="dialog__body form">
-            {move || issued().map(|key| view! {
-                <div class="notice notice--success" role="status">
-                    <p class="notice__title">"API Key was successfully generated."</p>
-                    <p>{format!("API Key for user with key {} was generated successfully. You can now search a new user and generate an API Key for him/her.", key.user_key)}</p>
-                </div>
-                <SecretField label="Client Id" value=key.client_id.clone() masked=false/>
-                <SecretField label="Client Secret" value=key.client_secret.clone() masked=true/>
-                <p class="field__hint">"Copy the Client Secret now: it is shown only once."</p>
-            })}
-            {move || error().map(|e| view! { <div class="notice notice--error" role="alert"><p>{e.to_string()}</p></div> })}
-            <UserPicker picked=picked text=picker_text find=|search| async move { key_candidates(search).await.unwrap_or_default() }/>
+            {move || {
+                issued()
+                    .map(|key| {
+                        view! {
+                            <div class="notice notice--success" role="status">
+                                <p class="notice__title">"API Key was successfully generated."</p>
+                                <p>
+                                    {format!(
+                                        "API Key for user with key {} was generated successfully. You can now search a new user and generate an API Key for him/her.",
+                                        key.user_key,
+                                    )}
+                                </p>
+                            </div>
+                            <SecretField
+                                label="Client Id"
+                                value=key.client_id.clone()
+                                masked=false
+                            />
+                            <SecretField
+                                label="Client Secret"
+                                value=key.client_secret.clone()
+                                masked=true
+                            />
+                            <p class="field__hint">
+                                "Copy the Client Secret now: it is shown only once."
+                            </p>
+                        }
+                    })
+            }}
+            {move || {
+                error()
+                    .map(|e| {
+                        view! {
+                            <div class="notice notice--error" role="alert">
+                                <p>{e.to_string()}</p>
+                            </div>
+                        }
+                    })
+            }}
+            <UserPicker
+                picked=picked
+                text=picker_text
+                find=|search| async move { key_candidates(search).await.unwrap_or_default() }
+            />
         </div>
         <div class="dialog__footer">
-            <button type="button" class="button button--primary" disabled=move || picked.with(Option::is_none) || create.pending().get() on:click=generate>
+            <button
+                type="button"
+                class="button button--primary"
+                disabled=move || picked.with(Option::is_none) || create.pending().get()
+                on:click=generate
+            >
                 {move || if create.pending().get() { "Generating…" } else { "Generate" }}
             </button>
-            <button type="button" class="button button--subtle" on:click=move |_| on_close.run(())>"Close"</button>
+            <button type="button" class="button button--subtle" on:click=move |_| on_close.run(())>
+                "Close"
+            </button>
         </div>
     }
 }
@@ -464,26 +765,65 @@ fn IssuedDialog(keys: Vec<IssuedKey>, on_close: Callback<()>) -> impl IntoView {
         format!("New Client Secrets of {}", plural_keys(keys.len() as u64))
     };
     view! {
-        <div class="dialog__header"><h2 id="dialog-title">{title}</h2></div>
+        <div class="dialog__header">
+            <h2 id="dialog-title">{title}</h2>
+        </div>
         <div class="dialog__body form">
-            <p>"Copy the new Client Secret now: it is shown only once. The old one no longer works."</p>
-            {keys.into_iter().map(|k| view! {
-                <div class="issued-key">
-                    <p class="issued-key__user">{format!("User {}", k.user_key)}</p>
-                    <SecretField label="Client Id" value=k.client_id masked=false/>
-                    <SecretField label="Client Secret" value=k.client_secret masked=true/>
-                </div>
-            }).collect_view()}
+            <p>
+                "Copy the new Client Secret now: it is shown only once. The old one no longer works."
+            </p>
+            {keys
+                .into_iter()
+                .map(|k| {
+                    view! {
+                        <div class="issued-key">
+                            <p class="issued-key__user">{format!("User {}", k.user_key)}</p>
+                            <SecretField label="Client Id" value=k.client_id masked=false />
+                            <SecretField label="Client Secret" value=k.client_secret masked=true />
+                        </div>
+                    }
+                })
+                .collect_view()}
         </div>
         <div class="dialog__footer">
-            {(!single).then(|| view! {
-                <button type="button" class="button" on:click=move |_| {
-                    let text = csv.get_value();
-                    leptos::task::spawn_local(async move { copied.set(crate::browser::copy_to_clipboard(text).await); });
-                }>{move || if copied.get() { "Copied all" } else { "Copy all" }}</button>
-                <button type="button" class="button" on:click=move |_| { crate::browser::download_text("api-keys.csv", "text/csv", &csv.get_value()); }>"Download CSV"</button>
-            })}
-            <button type="button" class="button button--primary" autofocus on:click=move |_| on_close.run(())>"Done"</button>
+            {(!single)
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            class="button"
+                            on:click=move |_| {
+                                let text = csv.get_value();
+                                leptos::task::spawn_local(async move {
+                                    copied.set(crate::browser::copy_to_clipboard(text).await);
+                                });
+                            }
+                        >
+                            {move || if copied.get() { "Copied all" } else { "Copy all" }}
+                        </button>
+                        <button
+                            type="button"
+                            class="button"
+                            on:click=move |_| {
+                                crate::browser::download_text(
+                                    "api-keys.csv",
+                                    "text/csv",
+                                    &csv.get_value(),
+                                );
+                            }
+                        >
+                            "Download CSV"
+                        </button>
+                    }
+                })}
+            <button
+                type="button"
+                class="button button--primary"
+                autofocus
+                on:click=move |_| on_close.run(())
+            >
+                "Done"
+            </button>
         </div>
     }
 }

@@ -93,18 +93,16 @@ pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPa
             ))
         }
     };
-    let paginator = matching(&search)
-        .order_by_asc(users::Column::UserKeyLower)
-        .order_by_asc(api_keys::Column::Id)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let page = crate::db::page_in_range(query.page, total, per_page);
-    let keys = paginator
-        .fetch_page(page - 1)
-        .await?
-        .into_iter()
-        .map(|(k, u)| row(k, u))
-        .collect();
+    let crate::db::Page { total, page, rows } = crate::db::fetch_page(
+        matching(&search)
+            .order_by_asc(users::Column::UserKeyLower)
+            .order_by_asc(api_keys::Column::Id),
+        db,
+        query.page,
+        per_page,
+    )
+    .await?;
+    let keys = rows.into_iter().map(|(k, u)| row(k, u)).collect();
     Ok(ApiKeyPage {
         keys,
         total,

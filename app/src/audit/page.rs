@@ -16,9 +16,9 @@ use crate::users::Role;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
-        <Title text="Audit"/>
+        <Title text="Audit" />
         <RequireRole roles=&[Role::Administrator]>
-            <AuditConsole/>
+            <AuditConsole />
         </RequireRole>
     }
 }
@@ -38,37 +38,80 @@ fn AuditConsole() -> impl IntoView {
     };
     let entries = Resource::new(filter, list_audit);
     view! {
-        <PageHeader title="Audit" lead="Every sign-in, user change, key and credential operation, newest first. Entries never hold a secret."/>
-        <Form method="GET" action="/audit" attr:class="toolbar filter-bar" attr:aria-label="Filter the audit trail">
+        <PageHeader
+            title="Audit"
+            lead="Every sign-in, user change, key and credential operation, newest first. Entries never hold a secret."
+        />
+        <Form
+            method="GET"
+            action="/audit"
+            attr:class="toolbar filter-bar"
+            attr:aria-label="Filter the audit trail"
+        >
             <div class="field">
                 <label for="audit-actor">"Actor"</label>
-                <input id="audit-actor" class="input" name="actor" maxlength="255" prop:value=move || param("actor")().unwrap_or_default()/>
+                <input
+                    id="audit-actor"
+                    class="input"
+                    name="actor"
+                    maxlength="255"
+                    prop:value=move || param("actor")().unwrap_or_default()
+                />
             </div>
             <div class="field">
                 <label for="audit-action">"Action"</label>
-                <select id="audit-action" class="input" name="action" prop:value=move || param("action")().unwrap_or_default()>
+                <select
+                    id="audit-action"
+                    class="input"
+                    name="action"
+                    prop:value=move || param("action")().unwrap_or_default()
+                >
                     <option value="">"Any"</option>
-                    {super::action::ALL.iter().map(|a| view! { <option value=*a>{*a}</option> }).collect_view()}
+                    {super::action::ALL
+                        .iter()
+                        .map(|a| view! { <option value=*a>{*a}</option> })
+                        .collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="audit-from">"From"</label>
-                <input id="audit-from" class="input" type="date" name="from" prop:value=move || param("from")().unwrap_or_default()/>
+                <input
+                    id="audit-from"
+                    class="input"
+                    type="date"
+                    name="from"
+                    prop:value=move || param("from")().unwrap_or_default()
+                />
             </div>
             <div class="field">
                 <label for="audit-to">"To"</label>
-                <input id="audit-to" class="input" type="date" name="to" prop:value=move || param("to")().unwrap_or_default()/>
+                <input
+                    id="audit-to"
+                    class="input"
+                    type="date"
+                    name="to"
+                    prop:value=move || param("to")().unwrap_or_default()
+                />
             </div>
-            <button type="submit" class="button">"Filter"</button>
+            <button type="submit" class="button">
+                "Filter"
+            </button>
         </Form>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="loading">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match entries.await {
                     Ok(data) => {
                         let f = filter();
                         let href = Callback::new(move |p: u64| {
                             let mut parts = vec![format!("page={p}")];
-                            for (k, v) in [("actor", &f.actor), ("action", &f.action), ("from", &f.from), ("to", &f.to)] {
+                            for (k, v) in [
+                                ("actor", &f.actor),
+                                ("action", &f.action),
+                                ("from", &f.from),
+                                ("to", &f.to),
+                            ] {
                                 if let Some(v) = v {
                                     parts.push(format!("{k}={}", js_encode(v)));
                                 }
@@ -76,11 +119,17 @@ fn AuditConsole() -> impl IntoView {
                             format!("/audit?{}", parts.join("&"))
                         });
                         view! {
-                            <AuditTable entries=data.entries.clone()/>
-                            <Pagination total=data.total per_page=data.per_page page=data.page href=href/>
-                        }.into_any()
+                            <AuditTable entries=data.entries.clone() />
+                            <Pagination
+                                total=data.total
+                                per_page=data.per_page
+                                page=data.page
+                                href=href
+                            />
+                        }
+                            .into_any()
                     }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Transition>
@@ -90,7 +139,12 @@ fn AuditConsole() -> impl IntoView {
 #[component]
 fn AuditTable(entries: Vec<super::AuditEntryView>) -> impl IntoView {
     if entries.is_empty() {
-        return view! { <div class="table-wrap"><p class="empty-state">"No audit entries match"</p></div> }.into_any();
+        return view! {
+            <div class="table-wrap">
+                <p class="empty-state">"No audit entries match"</p>
+            </div>
+        }
+        .into_any();
     }
     view! {
         <div class="table-wrap">
@@ -106,25 +160,34 @@ fn AuditTable(entries: Vec<super::AuditEntryView>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {entries.into_iter().map(|e| {
-                        let badge = match e.outcome.as_str() {
-                            "success" => "badge badge--success",
-                            "failure" | "denied" => "badge badge--danger",
-                            _ => "badge",
-                        };
-                        view! {
-                            <tr>
-                                <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                <td>{e.actor}</td>
-                                <td>{e.action}<span class="cell-sub">{e.detail.unwrap_or_default()}</span></td>
-                                <td>{e.target.unwrap_or_default()}</td>
-                                <td><span class=badge>{e.outcome}</span></td>
-                                <td>{e.client_addr.unwrap_or_default()}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    {entries
+                        .into_iter()
+                        .map(|e| {
+                            let badge = match e.outcome.as_str() {
+                                "success" => "badge badge--success",
+                                "failure" | "denied" => "badge badge--danger",
+                                _ => "badge",
+                            };
+                            view! {
+                                <tr>
+                                    <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                    <td>{e.actor}</td>
+                                    <td>
+                                        {e.action}
+                                        <span class="cell-sub">{e.detail.unwrap_or_default()}</span>
+                                    </td>
+                                    <td>{e.target.unwrap_or_default()}</td>
+                                    <td>
+                                        <span class=badge>{e.outcome}</span>
+                                    </td>
+                                    <td>{e.client_addr.unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
-    }.into_any()
+    }
+    .into_any()
 }

@@ -108,14 +108,14 @@ pub async fn list(db: &impl ConnectionTrait, filter: AuditFilter) -> Result<Audi
         query =
             query.filter(audit_log::Column::At.lt(next.and_hms_opt(0, 0, 0).map(|t| t.and_utc())));
     }
-    let paginator = query
-        .order_by_desc(audit_log::Column::Id)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let page = crate::db::page_in_range(filter.page, total, per_page);
-    let entries = paginator
-        .fetch_page(page - 1)
-        .await?
+    let crate::db::Page { total, page, rows } = crate::db::fetch_page(
+        query.order_by_desc(audit_log::Column::Id),
+        db,
+        filter.page,
+        per_page,
+    )
+    .await?;
+    let entries = rows
         .into_iter()
         .map(|m| AuditEntryView {
             id: m.id,

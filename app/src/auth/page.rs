@@ -27,12 +27,12 @@ pub fn LoginPage() -> impl IntoView {
     });
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text="Sign in"/>
+        <Title text="Sign in" />
         // Someone already signed in (also after a sign-in form posted without JavaScript) goes on.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(_)) => view! { <Redirect path=super::safe_next(&next())/> }.into_any(),
+                    Ok(Some(_)) => view! { <Redirect path=super::safe_next(&next()) /> }.into_any(),
                     _ => ().into_any(),
                 }
             })}
@@ -41,7 +41,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <p class="page-header__lead">"Sign in with your user key and password."</p>
             <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" prop:value=next />
                 <div class="field">
                     <label for="login-user-key">"User key"</label>
                     <input
@@ -55,7 +55,7 @@ pub fn LoginPage() -> impl IntoView {
                         maxlength="255"
                         aria-invalid=move || field_error("user_key")().is_some().to_string()
                     />
-                    <FieldError message=Signal::derive(field_error("user_key"))/>
+                    <FieldError message=Signal::derive(field_error("user_key")) />
                 </div>
                 <div class="field">
                     <label for="login-password">"Password"</label>
@@ -68,7 +68,7 @@ pub fn LoginPage() -> impl IntoView {
                         required
                         maxlength="256"
                     />
-                    <FieldError message=Signal::derive(field_error("password"))/>
+                    <FieldError message=Signal::derive(field_error("password")) />
                 </div>
                 {move || {
                     error()
@@ -82,7 +82,11 @@ pub fn LoginPage() -> impl IntoView {
                         })
                 }}
                 <div class="form-actions">
-                    <button type="submit" class="button button--primary" disabled=move || login.pending().get()>
+                    <button
+                        type="submit"
+                        class="button button--primary"
+                        disabled=move || login.pending().get()
+                    >
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </div>
@@ -106,52 +110,110 @@ pub fn SetupPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Set up xray-keys"/>
+        <Title text="Set up xray-keys" />
         <div class="auth-card panel">
             <h1>"Set up the first administrator"</h1>
-            <Suspense fallback=|| view! { <p>"Checking the setup link…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p>"Checking the setup link…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match valid.await {
-                        Ok(true) => view! {
-                            <p class="page-header__lead">
-                                "No administrator exists yet. Choose the user key and password of the first one."
-                            </p>
-                            <ActionForm action=setup attr:class="form" attr:aria-label="Set up">
-                                <input type="hidden" name="token" prop:value=token/>
-                                <div class="field">
-                                    <label for="setup-user-key">"User key"</label>
-                                    <input id="setup-user-key" class="input" name="user_key" value="admin" required maxlength="255" autocomplete="username"/>
-                                    <FieldError message=Signal::derive(field_error("user_key"))/>
+                        Ok(true) => {
+                            view! {
+                                <p class="page-header__lead">
+                                    "No administrator exists yet. Choose the user key and password of the first one."
+                                </p>
+                                <ActionForm action=setup attr:class="form" attr:aria-label="Set up">
+                                    <input type="hidden" name="token" prop:value=token />
+                                    <div class="field">
+                                        <label for="setup-user-key">"User key"</label>
+                                        <input
+                                            id="setup-user-key"
+                                            class="input"
+                                            name="user_key"
+                                            value="admin"
+                                            required
+                                            maxlength="255"
+                                            autocomplete="username"
+                                        />
+                                        <FieldError message=Signal::derive(
+                                            field_error("user_key"),
+                                        ) />
+                                    </div>
+                                    <div class="field">
+                                        <label for="setup-name">"Display name"</label>
+                                        <input
+                                            id="setup-name"
+                                            class="input"
+                                            name="display_name"
+                                            value="Administrator"
+                                            required
+                                            maxlength="255"
+                                        />
+                                        <FieldError message=Signal::derive(
+                                            field_error("display_name"),
+                                        ) />
+                                    </div>
+                                    <div class="field">
+                                        <label for="setup-password">"Password"</label>
+                                        <input
+                                            id="setup-password"
+                                            class="input"
+                                            type="password"
+                                            name="password"
+                                            required
+                                            minlength="12"
+                                            maxlength="256"
+                                            autocomplete="new-password"
+                                        />
+                                        <p class="field__hint">"At least 12 characters."</p>
+                                        <FieldError message=Signal::derive(
+                                            field_error("password"),
+                                        ) />
+                                    </div>
+                                    <div class="field">
+                                        <label for="setup-password-again">"Password again"</label>
+                                        <input
+                                            id="setup-password-again"
+                                            class="input"
+                                            type="password"
+                                            name="password_again"
+                                            required
+                                            maxlength="256"
+                                            autocomplete="new-password"
+                                        />
+                                        <FieldError message=Signal::derive(
+                                            field_error("password_again"),
+                                        ) />
+                                    </div>
+                                    {move || {
+                                        error()
+                                            .filter(|e| !matches!(e, AppError::Validation { .. }))
+                                            .map(|e| view! { <ErrorNotice error=e /> })
+                                    }}
+                                    <div class="form-actions">
+                                        <button type="submit" class="button button--primary">
+                                            "Create administrator"
+                                        </button>
+                                    </div>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        Ok(false) => {
+                            view! {
+                                <div class="notice notice--warning" role="alert">
+                                    <p>
+                                        "This setup link is not valid. An administrator exists already, or the server printed a newer link when it restarted."
+                                    </p>
+                                    <p>
+                                        <A href="/login">"Go to sign in"</A>
+                                    </p>
                                 </div>
-                                <div class="field">
-                                    <label for="setup-name">"Display name"</label>
-                                    <input id="setup-name" class="input" name="display_name" value="Administrator" required maxlength="255"/>
-                                    <FieldError message=Signal::derive(field_error("display_name"))/>
-                                </div>
-                                <div class="field">
-                                    <label for="setup-password">"Password"</label>
-                                    <input id="setup-password" class="input" type="password" name="password" required minlength="12" maxlength="256" autocomplete="new-password"/>
-                                    <p class="field__hint">"At least 12 characters."</p>
-                                    <FieldError message=Signal::derive(field_error("password"))/>
-                                </div>
-                                <div class="field">
-                                    <label for="setup-password-again">"Password again"</label>
-                                    <input id="setup-password-again" class="input" type="password" name="password_again" required maxlength="256" autocomplete="new-password"/>
-                                    <FieldError message=Signal::derive(field_error("password_again"))/>
-                                </div>
-                                {move || error().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
-                                <div class="form-actions">
-                                    <button type="submit" class="button button--primary">"Create administrator"</button>
-                                </div>
-                            </ActionForm>
-                        }.into_any(),
-                        Ok(false) => view! {
-                            <div class="notice notice--warning" role="alert">
-                                <p>"This setup link is not valid. An administrator exists already, or the server printed a newer link when it restarted."</p>
-                                <p><A href="/login">"Go to sign in"</A></p>
-                            </div>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -30,7 +30,7 @@ enum FocusAfter {
 pub fn XrayCredentialsPage() -> impl IntoView {
     view! {
         <RequireRole roles=&[Role::BackupOperator, Role::Administrator]>
-            <CredentialsScreen/>
+            <CredentialsScreen />
         </RequireRole>
     }
 }
@@ -257,45 +257,81 @@ fn CredentialsScreen() -> impl IntoView {
     let has_stored = move || shown.with(|p| p.as_ref().is_some_and(|p| p.stored.is_some()));
 
     view! {
-        <Title text="Xray Credentials"/>
-        <PageHeader title="Xray Credentials" lead="The Client ID and Client secret that backup jobs use to reach the Xray API.">
+        <Title text="Xray Credentials" />
+        <PageHeader
+            title="Xray Credentials"
+            lead="The Client ID and Client secret that backup jobs use to reach the Xray API."
+        >
             <Show when=move || has_stored() && !editing.get()>
-                <button type="button" class="button button--primary" node_ref=edit_button on:click=move |_| open_editor()>
+                <button
+                    type="button"
+                    class="button button--primary"
+                    node_ref=edit_button
+                    on:click=move |_| open_editor()
+                >
                     "Edit"
                 </button>
             </Show>
         </PageHeader>
-        <FlashRegion flash=flash/>
-        <Transition fallback=|| view! { <p class="loading">"Loading the Xray credentials…"</p> }>
+        <FlashRegion flash=flash />
+        <Transition fallback=|| {
+            view! { <p class="loading">"Loading the Xray credentials…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(page) => {
                         shown.set(Some(page.clone()));
                         let stored = page.stored.clone();
                         view! {
-                            <About viewer_is_admin=page.viewer_is_admin/>
-                            {move || if editing.get() {
-                                view! {
-                                    <EditForm form=form on_submit=on_submit on_cancel=on_cancel
-                                        saving=Signal::derive(move || save.pending().get()) client_id_input=client_id_input/>
-                                }.into_any()
-                            } else {
-                                match stored.clone() {
-                                    Some(stored) => view! { <ViewPanel stored=stored test=test/> }.into_any(),
-                                    None => view! {
-                                        <section class="panel empty-state" aria-labelledby="no-credentials">
-                                            <h2 id="no-credentials">"No Xray credentials are stored yet"</h2>
-                                            <p>"Until they are, backup jobs skip all Xray data: test plans, test cases and executions."</p>
-                                            <button type="button" class="button button--primary" node_ref=add_button on:click=move |_| open_editor()>
-                                                "Add credentials"
-                                            </button>
-                                        </section>
-                                    }.into_any(),
+                            <About viewer_is_admin=page.viewer_is_admin />
+                            {move || {
+                                if editing.get() {
+                                    view! {
+                                        <EditForm
+                                            form=form
+                                            on_submit=on_submit
+                                            on_cancel=on_cancel
+                                            saving=Signal::derive(move || save.pending().get())
+                                            client_id_input=client_id_input
+                                        />
+                                    }
+                                        .into_any()
+                                } else {
+                                    match stored.clone() {
+                                        Some(stored) => {
+                                            view! { <ViewPanel stored=stored test=test /> }.into_any()
+                                        }
+                                        None => {
+                                            view! {
+                                                <section
+                                                    class="panel empty-state"
+                                                    aria-labelledby="no-credentials"
+                                                >
+                                                    <h2 id="no-credentials">
+                                                        "No Xray credentials are stored yet"
+                                                    </h2>
+                                                    <p>
+                                                        "Until they are, backup jobs skip all Xray data: test plans, test cases and executions."
+                                                    </p>
+                                                    <button
+                                                        type="button"
+                                                        class="button button--primary"
+                                                        node_ref=add_button
+                                                        on:click=move |_| open_editor()
+                                                    >
+                                                        "Add credentials"
+                                                    </button>
+                                                </section>
+                                            }
+                                                .into_any()
+                                        }
+                                    }
                                 }
                             }}
-                        }.into_any()
+                        }
+                            .into_any()
                     }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Transition>
@@ -353,7 +389,8 @@ fn About(viewer_is_admin: bool) -> impl IntoView {
             <p>
                 "Xray keeps test plans, test cases and executions in its own storage, which a Jira backup "
                 "does not include. Backup jobs use this Client ID and Client secret to authenticate to the "
-                "Xray API and copy that data. " <strong>"Without them, backups skip all Xray data."</strong>
+                "Xray API and copy that data. "
+                <strong>"Without them, backups skip all Xray data."</strong>
             </p>
             <details>
                 <summary>"How to get a Client ID and Client secret"</summary>
@@ -366,15 +403,20 @@ fn About(viewer_is_admin: bool) -> impl IntoView {
                         ", not for a personal admin account: a personal account's key stops working when "
                         "that person leaves or their permissions change."
                     </li>
-                    <li>"Copy the Client ID and Client secret at once (the secret is shown only once) and enter them here."</li>
+                    <li>
+                        "Copy the Client ID and Client secret at once (the secret is shown only once) and enter them here."
+                    </li>
                 </ol>
-                {viewer_is_admin.then(|| view! {
-                    <p>
-                        "This server issues Xray-compatible keys too: as an administrator you can create one on its "
-                        <A href="/api-keys">"API Keys page"</A>
-                        " and choose “This server” below."
-                    </p>
-                })}
+                {viewer_is_admin
+                    .then(|| {
+                        view! {
+                            <p>
+                                "This server issues Xray-compatible keys too: as an administrator you can create one on its "
+                                <A href="/api-keys">"API Keys page"</A>
+                                " and choose “This server” below."
+                            </p>
+                        }
+                    })}
             </details>
         </section>
     }
@@ -389,16 +431,27 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
     );
     view! {
         <section class="panel" aria-labelledby="stored-title">
-            <h2 id="stored-title" class="visually-hidden">"Stored credentials"</h2>
-            {(!stored.secret_matches).then(|| view! {
-                <div class="notice notice--error" role="alert"><p>{MISMATCH_MESSAGE}</p></div>
-            })}
+            <h2 id="stored-title" class="visually-hidden">
+                "Stored credentials"
+            </h2>
+            {(!stored.secret_matches)
+                .then(|| {
+                    view! {
+                        <div class="notice notice--error" role="alert">
+                            <p>{MISMATCH_MESSAGE}</p>
+                        </div>
+                    }
+                })}
             <dl class="details">
                 <dt>"Client ID"</dt>
-                <dd><code data-testid="client-id">{stored.client_id.clone()}</code></dd>
+                <dd>
+                    <code data-testid="client-id">{stored.client_id.clone()}</code>
+                </dd>
                 <dt>"Client secret"</dt>
                 <dd>
-                    <span class="secret-mask" aria-label="Stored, hidden">{SECRET_MASK}</span>
+                    <span class="secret-mask" aria-label="Stored, hidden">
+                        {SECRET_MASK}
+                    </span>
                 </dd>
                 <dt>"Xray API"</dt>
                 <dd data-testid="base-url">{stored.base_url.label()}</dd>
@@ -406,12 +459,18 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
                 <dd>{updated}</dd>
                 <dt>"Connection"</dt>
                 <dd>
-                    <ConnectionStatus last_test=stored.last_test.clone()/>
+                    <ConnectionStatus last_test=stored.last_test.clone() />
                 </dd>
             </dl>
             <div class="form-actions form-actions--start">
-                <button type="button" class="button" disabled=move || test.pending().get()
-                    on:click=move |_| { test.dispatch(TestXrayConnection {}); }>
+                <button
+                    type="button"
+                    class="button"
+                    disabled=move || test.pending().get()
+                    on:click=move |_| {
+                        test.dispatch(TestXrayConnection {});
+                    }
+                >
                     {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
                 </button>
             </div>
@@ -423,7 +482,9 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
 fn ConnectionStatus(last_test: Option<super::TestResult>) -> impl IntoView {
     match last_test {
         None => view! {
-            <span class="badge" data-testid="connection-status">"Not tested"</span>
+            <span class="badge" data-testid="connection-status">
+                "Not tested"
+            </span>
         }
         .into_any(),
         Some(t) => {
@@ -434,12 +495,12 @@ fn ConnectionStatus(last_test: Option<super::TestResult>) -> impl IntoView {
             };
             let when = t.tested_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
             view! {
-                <span class=class data-testid="connection-status">{t.outcome.badge()}</span>
+                <span class=class data-testid="connection-status">
+                    {t.outcome.badge()}
+                </span>
                 <p class="cell-sub">
-                    {t.outcome.explanation()}
-                    " Tested " {when}
-                    {(!t.current).then_some(", before the last change")}
-                    "."
+                    {t.outcome.explanation()} " Tested " {when}
+                    {(!t.current).then_some(", before the last change")} "."
                 </p>
             }
             .into_any()
@@ -470,71 +531,166 @@ fn EditForm(
     view! {
         <form class="panel form" aria-labelledby="edit-title" novalidate on:submit=on_submit>
             <h2 id="edit-title">
-                {move || if form.secret_stored.get() { "Edit the Xray credentials" } else { "Add the Xray credentials" }}
+                {move || {
+                    if form.secret_stored.get() {
+                        "Edit the Xray credentials"
+                    } else {
+                        "Add the Xray credentials"
+                    }
+                }}
             </h2>
-            <p class="field__hint">"Fields marked " <span class="required" aria-hidden="true">"*"</span> " are required."</p>
+            <p class="field__hint">
+                "Fields marked " <span class="required" aria-hidden="true">
+                    "*"
+                </span> " are required."
+            </p>
             <div class="field">
-                <label for="xc-client-id">"Client ID " <span class="required" aria-hidden="true">"*"</span></label>
-                <input id="xc-client-id" class="input input--mono" name="client_id" node_ref=client_id_input
-                    autocomplete="off" autocapitalize="none" spellcheck="false" required aria-required="true"
-                    maxlength="200" aria-describedby="xc-client-id-hint"
+                <label for="xc-client-id">
+                    "Client ID " <span class="required" aria-hidden="true">
+                        "*"
+                    </span>
+                </label>
+                <input
+                    id="xc-client-id"
+                    class="input input--mono"
+                    name="client_id"
+                    node_ref=client_id_input
+                    autocomplete="off"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    required
+                    aria-required="true"
+                    maxlength="200"
+                    aria-describedby="xc-client-id-hint"
                     aria-invalid=invalid("client_id")
                     prop:value=move || form.client_id.get()
-                    on:input=move |ev| form.client_id.set(event_target_value(&ev))/>
-                <p class="field__hint" id="xc-client-id-hint">{format!("{CLIENT_ID_LEN} hexadecimal characters, as Xray shows it.")}</p>
-                <FieldError message=form.error("client_id")/>
+                    on:input=move |ev| form.client_id.set(event_target_value(&ev))
+                />
+                <p class="field__hint" id="xc-client-id-hint">
+                    {format!("{CLIENT_ID_LEN} hexadecimal characters, as Xray shows it.")}
+                </p>
+                <FieldError message=form.error("client_id") />
             </div>
             <div class="field">
-                <label for="xc-client-secret">"Client secret " <span class="required" aria-hidden="true">"*"</span></label>
-                <input id="xc-client-secret" class="input input--mono" name="client_secret" type="password"
-                    autocomplete="new-password" autocapitalize="none" spellcheck="false"
-                    aria-required=move || (!form.secret_stored.get() || form.must_reenter_secret()).to_string()
-                    maxlength="400" aria-describedby="xc-client-secret-hint"
-                    aria-invalid=move || (secret_error.get().is_some() || (form.must_reenter_secret() && form.error("client_secret").get().is_some())).to_string()
-                    placeholder=move || if form.secret_stored.get() && !form.must_reenter_secret() { "Leave empty to keep the stored secret" } else { "" }
+                <label for="xc-client-secret">
+                    "Client secret " <span class="required" aria-hidden="true">
+                        "*"
+                    </span>
+                </label>
+                <input
+                    id="xc-client-secret"
+                    class="input input--mono"
+                    name="client_secret"
+                    type="password"
+                    autocomplete="new-password"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    aria-required=move || {
+                        (!form.secret_stored.get() || form.must_reenter_secret()).to_string()
+                    }
+                    maxlength="400"
+                    aria-describedby="xc-client-secret-hint"
+                    aria-invalid=move || {
+                        (secret_error.get().is_some()
+                            || (form.must_reenter_secret()
+                                && form.error("client_secret").get().is_some()))
+                            .to_string()
+                    }
+                    placeholder=move || {
+                        if form.secret_stored.get() && !form.must_reenter_secret() {
+                            "Leave empty to keep the stored secret"
+                        } else {
+                            ""
+                        }
+                    }
                     prop:value=move || form.client_secret.get()
-                    on:input=move |ev| form.client_secret.set(event_target_value(&ev))/>
-                <p id="xc-client-secret-hint"
-                    class=move || if form.must_reenter_secret() { "field__hint field__hint--attention" } else { "field__hint" }>
-                    {move || if form.must_reenter_secret() {
-                        REENTER_MESSAGE.to_string()
-                    } else if form.secret_stored.get() {
-                        format!("A secret is stored and is never shown. Leave empty to keep the stored secret, or enter a new one ({CLIENT_SECRET_LEN} hexadecimal characters).")
-                    } else {
-                        format!("{CLIENT_SECRET_LEN} hexadecimal characters, as Xray showed it once.")
+                    on:input=move |ev| form.client_secret.set(event_target_value(&ev))
+                />
+                <p
+                    id="xc-client-secret-hint"
+                    class=move || {
+                        if form.must_reenter_secret() {
+                            "field__hint field__hint--attention"
+                        } else {
+                            "field__hint"
+                        }
+                    }
+                >
+                    {move || {
+                        if form.must_reenter_secret() {
+                            REENTER_MESSAGE.to_string()
+                        } else if form.secret_stored.get() {
+                            format!(
+                                "A secret is stored and is never shown. Leave empty to keep the stored secret, or enter a new one ({CLIENT_SECRET_LEN} hexadecimal characters).",
+                            )
+                        } else {
+                            format!(
+                                "{CLIENT_SECRET_LEN} hexadecimal characters, as Xray showed it once.",
+                            )
+                        }
                     }}
                 </p>
-                <FieldError message=secret_error/>
+                <FieldError message=secret_error />
             </div>
             <div class="field">
                 <label for="xc-base-url">"Xray API"</label>
-                <select id="xc-base-url" class="input" name="base_url"
+                <select
+                    id="xc-base-url"
+                    class="input"
+                    name="base_url"
                     aria-invalid=invalid("base_url")
                     prop:value=move || form.base_url.get()
-                    on:change=move |ev| form.base_url.set(event_target_value(&ev))>
-                    {BASE_URL_CHOICES.iter().map(|(value, label)| view! {
-                        <option value=*value selected=move || form.base_url.get() == *value>{*label}</option>
-                    }).collect_view()}
+                    on:change=move |ev| form.base_url.set(event_target_value(&ev))
+                >
+                    {BASE_URL_CHOICES
+                        .iter()
+                        .map(|(value, label)| {
+                            view! {
+                                <option value=*value selected=move || form.base_url.get() == *value>
+                                    {*label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
                 </select>
-                <FieldError message=form.error("base_url")/>
+                <FieldError message=form.error("base_url") />
             </div>
             <Show when=custom>
                 <div class="field">
-                    <label for="xc-custom-url">"Custom API URL " <span class="required" aria-hidden="true">"*"</span></label>
-                    <input id="xc-custom-url" class="input" name="custom_url" type="url" inputmode="url"
-                        placeholder="https://xray.example.com/api" maxlength="2048" aria-required="true"
+                    <label for="xc-custom-url">
+                        "Custom API URL " <span class="required" aria-hidden="true">
+                            "*"
+                        </span>
+                    </label>
+                    <input
+                        id="xc-custom-url"
+                        class="input"
+                        name="custom_url"
+                        type="url"
+                        inputmode="url"
+                        placeholder="https://xray.example.com/api"
+                        maxlength="2048"
+                        aria-required="true"
                         aria-invalid=invalid("custom_url")
                         prop:value=move || form.custom_url.get()
-                        on:input=move |ev| form.custom_url.set(event_target_value(&ev))/>
-                    <p class="field__hint">"The address before /v2/authenticate, https only. Hosts on private networks must be listed by the server's operator (XRAY_KEYS_XRAY_HOSTS)."</p>
-                    <FieldError message=form.error("custom_url")/>
+                        on:input=move |ev| form.custom_url.set(event_target_value(&ev))
+                    />
+                    <p class="field__hint">
+                        "The address before /v2/authenticate, https only. Hosts on private networks must be listed by the server's operator (XRAY_KEYS_XRAY_HOSTS)."
+                    </p>
+                    <FieldError message=form.error("custom_url") />
                 </div>
             </Show>
             <div class="form-actions form-actions--start">
                 <button type="submit" class="button button--primary" disabled=move || saving.get()>
                     {move || if saving.get() { "Saving and testing…" } else { "Save" }}
                 </button>
-                <button type="button" class="button button--subtle" on:click=on_cancel disabled=move || saving.get()>
+                <button
+                    type="button"
+                    class="button button--subtle"
+                    on:click=on_cancel
+                    disabled=move || saving.get()
+                >
                     "Cancel"
                 </button>
             </div>

@@ -54,23 +54,43 @@ pub fn Confirm(
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     view! {
-        <div class="dialog__header"><h2 id="dialog-title">{title}</h2></div>
+        <div class="dialog__header">
+            <h2 id="dialog-title">{title}</h2>
+        </div>
         <div class="dialog__body">
             <p>{text}</p>
             // Bulk work on thousands of keys takes a moment: say that it is running.
             <Show when=move || pending.get()>
-                <div class="progress" role="progressbar" aria-label="Working" aria-valuetext="Working on it…">
+                <div
+                    class="progress"
+                    role="progressbar"
+                    aria-label="Working"
+                    aria-valuetext="Working on it…"
+                >
                     <span class="progress__bar"></span>
                 </div>
-                <p class="field__hint" role="status">"Working on it… This can take a few seconds for thousands of keys."</p>
+                <p class="field__hint" role="status">
+                    "Working on it… This can take a few seconds for thousands of keys."
+                </p>
             </Show>
         </div>
         <div class="dialog__footer">
-            <button type="button" class=if danger { "button button--danger" } else { "button button--primary" }
-                disabled=move || pending.get() on:click=move |_| on_confirm.run(())>
+            <button
+                type="button"
+                class=if danger { "button button--danger" } else { "button button--primary" }
+                disabled=move || pending.get()
+                on:click=move |_| on_confirm.run(())
+            >
                 {confirm_label}
             </button>
-            <button type="button" class="button button--subtle" autofocus on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            <button
+                type="button"
+                class="button button--subtle"
+                autofocus
+                on:click=move |_| on_cancel.run(())
+            >
+                "Cancel"
+            </button>
         </div>
     }
 }

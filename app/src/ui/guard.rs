@@ -20,11 +20,13 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
     let location = use_location();
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some(u)) if u.has_any(roles) => children.with_value(|c| c()).into_any(),
-                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                    Ok(Some(_)) => view! { <Forbidden /> }.into_any(),
                     Ok(None) => {
                         let search = location.search.get_untracked();
                         let here = if search.is_empty() {
@@ -33,9 +35,9 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                             format!("{}?{search}", location.pathname.get_untracked())
                         };
                         let path = login_path(&here);
-                        view! { <Redirect path=path/> }.into_any()
+                        view! { <Redirect path=path /> }.into_any()
                     }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -49,14 +51,12 @@ pub fn Forbidden() -> impl IntoView {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     view! {
-        <Title text="No access"/>
-        <PageHeader title="You don't have access to this page"/>
+        <Title text="No access" />
+        <PageHeader title="You don't have access to this page" />
         <div class="notice notice--warning" role="alert">
             <p>
                 "Your account does not hold the role this page needs. Ask an administrator to "
-                "give you the role, or go back to the "
-                <A href="/">"overview"</A>
-                "."
+                "give you the role, or go back to the " <A href="/">"overview"</A> "."
             </p>
         </div>
     }

@@ -16,9 +16,13 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
 #[component]
 pub fn FieldError(message: Signal<Option<String>>) -> impl IntoView {
     move || {
-        message
-            .get()
-            .map(|m| view! { <p class="field__error" role="alert">{m}</p> })
+        message.get().map(|m| {
+            view! {
+                <p class="field__error" role="alert">
+                    {m}
+                </p>
+            }
+        })
     }
 }
 
@@ -35,11 +39,36 @@ pub enum Flash {
 pub fn FlashRegion(#[prop(into)] flash: Signal<Option<Flash>>) -> impl IntoView {
     view! {
         <div class="flash-region" aria-live="polite">
-            {move || flash.get().map(|f| match f {
-                Flash::Done(m) => view! { <div class="notice notice--success" role="status"><p>{m}</p></div> }.into_any(),
-                Flash::Warning(m) => view! { <div class="notice notice--warning" role="status"><p>{m}</p></div> }.into_any(),
-                Flash::Failed(m) => view! { <div class="notice notice--error" role="alert"><p>{m}</p></div> }.into_any(),
-            })}
+            {move || {
+                flash
+                    .get()
+                    .map(|f| match f {
+                        Flash::Done(m) => {
+                            view! {
+                                <div class="notice notice--success" role="status">
+                                    <p>{m}</p>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Flash::Warning(m) => {
+                            view! {
+                                <div class="notice notice--warning" role="status">
+                                    <p>{m}</p>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Flash::Failed(m) => {
+                            view! {
+                                <div class="notice notice--error" role="alert">
+                                    <p>{m}</p>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
         </div>
     }
 }

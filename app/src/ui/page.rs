@@ -34,19 +34,60 @@ pub fn Pagination(
     view! {
         <nav class="pagination" aria-label="Pagination">
             {if page > 1 {
-                view! { <A href=href.run(page - 1) attr:class="button button--subtle">"Prev"</A> }.into_any()
+                view! {
+                    <A href=href.run(page - 1) attr:class="button button--subtle">
+                        "Prev"
+                    </A>
+                }
+                    .into_any()
             } else {
-                view! { <span class="button button--subtle" aria-disabled="true">"Prev"</span> }.into_any()
+                view! {
+                    <span class="button button--subtle" aria-disabled="true">
+                        "Prev"
+                    </span>
+                }
+                    .into_any()
             }}
-            {numbers.into_iter().map(|n| match n {
-                Some(n) if n == page => view! { <span class="button" aria-current="page">{n}</span> }.into_any(),
-                Some(n) => view! { <A href=href.run(n) attr:class="button button--subtle" attr:aria-label=format!("Page {n}")>{n}</A> }.into_any(),
-                None => view! { <span class="pagination__gap">"…"</span> }.into_any(),
-            }).collect_view()}
+            {numbers
+                .into_iter()
+                .map(|n| match n {
+                    Some(n) if n == page => {
+                        view! {
+                            <span class="button" aria-current="page">
+                                {n}
+                            </span>
+                        }
+                            .into_any()
+                    }
+                    Some(n) => {
+                        view! {
+                            <A
+                                href=href.run(n)
+                                attr:class="button button--subtle"
+                                attr:aria-label=format!("Page {n}")
+                            >
+                                {n}
+                            </A>
+                        }
+                            .into_any()
+                    }
+                    None => view! { <span class="pagination__gap">"…"</span> }.into_any(),
+                })
+                .collect_view()}
             {if page < pages {
-                view! { <A href=href.run(page + 1) attr:class="button button--subtle">"Next"</A> }.into_any()
+                view! {
+                    <A href=href.run(page + 1) attr:class="button button--subtle">
+                        "Next"
+                    </A>
+                }
+                    .into_any()
             } else {
-                view! { <span class="button button--subtle" aria-disabled="true">"Next"</span> }.into_any()
+                view! {
+                    <span class="button button--subtle" aria-disabled="true">
+                        "Next"
+                    </span>
+                }
+                    .into_any()
             }}
         </nav>
     }

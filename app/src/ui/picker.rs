@@ -90,7 +90,9 @@ where
                 aria-autocomplete="list"
                 aria-controls="user-picker-list"
                 aria-expanded=move || open.get().to_string()
-                aria-activedescendant=move || open.get().then(|| format!("user-option-{}", active.get()))
+                aria-activedescendant=move || {
+                    open.get().then(|| format!("user-option-{}", active.get()))
+                }
                 placeholder="Search for a user by key or name"
                 autofocus
                 prop:value=move || text.get()
@@ -103,29 +105,57 @@ where
                 on:focus=move |_| open.set(true)
                 on:keydown=on_keydown
             />
-            <ul id="user-picker-list" class="combobox__list" role="listbox" aria-label="Users" hidden=move || !open.get()>
+            <ul
+                id="user-picker-list"
+                class="combobox__list"
+                role="listbox"
+                aria-label="Users"
+                hidden=move || !open.get()
+            >
                 {move || {
                     let items = list();
                     if items.is_empty() {
-                        return view! { <li class="combobox__empty">"No matching users"</li> }.into_any();
+                        return view! { <li class="combobox__empty">"No matching users"</li> }
+                            .into_any();
                     }
-                    items.into_iter().enumerate().map(|(i, c)| {
-                        let label = format!("{} ({})", c.display_name(), c.user_key());
-                        let badge = c.badge();
-                        let candidate = c.clone();
-                        view! {
-                            <li id=format!("user-option-{i}") role="option"
-                                class="combobox__option"
-                                aria-selected=move || (active.get() == i).to_string()
-                                on:mousedown=move |ev| { ev.prevent_default(); choose(candidate.clone()); }>
-                                {label}
-                                {badge.map(|text| view! { <span class="badge">{text}</span> })}
-                            </li>
-                        }
-                    }).collect_view().into_any()
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let label = format!("{} ({})", c.display_name(), c.user_key());
+                            let badge = c.badge();
+                            let candidate = c.clone();
+                            view! {
+                                <li
+                                    id=format!("user-option-{i}")
+                                    role="option"
+                                    class="combobox__option"
+                                    aria-selected=move || (active.get() == i).to_string()
+                                    on:mousedown=move |ev| {
+                                        ev.prevent_default();
+                                        choose(candidate.clone());
+                                    }
+                                >
+                                    {label}
+                                    {badge.map(|text| view! { <span class="badge">{text}</span> })}
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
                 }}
             </ul>
-            {move || picked.get().map(|c| view! { <p class="field__hint">{format!("Selected: {} ({})", c.display_name(), c.user_key())}</p> })}
+            {move || {
+                picked
+                    .get()
+                    .map(|c| {
+                        view! {
+                            <p class="field__hint">
+                                {format!("Selected: {} ({})", c.display_name(), c.user_key())}
+                            </p>
+                        }
+                    })
+            }}
         </div>
     }
 }

@@ -15,9 +15,9 @@ use crate::ui::url::{list_href, query_page, query_search};
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <Title text="Users"/>
+        <Title text="Users" />
         <RequireRole roles=&[Role::Administrator]>
-            <UsersConsole/>
+            <UsersConsole />
         </RequireRole>
     }
 }
@@ -111,20 +111,43 @@ fn UsersConsole() -> impl IntoView {
     };
 
     view! {
-        <PageHeader title="Users" lead="People and service accounts. A user can own one API key; roles decide who may sign in to this console.">
-            <button type="button" class="button button--primary" on:click=move |_| { set_editing.set(None); set_adding.set(true); }>
+        <PageHeader
+            title="Users"
+            lead="People and service accounts. A user can own one API key; roles decide who may sign in to this console."
+        >
+            <button
+                type="button"
+                class="button button--primary"
+                on:click=move |_| {
+                    set_editing.set(None);
+                    set_adding.set(true);
+                }
+            >
                 "Add user"
             </button>
         </PageHeader>
-        <FlashRegion flash=flash/>
+        <FlashRegion flash=flash />
         <Show when=move || adding.get()>
-            <AddUserForm action=add on_cancel=Callback::new(move |_| set_adding.set(false))/>
+            <AddUserForm action=add on_cancel=Callback::new(move |_| set_adding.set(false)) />
         </Show>
-        {move || editing.get().map(|user| view! {
-            <EditUserForm user=user edit=edit reset=reset on_cancel=Callback::new(move |_| set_editing.set(None))/>
-        })}
+        {move || {
+            editing
+                .get()
+                .map(|user| {
+                    view! {
+                        <EditUserForm
+                            user=user
+                            edit=edit
+                            reset=reset
+                            on_cancel=Callback::new(move |_| set_editing.set(None))
+                        />
+                    }
+                })
+        }}
         <div class="toolbar">
-            <label class="visually-hidden" for="user-search">"Search users"</label>
+            <label class="visually-hidden" for="user-search">
+                "Search users"
+            </label>
             <input
                 id="user-search"
                 class="input toolbar__search"
@@ -135,7 +158,9 @@ fn UsersConsole() -> impl IntoView {
                 on:change=on_search
             />
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="loading">"Loading users…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(data) => {
@@ -145,7 +170,10 @@ fn UsersConsole() -> impl IntoView {
                         view! {
                             <UsersTable
                                 users=data.users
-                                on_edit=Callback::new(move |u: UserSummary| { set_adding.set(false); set_editing.set(Some(u)); })
+                                on_edit=Callback::new(move |u: UserSummary| {
+                                    set_adding.set(false);
+                                    set_editing.set(Some(u));
+                                })
                                 activate=activate
                             />
                             <Pagination
@@ -157,9 +185,10 @@ fn UsersConsole() -> impl IntoView {
                                     list_href("/users", &q, p, None)
                                 })
                             />
-                        }.into_any()
+                        }
+                            .into_any()
                     }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Transition>
@@ -173,7 +202,12 @@ fn UsersTable(
     activate: ServerAction<SetUserActive>,
 ) -> impl IntoView {
     if users.is_empty() {
-        return view! { <div class="table-wrap"><p class="empty-state">"No users were found"</p></div> }.into_any();
+        return view! {
+            <div class="table-wrap">
+                <p class="empty-state">"No users were found"</p>
+            </div>
+        }
+        .into_any();
     }
     view! {
         <div class="table-wrap">
@@ -188,45 +222,69 @@ fn UsersTable(
                     </tr>
                 </thead>
                 <tbody>
-                    {users.into_iter().map(|user| {
-                        let roles = if user.roles.is_empty() {
-                            "None".to_string()
-                        } else {
-                            user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
-                        };
-                        let id = user.id;
-                        let active = user.is_active;
-                        let key = user.user_key.clone();
-                        let for_edit = user.clone();
-                        view! {
-                            <tr aria-label=format!("User {}", user.user_key)>
-                                <td><span class="mono">{user.user_key.clone()}</span></td>
-                                <td>
-                                    {user.display_name.clone()}
-                                    <span class="cell-sub">{user.email.clone().unwrap_or_default()}</span>
-                                </td>
-                                <td>{roles}</td>
-                                <td>
-                                    {if active {
-                                        view! { <span class="badge badge--success">"Active"</span> }.into_any()
-                                    } else {
-                                        view! { <span class="badge">"Inactive"</span> }.into_any()
-                                    }}
-                                </td>
-                                <td class="actions">
-                                    <button type="button" class="button button--small" aria-label=format!("Edit {key}") on:click=move |_| on_edit.run(for_edit.clone())>"Edit"</button>
-                                    <button
-                                        type="button"
-                                        class="button button--small button--subtle"
-                                        aria-label=format!("{} {key}", if active { "Deactivate" } else { "Reactivate" })
-                                        on:click=move |_| { activate.dispatch(SetUserActive { id, active: !active }); }
-                                    >
-                                        {if active { "Deactivate" } else { "Reactivate" }}
-                                    </button>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    {users
+                        .into_iter()
+                        .map(|user| {
+                            let roles = if user.roles.is_empty() {
+                                "None".to_string()
+                            } else {
+                                user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+                            };
+                            let id = user.id;
+                            let active = user.is_active;
+                            let key = user.user_key.clone();
+                            let for_edit = user.clone();
+                            view! {
+                                <tr aria-label=format!("User {}", user.user_key)>
+                                    <td>
+                                        <span class="mono">{user.user_key.clone()}</span>
+                                    </td>
+                                    <td>
+                                        {user.display_name.clone()}
+                                        <span class="cell-sub">
+                                            {user.email.clone().unwrap_or_default()}
+                                        </span>
+                                    </td>
+                                    <td>{roles}</td>
+                                    <td>
+                                        {if active {
+                                            view! { <span class="badge badge--success">"Active"</span> }
+                                                .into_any()
+                                        } else {
+                                            view! { <span class="badge">"Inactive"</span> }.into_any()
+                                        }}
+                                    </td>
+                                    <td class="actions">
+                                        <button
+                                            type="button"
+                                            class="button button--small"
+                                            aria-label=format!("Edit {key}")
+                                            on:click=move |_| on_edit.run(for_edit.clone())
+                                        >
+                                            "Edit"
+                                        </button>
+                                        <button
+                                            type="button"
+                                            class="button button--small button--subtle"
+                                            aria-label=format!(
+                                                "{} {key}",
+                                                if active { "Deactivate" } else { "Reactivate" },
+                                            )
+                                            on:click=move |_| {
+                                                activate
+                                                    .dispatch(SetUserActive {
+                                                        id,
+                                                        active: !active,
+                                                    });
+                                            }
+                                        >
+                                            {if active { "Deactivate" } else { "Reactivate" }}
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -244,33 +302,73 @@ fn AddUserForm(action: ServerAction<AddUser>, on_cancel: Callback<()>) -> impl I
             <ActionForm action=action attr:class="form">
                 <div class="field">
                     <label for="add-user-key">"User key" <span class="required">"*"</span></label>
-                    <input id="add-user-key" class="input" name="user_key" required maxlength="255" autocomplete="off"/>
-                    <FieldError message=Signal::derive(field_error("user_key"))/>
+                    <input
+                        id="add-user-key"
+                        class="input"
+                        name="user_key"
+                        required
+                        maxlength="255"
+                        autocomplete="off"
+                    />
+                    <FieldError message=Signal::derive(field_error("user_key")) />
                 </div>
                 <div class="field">
-                    <label for="add-user-name">"Display name" <span class="required">"*"</span></label>
-                    <input id="add-user-name" class="input" name="display_name" required maxlength="255"/>
-                    <FieldError message=Signal::derive(field_error("display_name"))/>
+                    <label for="add-user-name">
+                        "Display name" <span class="required">"*"</span>
+                    </label>
+                    <input
+                        id="add-user-name"
+                        class="input"
+                        name="display_name"
+                        required
+                        maxlength="255"
+                    />
+                    <FieldError message=Signal::derive(field_error("display_name")) />
                 </div>
                 <div class="field">
                     <label for="add-user-email">"E-mail"</label>
-                    <input id="add-user-email" class="input" name="email" type="email" maxlength="320"/>
-                    <FieldError message=Signal::derive(field_error("email"))/>
+                    <input
+                        id="add-user-email"
+                        class="input"
+                        name="email"
+                        type="email"
+                        maxlength="320"
+                    />
+                    <FieldError message=Signal::derive(field_error("email")) />
                 </div>
                 <fieldset class="field">
                     <legend>"Roles"</legend>
-                    <label><input type="checkbox" name="administrator" value="true"/>" Administrator"</label>
-                    <label><input type="checkbox" name="backup_operator" value="true"/>" Backup operator"</label>
+                    <label>
+                        <input type="checkbox" name="administrator" value="true" />
+                        " Administrator"
+                    </label>
+                    <label>
+                        <input type="checkbox" name="backup_operator" value="true" />
+                        " Backup operator"
+                    </label>
                 </fieldset>
                 <div class="field">
                     <label for="add-user-password">"Password"</label>
-                    <input id="add-user-password" class="input" name="password" type="password" maxlength="256" autocomplete="new-password"/>
-                    <p class="field__hint">"Needed only to sign in to this console; at least 12 characters. Leave empty for an account that only owns an API key."</p>
-                    <FieldError message=Signal::derive(field_error("password"))/>
+                    <input
+                        id="add-user-password"
+                        class="input"
+                        name="password"
+                        type="password"
+                        maxlength="256"
+                        autocomplete="new-password"
+                    />
+                    <p class="field__hint">
+                        "Needed only to sign in to this console; at least 12 characters. Leave empty for an account that only owns an API key."
+                    </p>
+                    <FieldError message=Signal::derive(field_error("password")) />
                 </div>
                 <div class="form-actions">
-                    <button type="submit" class="button button--primary">"Add user"</button>
-                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                    <button type="submit" class="button button--primary">
+                        "Add user"
+                    </button>
+                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
                 </div>
             </ActionForm>
         </section>
@@ -308,37 +406,79 @@ fn EditUserForm(
         <section class="panel form-panel" aria-labelledby="edit-user-title">
             <h2 id="edit-user-title">{format!("Edit user {user_key}")}</h2>
             <ActionForm action=edit attr:class="form">
-                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="id" value=id />
                 <div class="field">
-                    <label for="edit-user-name">"Display name" <span class="required">"*"</span></label>
-                    <input id="edit-user-name" class="input" name="display_name" required maxlength="255" value=display_name/>
-                    <FieldError message=Signal::derive(field_error("display_name"))/>
+                    <label for="edit-user-name">
+                        "Display name" <span class="required">"*"</span>
+                    </label>
+                    <input
+                        id="edit-user-name"
+                        class="input"
+                        name="display_name"
+                        required
+                        maxlength="255"
+                        value=display_name
+                    />
+                    <FieldError message=Signal::derive(field_error("display_name")) />
                 </div>
                 <div class="field">
                     <label for="edit-user-email">"E-mail"</label>
-                    <input id="edit-user-email" class="input" name="email" type="email" maxlength="320" value=email/>
-                    <FieldError message=Signal::derive(field_error("email"))/>
+                    <input
+                        id="edit-user-email"
+                        class="input"
+                        name="email"
+                        type="email"
+                        maxlength="320"
+                        value=email
+                    />
+                    <FieldError message=Signal::derive(field_error("email")) />
                 </div>
                 <fieldset class="field">
                     <legend>"Roles"</legend>
-                    <label><input type="checkbox" name="administrator" value="true" checked=is_admin/>" Administrator"</label>
-                    <label><input type="checkbox" name="backup_operator" value="true" checked=is_backup_operator/>" Backup operator"</label>
-                    <FieldError message=Signal::derive(field_error("roles"))/>
+                    <label>
+                        <input type="checkbox" name="administrator" value="true" checked=is_admin />
+                        " Administrator"
+                    </label>
+                    <label>
+                        <input
+                            type="checkbox"
+                            name="backup_operator"
+                            value="true"
+                            checked=is_backup_operator
+                        />
+                        " Backup operator"
+                    </label>
+                    <FieldError message=Signal::derive(field_error("roles")) />
                 </fieldset>
                 <div class="form-actions">
-                    <button type="submit" class="button button--primary">"Save"</button>
-                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                    <button type="submit" class="button button--primary">
+                        "Save"
+                    </button>
+                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
                 </div>
             </ActionForm>
             <ActionForm action=reset attr:class="form form--inline">
-                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="id" value=id />
                 <div class="field">
                     <label for="reset-password">"New password"</label>
-                    <input id="reset-password" class="input" name="password" type="password" required minlength="12" maxlength="256" autocomplete="new-password"/>
-                    <FieldError message=Signal::derive(reset_error)/>
+                    <input
+                        id="reset-password"
+                        class="input"
+                        name="password"
+                        type="password"
+                        required
+                        minlength="12"
+                        maxlength="256"
+                        autocomplete="new-password"
+                    />
+                    <FieldError message=Signal::derive(reset_error) />
                 </div>
                 <div class="form-actions">
-                    <button type="submit" class="button">"Reset password"</button>
+                    <button type="submit" class="button">
+                        "Reset password"
+                    </button>
                 </div>
             </ActionForm>
         </section>

@@ -270,17 +270,14 @@ pub async fn search(db: &impl ConnectionTrait, query: UserQuery) -> Result<UserP
                 ),
         );
     }
-    let paginator = finder
-        .order_by_asc(users::Column::UserKeyLower)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let page = crate::db::page_in_range(query.page, total, per_page);
-    let users = paginator
-        .fetch_page(page - 1)
-        .await?
-        .iter()
-        .map(summary)
-        .collect();
+    let crate::db::Page { total, page, rows } = crate::db::fetch_page(
+        finder.order_by_asc(users::Column::UserKeyLower),
+        db,
+        query.page,
+        per_page,
+    )
+    .await?;
+    let users = rows.iter().map(summary).collect();
     Ok(UserPage {
         users,
         total,
