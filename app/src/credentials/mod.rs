@@ -40,43 +40,68 @@ pub enum BaseUrl {
     Custom(String),
 }
 
-/// The choices of the form's base URL select: stored value, label.
-pub const BASE_URL_CHOICES: &[(&str, &str)] = &[
-    ("this", "This server (xray-keys)"),
+/// Each named choice once: the variant, its value in the form and the database, and for Xray
+/// Cloud the region's name and API root.
+const NAMED: [(BaseUrl, &str, &str, &str); 5] = [
+    (BaseUrl::ThisServer, "this", "", ""),
     (
+        BaseUrl::XrayGlobal,
         "global",
-        "Xray Cloud, global: https://xray.cloud.getxray.app/api",
+        "global",
+        "https://xray.cloud.getxray.app/api",
     ),
     (
+        BaseUrl::XrayUs,
         "us",
-        "Xray Cloud, US: https://us.xray.cloud.getxray.app/api",
+        "US",
+        "https://us.xray.cloud.getxray.app/api",
     ),
     (
+        BaseUrl::XrayEu,
         "eu",
-        "Xray Cloud, EU: https://eu.xray.cloud.getxray.app/api",
+        "EU",
+        "https://eu.xray.cloud.getxray.app/api",
     ),
     (
+        BaseUrl::XrayAu,
         "au",
-        "Xray Cloud, Australia: https://au.xray.cloud.getxray.app/api",
+        "Australia",
+        "https://au.xray.cloud.getxray.app/api",
     ),
-    ("custom", "Custom URL"),
 ];
+
+/// The form value of [`BaseUrl::Custom`].
+const CUSTOM: &str = "custom";
+
+/// The choices of the form's base URL select: value, label.
+pub fn base_url_choices() -> Vec<(&'static str, String)> {
+    NAMED
+        .iter()
+        .map(|(base, value, region, root)| {
+            let label = match base {
+                BaseUrl::ThisServer => base.label(),
+                _ => format!("Xray Cloud, {region}: {root}"),
+            };
+            (*value, label)
+        })
+        .chain([(CUSTOM, "Custom URL".to_string())])
+        .collect()
+}
 
 impl BaseUrl {
     /// Reads the form's choice and, for `custom`, the URL typed next to it.
     pub fn from_form(choice: &str, custom_url: &str) -> Result<Self, AppError> {
-        match choice.trim() {
-            "this" => Ok(BaseUrl::ThisServer),
-            "global" => Ok(BaseUrl::XrayGlobal),
-            "us" => Ok(BaseUrl::XrayUs),
-            "eu" => Ok(BaseUrl::XrayEu),
-            "au" => Ok(BaseUrl::XrayAu),
-            "custom" => validate_custom_url(custom_url).map(BaseUrl::Custom),
-            _ => Err(AppError::validation(
-                "base_url",
-                "Choose where the credentials are used.",
-            )),
+        let choice = choice.trim();
+        if choice == CUSTOM {
+            return validate_custom_url(custom_url).map(BaseUrl::Custom);
         }
+        NAMED
+            .iter()
+            .find(|(_, value, _, _)| *value == choice)
+            .map(|(base, ..)| base.clone())
+            .ok_or_else(|| {
+                AppError::validation("base_url", "Choose where the credentials are used.")
+            })
     }
 
     /// The value kept in the database.
@@ -88,38 +113,31 @@ impl BaseUrl {
     }
 
     pub fn from_stored(value: &str) -> Self {
-        match value {
-            "this" => BaseUrl::ThisServer,
-            "global" => BaseUrl::XrayGlobal,
-            "us" => BaseUrl::XrayUs,
-            "eu" => BaseUrl::XrayEu,
-            "au" => BaseUrl::XrayAu,
-            url => BaseUrl::Custom(url.to_string()),
-        }
+        NAMED
+            .iter()
+            .find(|(_, named, _, _)| *named == value)
+            .map_or_else(
+                || BaseUrl::Custom(value.to_string()),
+                |(base, ..)| base.clone(),
+            )
     }
 
     /// The form's select value.
     pub fn choice(&self) -> &'static str {
-        match self {
-            BaseUrl::ThisServer => "this",
-            BaseUrl::XrayGlobal => "global",
-            BaseUrl::XrayUs => "us",
-            BaseUrl::XrayEu => "eu",
-            BaseUrl::XrayAu => "au",
-            BaseUrl::Custom(_) => "custom",
-        }
+        NAMED
+            .iter()
+            .find(|(base, ..)| base == self)
+            .map_or(CUSTOM, |(_, value, _, _)| value)
     }
 
     /// The API root requests go to (`<root>/v2/authenticate`); `None` for this server, whose
     /// address only the server knows.
     pub fn xray_cloud_root(&self) -> Option<&'static str> {
-        match self {
-            BaseUrl::XrayGlobal => Some("https://xray.cloud.getxray.app/api"),
-            BaseUrl::XrayUs => Some("https://us.xray.cloud.getxray.app/api"),
-            BaseUrl::XrayEu => Some("https://eu.xray.cloud.getxray.app/api"),
-            BaseUrl::XrayAu => Some("https://au.xray.cloud.getxray.app/api"),
-            _ => None,
-        }
+        NAMED
+            .iter()
+            .find(|(base, ..)| base == self)
+            .map(|(_, _, _, root)| *root)
+            .filter(|root| !root.is_empty())
     }
 
     /// How the page names it.
@@ -402,25 +420,26 @@ impl Outcome {
         (self.code().to_string(), detail)
     }
 
+    /// The outcome stored as `(code, detail)`; the codes are spelled once, in [`Outcome::code`].
     pub fn from_stored(code: &str, detail: Option<String>) -> Option<Self> {
         let d = detail.clone().unwrap_or_default();
-        Some(match code {
-            "connected" => Outcome::Connected { as_user: detail },
-            "invalid_credentials" => Outcome::InvalidCredentials,
-            "other_region" => Outcome::OtherRegion { detail: d },
-            "unreachable" => Outcome::Unreachable { detail: d },
-            "timed_out" => Outcome::TimedOut,
-            "tls_error" => Outcome::Tls { detail: d },
-            "not_allowed" => Outcome::NotAllowed { detail: d },
-            "unexpected" => {
-                let (status, step) = d.split_once(' ').unwrap_or(("0", ""));
-                Outcome::Unexpected {
-                    status: status.parse().unwrap_or(0),
-                    step: step.to_string(),
-                }
-            }
-            _ => return None,
-        })
+        let (status, step) = d.split_once(' ').unwrap_or(("0", ""));
+        let unexpected = Outcome::Unexpected {
+            status: status.parse().unwrap_or(0),
+            step: step.to_string(),
+        };
+        [
+            Outcome::Connected { as_user: detail },
+            Outcome::InvalidCredentials,
+            Outcome::OtherRegion { detail: d.clone() },
+            Outcome::Unreachable { detail: d.clone() },
+            Outcome::TimedOut,
+            Outcome::Tls { detail: d.clone() },
+            Outcome::NotAllowed { detail: d.clone() },
+            unexpected,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.code() == code)
     }
 }
 

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::{
-    validate, BaseUrl, BeginCredentialsEdit, CredentialsForm, CredentialsPage, CredentialsView,
-    Outcome, SaveXrayCredentials, TestXrayConnection, BASE_URL_CHOICES, CLIENT_ID_LEN,
+    base_url_choices, validate, BaseUrl, BeginCredentialsEdit, CredentialsForm, CredentialsPage,
+    CredentialsView, Outcome, SaveXrayCredentials, TestXrayConnection, CLIENT_ID_LEN,
     CLIENT_SECRET_LEN, MISMATCH_MESSAGE, REENTER_MESSAGE,
 };
 use crate::error::AppError;
@@ -642,12 +642,12 @@ fn EditForm(
                     prop:value=move || form.base_url.get()
                     on:change=move |ev| form.base_url.set(event_target_value(&ev))
                 >
-                    {BASE_URL_CHOICES
-                        .iter()
+                    {base_url_choices()
+                        .into_iter()
                         .map(|(value, label)| {
                             view! {
-                                <option value=*value selected=move || form.base_url.get() == *value>
-                                    {*label}
+                                <option value=value selected=move || form.base_url.get() == value>
+                                    {label}
                                 </option>
                             }
                         })

@@ -481,7 +481,7 @@ fn any_credentials_form_is_saved_only_when_valid_and_refused_clearly_otherwise()
     let fields = (field(), field(), base, custom, number_text());
     runner()
         .run(&fields, |(id, secret, base, custom, version)| {
-            prop_assume!(!app::credentials::BASE_URL_CHOICES
+            prop_assume!(!app::credentials::base_url_choices()
                 .iter()
                 .any(|(code, _)| *code == base && *code != "this"));
             let body = form_encode(&[

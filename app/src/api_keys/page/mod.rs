@@ -1,5 +1,6 @@
-//! The administrators' API Keys page, as Xray's "Global Settings: API Keys". Its server
-//! functions are in `api`.
+//! The administrators' API Keys page, as Xray's "Global Settings: API Keys": the console (this
+//! file), the keys table (`table`) and the create and issued-secrets dialogs (`dialogs`). Its
+//! server functions are in `api`.
 
 use std::collections::BTreeSet;
 
@@ -8,8 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use super::api::*;
-use super::{
+use super::super::api::*;
+use super::super::{
     plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
 };
 use crate::ui::dialog::{Confirm, Modal};
@@ -20,6 +21,12 @@ use crate::ui::picker::{PickerItem, UserPicker};
 use crate::ui::secret::SecretField;
 use crate::ui::url::{list_href, query_page, query_search, query_size};
 use crate::users::Role;
+
+mod dialogs;
+mod table;
+
+use dialogs::{CreateDialog, IssuedDialog};
+use table::KeysTable;
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
@@ -33,7 +40,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 
 /// What the dialog shows.
 #[derive(Clone, PartialEq)]
-enum Dialog {
+pub(super) enum Dialog {
     Closed,
     Create,
     Delete {
@@ -500,374 +507,5 @@ fn ApiKeysConsole() -> impl IntoView {
                 }
             }}
         </Modal>
-    }
-}
-
-#[component]
-fn KeysTable(
-    rows: Vec<ApiKeyRow>,
-    selected: RwSignal<BTreeSet<String>>,
-    all_matching: RwSignal<bool>,
-    dialog: RwSignal<Dialog>,
-) -> impl IntoView {
-    if rows.is_empty() {
-        return view! {
-            <div class="table-wrap">
-                <p class="empty-state">"No API Keys were found"</p>
-            </div>
-        }
-        .into_any();
-    }
-    let page_ids: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
-    view! {
-        <div class="table-wrap">
-            <table class="data" aria-label="API Keys">
-                <thead>
-                    <tr>
-                        <th scope="col" class="col-check">
-                            <span class="visually-hidden">"Selected"</span>
-                        </th>
-                        <th scope="col">"User Key"</th>
-                        <th scope="col">"Client Id"</th>
-                        <th scope="col">"Client Secret"</th>
-                        <th scope="col" class="col-dates">
-                            "Created / Last used"
-                        </th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|row| {
-                            let id = row.client_id.clone();
-                            let id_for_check = id.clone();
-                            let page_ids = page_ids.clone();
-                            let id = StoredValue::new(id);
-                            let is_checked = move || {
-                                all_matching.get()
-                                    || selected.with(|s| id.with_value(|id| s.contains(id)))
-                            };
-                            let toggle = move |ev: leptos::ev::Event| {
-                                let on = event_target_checked(&ev);
-                                if all_matching.get_untracked() {
-                                    all_matching.set(false);
-                                    selected
-                                        .set(
-                                            page_ids
-                                                .iter()
-                                                .filter(|i| **i != id_for_check)
-                                                .cloned()
-                                                .collect(),
-                                        );
-                                } else if on {
-                                    selected
-                                        .update(|s| {
-                                            s.insert(id_for_check.clone());
-                                        });
-                                } else {
-                                    selected
-                                        .update(|s| {
-                                            s.remove(&id_for_check);
-                                        });
-                                }
-                            };
-                            let user_key = row.user_key.clone();
-                            let (uk1, uk2, cid1, cid2) = (
-                                user_key.clone(),
-                                user_key.clone(),
-                                row.client_id.clone(),
-                                row.client_id.clone(),
-                            );
-                            let created = row.created_at.format("%Y-%m-%d").to_string();
-                            let last_used = row
-                                .last_used_at
-                                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                                .unwrap_or_else(|| "Never used".into());
-                            // Leaving "All": keep this page's keys, less the one unticked.
-                            view! {
-                                <tr
-                                    aria-label=format!("API Key of {user_key}")
-                                    aria-selected=move || is_checked().to_string()
-                                >
-                                    <td class="col-check">
-                                        <input
-                                            type="checkbox"
-                                            aria-label=format!("Select {user_key}")
-                                            prop:checked=is_checked
-                                            on:change=toggle
-                                        />
-                                    </td>
-                                    <td>
-                                        <span class="mono">{row.user_key.clone()}</span>
-                                        <span class="cell-sub">
-                                            {row.display_name.clone()}
-                                            {(!row.user_active).then_some(" (deactivated)")}
-                                        </span>
-                                    </td>
-                                    <td>
-                                        <span class="mono">{row.client_id.clone()}</span>
-                                    </td>
-                                    <td>
-                                        <span class="mono" aria-label="Client Secret hidden">
-                                            "*****"
-                                        </span>
-                                    </td>
-                                    <td class="col-dates">
-                                        <span>{created}</span>
-                                        <span class="cell-sub">{last_used}</span>
-                                    </td>
-                                    <td class="actions">
-                                        <button
-                                            type="button"
-                                            class="button button--small button--subtle"
-                                            on:click=move |_| {
-                                                dialog
-                                                    .set(Dialog::Regenerate {
-                                                        user_key: uk1.clone(),
-                                                        client_id: cid1.clone(),
-                                                    })
-                                            }
-                                        >
-                                            "Regenerate Client Secret"
-                                        </button>
-                                        <button
-                                            type="button"
-                                            class="button button--small button--subtle"
-                                            on:click=move |_| {
-                                                dialog
-                                                    .set(Dialog::Delete {
-                                                        user_key: uk2.clone(),
-                                                        client_id: cid2.clone(),
-                                                    })
-                                            }
-                                        >
-                                            "Delete"
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-    .into_any()
-}
-
-#[component]
-fn CreateDialog(create: ServerAction<CreateApiKey>, on_close: Callback<()>) -> impl IntoView {
-    let picked = RwSignal::new(None::<KeyCandidate>);
-    let picker_text = RwSignal::new(String::new());
-    let issued = move || create.value().get().and_then(Result::ok);
-    let error = move || create.value().get().and_then(Result::err);
-    let generate = move |_| {
-        if let Some(user) = picked.get_untracked() {
-            create.dispatch(CreateApiKey {
-                user_key: user.user_key,
-            });
-        }
-    };
-    // After a key is made, the picker is ready for the next user.
-    Effect::new(move |_| {
-        if issued().is_some() {
-            picked.set(None);
-            picker_text.set(String::new());
-        }
-    });
-    view! {
-        <div class="dialog__header">
-            <h2 id="dialog-title">"Create API Key"</h2>
-        </div>
-        <div class="dialog__body form">
-            {move || {
-                issued()
-                    .map(|key| {
-                        view! {
-                            <div class="notice notice--success" role="status">
-                                <p class="notice__title">"API Key was successfully generated."</p>
-                                <p>
-                                    {format!(
-                                        "API Key for user with key {} was generated successfully. You can now search a new user and generate an API Key for him/her.",
-                                        key.user_key,
-                                    )}
-                                </p>
-                            </div>
-                            <SecretField
-                                label="Client Id"
-                                value=key.client_id.clone()
-                                masked=false
-                            />
-                            <SecretField
-                                label="Client Secret"
-                                value=key.client_secret.clone()
-                                masked=true
-                            />
-                            <p class="field__hint">
-                                "Copy the Client Secret now: it is shown only once."
-                            </p>
-                        }
-                    })
-            }}
-            {move || {
-                error()
-                    .map(|e| {
-                        view! {
-                            <div class="notice notice--error" role="alert">
-                                <p>{e.to_string()}</p>
-                            </div>
-                        }
-                    })
-            }}
-            <UserPicker
-                picked=picked
-                text=picker_text
-                find=|search| async move { key_candidates(search).await.unwrap_or_default() }
-            />
-        </div>
-        <div class="dialog__footer">
-            <button
-                type="button"
-                class="button button--primary"
-                disabled=move || picked.with(Option::is_none) || create.pending().get()
-                on:click=generate
-            >
-                {move || if create.pending().get() { "Generating…" } else { "Generate" }}
-            </button>
-            <button type="button" class="button button--subtle" on:click=move |_| on_close.run(())>
-                "Close"
-            </button>
-        </div>
-    }
-}
-
-#[component]
-fn IssuedDialog(keys: Vec<IssuedKey>, on_close: Callback<()>) -> impl IntoView {
-    let csv = {
-        let mut out = String::from("user_key,client_id,client_secret\n");
-        for k in &keys {
-            out.push_str(&format!(
-                "{},{},{}\n",
-                csv_field(&k.user_key),
-                k.client_id,
-                k.client_secret
-            ));
-        }
-        out
-    };
-    let csv = StoredValue::new(csv);
-    let copied = RwSignal::new(false);
-    let single = keys.len() == 1;
-    let title = if single {
-        "New Client Secret".to_string()
-    } else {
-        format!("New Client Secrets of {}", plural_keys(keys.len() as u64))
-    };
-    view! {
-        <div class="dialog__header">
-            <h2 id="dialog-title">{title}</h2>
-        </div>
-        <div class="dialog__body form">
-            <p>
-                "Copy the new Client Secret now: it is shown only once. The old one no longer works."
-            </p>
-            {keys
-                .into_iter()
-                .map(|k| {
-                    view! {
-                        <div class="issued-key">
-                            <p class="issued-key__user">{format!("User {}", k.user_key)}</p>
-                            <SecretField label="Client Id" value=k.client_id masked=false />
-                            <SecretField label="Client Secret" value=k.client_secret masked=true />
-                        </div>
-                    }
-                })
-                .collect_view()}
-        </div>
-        <div class="dialog__footer">
-            {(!single)
-                .then(|| {
-                    view! {
-                        <button
-                            type="button"
-                            class="button"
-                            on:click=move |_| {
-                                let text = csv.get_value();
-                                leptos::task::spawn_local(async move {
-                                    copied.set(crate::browser::copy_to_clipboard(text).await);
-                                });
-                            }
-                        >
-                            {move || if copied.get() { "Copied all" } else { "Copy all" }}
-                        </button>
-                        <button
-                            type="button"
-                            class="button"
-                            on:click=move |_| {
-                                crate::browser::download_text(
-                                    "api-keys.csv",
-                                    "text/csv",
-                                    &csv.get_value(),
-                                );
-                            }
-                        >
-                            "Download CSV"
-                        </button>
-                    }
-                })}
-            <button
-                type="button"
-                class="button button--primary"
-                autofocus
-                on:click=move |_| on_close.run(())
-            >
-                "Done"
-            </button>
-        </div>
-    }
-}
-
-/// Quotes a CSV field when it needs it. A field a spreadsheet would read as a formula (starting
-/// with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so opening the file runs nothing.
-impl PickerItem for KeyCandidate {
-    fn user_key(&self) -> &str {
-        &self.user_key
-    }
-    fn display_name(&self) -> &str {
-        &self.display_name
-    }
-    fn badge(&self) -> Option<&'static str> {
-        self.has_key.then_some("Has a key")
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_that_a_spreadsheet_would_evaluate_are_defused() {
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("+1"), "'+1");
-        assert_eq!(csv_field("-2+3"), "'-2+3");
-        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_field("\tx"), "'\tx");
-        assert_eq!(csv_field("\rx"), "\"'\rx\"");
-        assert_eq!(csv_field("alice"), "alice");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
     }
 }
