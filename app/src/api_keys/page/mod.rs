@@ -9,16 +9,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use super::super::api::*;
-use super::super::{
-    plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
-};
+use crate::api_keys::api::*;
+use crate::api_keys::{plural_keys, ApiKeyPage, IssuedKey, Selection, PER_PAGE_CHOICES};
 use crate::ui::dialog::{Confirm, Modal};
 use crate::ui::guard::RequireRole;
 use crate::ui::notice::{ErrorNotice, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
-use crate::ui::picker::{PickerItem, UserPicker};
-use crate::ui::secret::SecretField;
 use crate::ui::url::{list_href, query_page, query_search, query_size};
 use crate::users::Role;
 

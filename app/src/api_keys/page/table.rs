@@ -3,22 +3,8 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
 
-use super::super::api::*;
-use super::super::{
-    plural_keys, ApiKeyPage, ApiKeyRow, IssuedKey, KeyCandidate, Selection, PER_PAGE_CHOICES,
-};
-use crate::ui::dialog::{Confirm, Modal};
-use crate::ui::guard::RequireRole;
-use crate::ui::notice::{ErrorNotice, Flash, FlashRegion};
-use crate::ui::page::{PageHeader, Pagination};
-use crate::ui::picker::{PickerItem, UserPicker};
-use crate::ui::secret::SecretField;
-use crate::ui::url::{list_href, query_page, query_search, query_size};
-use crate::users::Role;
+use crate::api_keys::ApiKeyRow;
 
 use super::Dialog;
 
@@ -145,7 +131,7 @@ pub(super) fn KeysTable(
                                                     .set(Dialog::Regenerate {
                                                         user_key: uk1.clone(),
                                                         client_id: cid1.clone(),
-                                                    })
+                                                    });
                                             }
                                         >
                                             "Regenerate Client Secret"
@@ -158,7 +144,7 @@ pub(super) fn KeysTable(
                                                     .set(Dialog::Delete {
                                                         user_key: uk2.clone(),
                                                         client_id: cid2.clone(),
-                                                    })
+                                                    });
                                             }
                                         >
                                             "Delete"
