@@ -44,6 +44,67 @@ impl std::fmt::Display for ClientId {
     }
 }
 
+/// The longest description a key may have, in characters.
+pub const DESCRIPTION_MAX: usize = 200;
+
+/// What a person may say about a key: what uses it, and when it stops working.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyDetails {
+    pub description: String,
+    /// `None`: never.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl KeyDetails {
+    /// The details trimmed and checked at `now`: a description of at most 200 characters without
+    /// control characters, an expiry after `now`.
+    pub fn checked(self, now: chrono::DateTime<chrono::Utc>) -> Result<KeyDetails, AppError> {
+        let description = self.description.trim().to_string();
+        if description.chars().count() > DESCRIPTION_MAX {
+            return Err(AppError::validation(
+                "description",
+                "At most 200 characters",
+            ));
+        }
+        if description.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "description",
+                "Use letters, digits, spaces and punctuation only",
+            ));
+        }
+        if self.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::validation(
+                "expires_at",
+                "Choose a date after today",
+            ));
+        }
+        Ok(KeyDetails {
+            description,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+/// Why an authentication with a key was refused, as the key records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureReason {
+    WrongSecret,
+    Inactive,
+    Expired,
+    OldSecretExpired,
+}
+
+impl FailureReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureReason::WrongSecret => "wrong_secret",
+            FailureReason::Inactive => "inactive",
+            FailureReason::Expired => "expired",
+            FailureReason::OldSecretExpired => "old_secret_expired",
+        }
+    }
+}
+
 /// One row of the API Keys table. Holds no secret.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRow {

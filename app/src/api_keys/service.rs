@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -11,7 +11,9 @@ use sea_orm::{
 };
 
 use super::secret::{new_client_id, ClientSecret, SecretHasher};
-use super::{ApiKeyPage, ApiKeyRow, ClientId, IssuedKey, KeyCandidate, KeyQuery, Selection};
+use super::{
+    ApiKeyPage, ApiKeyRow, ClientId, IssuedKey, KeyCandidate, KeyDetails, KeyQuery, Selection,
+};
 use crate::audit::service::{record, Actor};
 use crate::audit::Outcome;
 use crate::db::begin_write;
@@ -22,7 +24,9 @@ use crate::users::UserKey;
 
 mod action {
     pub use crate::audit::action::{
-        API_KEY_CREATE as CREATE, API_KEY_DELETE as DELETE, API_KEY_REGENERATE as REGENERATE,
+        API_KEY_CREATE as CREATE, API_KEY_DEACTIVATE as DEACTIVATE, API_KEY_DELETE as DELETE,
+        API_KEY_EDIT as EDIT, API_KEY_REACTIVATE as REACTIVATE, API_KEY_REGENERATE as REGENERATE,
+        API_KEY_REVOKE_OLD_SECRET as REVOKE_OLD_SECRET,
     };
 }
 
@@ -356,6 +360,20 @@ pub async fn regenerate(
     actor: &Actor,
     selection: Selection,
 ) -> Result<Vec<IssuedKey>, AppError> {
+    regenerate_with_grace(db, hasher, actor, selection, Duration::zero(), Utc::now()).await
+}
+
+/// Like [`regenerate`], with the old secret still working for `grace` after `now` (zero: it
+/// stops at once). A key keeps at most two live secrets: an old secret from an earlier
+/// regeneration stops now.
+pub async fn regenerate_with_grace(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    actor: &Actor,
+    selection: Selection,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<IssuedKey>, AppError> {
     // Resolve first (cheap), hash outside the transaction, then write in one transaction that
     // checks the same keys again.
     let count = resolve(db, &selection).await?.len();
@@ -370,12 +388,18 @@ pub async fn regenerate(
             "The selected API Keys changed while their secrets were being generated. Nothing was changed; try again.".into(),
         ));
     }
-    let now = Utc::now();
     let mut issued = Vec::with_capacity(keys.len());
     for ((key, user), (secret, hash)) in keys.into_iter().zip(hashed) {
         let generation = key.secret_generation + 1;
         let client_id = key.client_id.clone();
+        let (previous, previous_until) = if grace > Duration::zero() {
+            (Some(key.secret_hash.clone()), Some(now + grace))
+        } else {
+            (None, None)
+        };
         let mut active: api_keys::ActiveModel = key.into();
+        active.previous_secret_hash = Set(previous);
+        active.previous_secret_expires_at = Set(previous_until);
         active.secret_hash = Set(hash);
         active.secret_generation = Set(generation);
         active.regenerated_at = Set(Some(now));
@@ -399,6 +423,123 @@ pub async fn regenerate(
     }
     txn.commit().await?;
     Ok(issued)
+}
+
+/// The key with `client_id`, read inside `txn` for a change.
+async fn key_for_change(
+    txn: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<api_keys::Model, AppError> {
+    let id = ClientId::parse(client_id)?;
+    api_keys::Entity::find()
+        .filter(api_keys::Column::ClientId.eq(id.as_str()))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))
+}
+
+/// Deactivates (`active` false) or reactivates a key. Deactivation ends every token issued so far,
+/// for good: a reactivated key needs new tokens. Asking for the state a key is in changes nothing.
+pub async fn set_active(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    client_id: &str,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let txn = begin_write(db).await?;
+    let key = key_for_change(&txn, client_id).await?;
+    if key.is_active == active {
+        return Err(AppError::Conflict(
+            if active {
+                "API key was already active"
+            } else {
+                "API key was already inactive"
+            }
+            .into(),
+        ));
+    }
+    let client_id = key.client_id.clone();
+    let mut change: api_keys::ActiveModel = key.into();
+    change.is_active = Set(active);
+    if !active {
+        change.deactivated_at = Set(Some(now));
+        change.deactivated_by = Set(Some(actor.name.clone()));
+    }
+    change.update(&txn).await?;
+    let what = if active {
+        action::REACTIVATE
+    } else {
+        action::DEACTIVATE
+    };
+    record(&txn, actor, what, Some(&client_id), Outcome::Success, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Changes a key's description and expiry, checked as [`KeyDetails::checked`] says.
+pub async fn edit_details(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    client_id: &str,
+    details: KeyDetails,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let details = details.checked(now)?;
+    let txn = begin_write(db).await?;
+    let key = key_for_change(&txn, client_id).await?;
+    let client_id = key.client_id.clone();
+    let expiry = details
+        .expires_at
+        .map_or_else(|| "never".to_string(), |at| at.to_rfc3339());
+    let mut change: api_keys::ActiveModel = key.into();
+    change.description = Set(details.description);
+    change.expires_at = Set(details.expires_at);
+    change.update(&txn).await?;
+    record(
+        &txn,
+        actor,
+        action::EDIT,
+        Some(&client_id),
+        Outcome::Success,
+        Some(format!("expires: {expiry}")),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends a running grace period now: the old secret and the tokens it issued stop working.
+pub async fn revoke_old_secret(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let txn = begin_write(db).await?;
+    let key = key_for_change(&txn, client_id).await?;
+    let running = key.previous_secret_hash.is_some()
+        && key.previous_secret_expires_at.is_some_and(|end| now < end);
+    if !running {
+        return Err(AppError::Conflict("No old secret is active".into()));
+    }
+    let client_id = key.client_id.clone();
+    let mut change: api_keys::ActiveModel = key.into();
+    change.previous_secret_hash = Set(None);
+    change.previous_secret_expires_at = Set(None);
+    change.update(&txn).await?;
+    record(
+        &txn,
+        actor,
+        action::REVOKE_OLD_SECRET,
+        Some(&client_id),
+        Outcome::Success,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Counts keys; used by tests and the seeding command.

@@ -41,6 +41,12 @@ pub mod action {
     pub const API_KEY_CREATE: &str = "api_key_create";
     pub const API_KEY_DELETE: &str = "api_key_delete";
     pub const API_KEY_REGENERATE: &str = "api_key_regenerate";
+    pub const API_KEY_DEACTIVATE: &str = "api_key_deactivate";
+    pub const API_KEY_REACTIVATE: &str = "api_key_reactivate";
+    pub const API_KEY_EDIT: &str = "api_key_edit";
+    pub const API_KEY_REVOKE_OLD_SECRET: &str = "api_key_revoke_old_secret";
+    /// Authentication with a key was refused; written at most once a minute per key.
+    pub const API_KEY_AUTH_REFUSED: &str = "api_key_auth_refused";
     pub const SIGNING_KEY_ROTATED: &str = "signing_key_rotate";
     /// Edit mode of the Xray Credentials page was opened.
     pub const CREDENTIALS_EDIT: &str = "credentials_edit_view";
@@ -61,6 +67,11 @@ pub mod action {
         API_KEY_CREATE,
         API_KEY_DELETE,
         API_KEY_REGENERATE,
+        API_KEY_DEACTIVATE,
+        API_KEY_REACTIVATE,
+        API_KEY_EDIT,
+        API_KEY_REVOKE_OLD_SECRET,
+        API_KEY_AUTH_REFUSED,
         SIGNING_KEY_ROTATED,
         CREDENTIALS_EDIT,
         CREDENTIALS_SAVE,

@@ -24,6 +24,14 @@ impl Actor {
         }
     }
 
+    /// A caller of the REST API from `client_addr`, before any key is known to be theirs.
+    pub fn api(client_addr: &str) -> Self {
+        Actor {
+            name: "api".into(),
+            client_addr: Some(client_addr.to_string()),
+        }
+    }
+
     pub fn system() -> Self {
         Actor {
             name: "system".into(),

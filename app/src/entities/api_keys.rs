@@ -17,6 +17,20 @@ pub struct Model {
     pub regenerated_at: Option<DateTimeUtc>,
     pub regenerated_by: Option<String>,
     pub last_used_at: Option<DateTimeUtc>,
+    /// What uses the key (at most 200 characters, may be empty).
+    pub description: String,
+    /// When the key stops working; `None`: never.
+    pub expires_at: Option<DateTimeUtc>,
+    pub is_active: bool,
+    /// The last deactivation: tokens issued before it stay dead after a reactivation.
+    pub deactivated_at: Option<DateTimeUtc>,
+    pub deactivated_by: Option<String>,
+    /// The secret before the last regeneration, still working until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<DateTimeUtc>,
+    pub last_failed_at: Option<DateTimeUtc>,
+    /// `wrong_secret`, `inactive`, `expired` or `old_secret_expired`.
+    pub last_failed_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,8 +35,15 @@ pub struct Owner {
     pub secret_generation: i32,
     pub user_key: String,
     pub display_name: String,
+    /// The user's state.
     pub is_active: bool,
     pub signing_kid: Option<String>,
+    /// The key's own state and times: the cached answer is judged against the clock each time,
+    /// so an expiry or a grace period's end needs no change to take effect.
+    pub key_active: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub deactivated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub previous_secret_expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A point in the database's history; equal stamps mean no commit happened between them.
@@ -236,6 +243,10 @@ mod tests {
             display_name: "U".into(),
             is_active: true,
             signing_kid: Some("k".into()),
+            key_active: true,
+            expires_at: None,
+            deactivated_at: None,
+            previous_secret_expires_at: None,
         }
     }
 

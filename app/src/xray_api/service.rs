@@ -6,7 +6,7 @@ use sea_orm::{
     ColumnTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect, RelationTrait,
 };
 
-use crate::api_keys::ClientId;
+use crate::api_keys::{ClientId, FailureReason};
 use crate::auth::throttle::{self, Limit};
 use crate::entities::{api_keys, users};
 use crate::error::AppError;
@@ -93,6 +93,10 @@ struct KeyOwner {
     user_key: String,
     is_active: bool,
     signing_kid: Option<String>,
+    key_active: bool,
+    expires_at: Option<DateTime<Utc>>,
+    previous_secret_hash: Option<String>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The current token-signing key id, read in the same query as the key it concerns.
@@ -112,6 +116,10 @@ async fn key_owner(state: &AppState, client_id: &str) -> Result<Option<KeyOwner>
         .column(users::Column::UserKey)
         .column(users::Column::IsActive)
         .column_as(signing_kid_column(), "signing_kid")
+        .column_as(api_keys::Column::IsActive, "key_active")
+        .column(api_keys::Column::ExpiresAt)
+        .column(api_keys::Column::PreviousSecretHash)
+        .column(api_keys::Column::PreviousSecretExpiresAt)
         .join(JoinType::InnerJoin, api_keys::Relation::User.def())
         .filter(api_keys::Column::ClientId.eq(client_id))
         .into_model::<KeyOwner>()
@@ -120,8 +128,10 @@ async fn key_owner(state: &AppState, client_id: &str) -> Result<Option<KeyOwner>
 }
 
 /// Exchanges a Client Id and secret for a token acting as the key's user. Unknown ids, wrong
-/// secrets, deleted keys and deactivated users all get the same `InvalidCredentials` after the
-/// same verification work.
+/// secrets, deleted keys, deactivated users and keys, expired keys and old secrets past their
+/// grace period all get the same `InvalidCredentials` after the same verification work: a
+/// secret that is not the current one is always checked against a second hash (the old
+/// secret's, or a decoy), so a grace secret is not told apart by time either.
 pub async fn authenticate(
     state: &AppState,
     credentials: Credentials,
@@ -133,12 +143,28 @@ pub async fn authenticate(
         .as_ref()
         .map(|o| o.secret_hash.clone())
         .unwrap_or_else(|| state.secret_hasher.decoy());
-    let matches = verify_secret(state, credentials.secret, stored).await?;
-    let owner = match owner {
-        Some(owner) if matches && owner.is_active => owner,
-        _ => {
+    let current = verify_secret(state, credentials.secret.clone(), stored).await?;
+    let previous = if current {
+        false
+    } else {
+        let stored = owner
+            .as_ref()
+            .and_then(|o| o.previous_secret_hash.clone())
+            .unwrap_or_else(|| state.secret_hasher.decoy());
+        verify_secret(state, credentials.secret, stored).await?
+    };
+    let refusal = match &owner {
+        None => Some(None),
+        Some(o) => refusal_of(o, current, previous, now).map(Some),
+    };
+    let owner = match (owner, refusal) {
+        (Some(owner), None) => owner,
+        (owner, refusal) => {
             let addr_bucket = format!("api-addr:{}", throttle::client_group(client_addr));
             tracing::info!(client_id = %credentials.client_id, client_addr, "API authentication failed");
+            if let (Some(owner), Some(Some(reason))) = (owner, refusal) {
+                record_refusal(state, &owner.client_id, reason, client_addr, now).await?;
+            }
             // Over the limit already: answered without another write, so a flood is reads.
             throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
             throttle::record_failure(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
@@ -151,7 +177,12 @@ pub async fn authenticate(
         aud: owner.client_id.clone(),
         iat: now.timestamp(),
         exp: (now + TOKEN_LIFETIME).timestamp(),
-        r#gen: owner.secret_generation,
+        // Which secret minted the token: the old secret's tokens end with its grace period.
+        r#gen: if current {
+            owner.secret_generation
+        } else {
+            owner.secret_generation - 1
+        },
     };
     let token = state
         .token_keys
@@ -159,6 +190,68 @@ pub async fn authenticate(
         .await?;
     state.last_used.touch(&state.db, &owner.client_id, now);
     Ok(token)
+}
+
+/// Why a key's authentication is refused at `now`, if it is; `current`/`previous`: whether the
+/// secret offered is the current or the old one.
+fn refusal_of(
+    owner: &KeyOwner,
+    current: bool,
+    previous: bool,
+    now: DateTime<Utc>,
+) -> Option<FailureReason> {
+    let in_grace = owner
+        .previous_secret_expires_at
+        .is_some_and(|end| now < end);
+    if !current && !previous {
+        Some(FailureReason::WrongSecret)
+    } else if previous && !in_grace {
+        Some(FailureReason::OldSecretExpired)
+    } else if !owner.key_active || !owner.is_active {
+        Some(FailureReason::Inactive)
+    } else if owner.expires_at.is_some_and(|at| at <= now) {
+        Some(FailureReason::Expired)
+    } else {
+        None
+    }
+}
+
+/// Notes the refusal on the key and in the audit trail, at most once a minute per key: a flood
+/// of wrong secrets stays reads.
+async fn record_refusal(
+    state: &AppState,
+    client_id: &str,
+    reason: FailureReason,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let written = api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::LastFailedAt, Expr::value(now))
+        .col_expr(
+            api_keys::Column::LastFailedReason,
+            Expr::value(reason.code()),
+        )
+        .filter(api_keys::Column::ClientId.eq(client_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(api_keys::Column::LastFailedAt.is_null())
+                .add(api_keys::Column::LastFailedAt.lte(now - chrono::Duration::minutes(1))),
+        )
+        .exec(&state.db)
+        .await?
+        .rows_affected;
+    if written > 0 {
+        crate::audit::service::record(
+            &state.db,
+            &crate::audit::service::Actor::api(client_addr),
+            crate::audit::action::API_KEY_AUTH_REFUSED,
+            Some(client_id),
+            crate::audit::Outcome::Failure,
+            Some(format!("reason: {}", reason.code())),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Checks a secret; a slow (argon2id) check runs off the async runtime.
@@ -182,6 +275,10 @@ struct TokenOwner {
     display_name: String,
     is_active: bool,
     signing_kid: Option<String>,
+    key_active: bool,
+    expires_at: Option<DateTime<Utc>>,
+    deactivated_at: Option<DateTime<Utc>>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The user a bearer token acts for, if the token is valid at `now` and its key is alive: not
@@ -201,6 +298,10 @@ pub async fn caller(state: &AppState, token: &str, now: DateTime<Utc>) -> Result
                 .column(users::Column::DisplayName)
                 .column(users::Column::IsActive)
                 .column_as(signing_kid_column(), "signing_kid")
+                .column_as(api_keys::Column::IsActive, "key_active")
+                .column(api_keys::Column::ExpiresAt)
+                .column(api_keys::Column::DeactivatedAt)
+                .column(api_keys::Column::PreviousSecretExpiresAt)
                 .join(JoinType::InnerJoin, api_keys::Relation::User.def())
                 .filter(api_keys::Column::ClientId.eq(claims.iss.as_str()))
                 .into_model::<TokenOwner>()
@@ -213,12 +314,27 @@ pub async fn caller(state: &AppState, token: &str, now: DateTime<Utc>) -> Result
                 display_name: owner.display_name,
                 is_active: owner.is_active,
                 signing_kid: owner.signing_kid,
+                key_active: owner.key_active,
+                expires_at: owner.expires_at,
+                deactivated_at: owner.deactivated_at,
+                previous_secret_expires_at: owner.previous_secret_expires_at,
             };
             state.owners.put(&claims.iss, before, owner.clone());
             owner
         }
     };
-    let alive = owner.secret_generation == claims.r#gen
+    // The current secret's tokens, or the old one's while its grace period runs.
+    let minted_by_a_live_secret = claims.r#gen == owner.secret_generation
+        || (claims.r#gen == owner.secret_generation - 1
+            && owner
+                .previous_secret_expires_at
+                .is_some_and(|end| now < end));
+    let alive = minted_by_a_live_secret
+        && owner.key_active
+        && owner.expires_at.is_none_or(|at| now < at)
+        && owner
+            .deactivated_at
+            .is_none_or(|at| claims.iat > at.timestamp())
         && owner.is_active
         && owner.user_key == claims.sub
         && owner.signing_kid.as_deref() == Some(kid.as_str());
