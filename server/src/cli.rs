@@ -100,6 +100,15 @@ pub enum KeysAction {
     /// Create the API key of a user; prints the Client Id and Client Secret once.
     Create {
         user_key: String,
+        /// What uses the key (at most 200 characters).
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The key stops working after this long: `30d`, `12h`.
+        #[arg(long, conflicts_with = "expires_at")]
+        expires_in: Option<String>,
+        /// The key stops working at the end of this day, UTC: `2027-03-31`.
+        #[arg(long)]
+        expires_at: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -119,9 +128,71 @@ pub enum KeysAction {
     Regenerate {
         #[arg(required = true)]
         client_ids: Vec<String>,
+        /// Keep each old secret working this long (`1h`, `24h`, `7d`); by default it stops now.
+        #[arg(long)]
+        grace: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Deactivate API keys: requests with them fail, and their tokens stop at once.
+    Deactivate {
+        #[arg(required = true)]
+        client_ids: Vec<String>,
+    },
+    /// Reactivate API keys (they need new tokens).
+    Reactivate {
+        #[arg(required = true)]
+        client_ids: Vec<String>,
+    },
+    /// End a running grace period now: the old secret stops working.
+    RevokeOldSecret { client_id: String },
+    /// Change a key's description or expiry.
+    Edit {
+        client_id: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The key stops working at the end of this day, UTC: `2027-03-31`.
+        #[arg(long, conflicts_with = "never")]
+        expires_at: Option<String>,
+        /// The key never expires.
+        #[arg(long)]
+        never: bool,
+    },
+}
+
+/// `30d`, `12h` or `45m` as a length of time.
+fn parse_span(text: &str, option: &str) -> Result<chrono::Duration, CliError> {
+    let bad = || {
+        CliError::Input(format!(
+            "{option}: '{text}' is not a time such as 30m, 24h or 7d"
+        ))
+    };
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    if !(0..=36_500).contains(&n) {
+        return Err(bad());
+    }
+    match unit {
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        _ => Err(bad()),
+    }
+}
+
+/// The end of the UTC day `text` names (`2027-03-31`): the first instant of the next day.
+fn end_of_day(text: &str, option: &str) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.succ_opt())
+        .and_then(|next| next.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "{option}: '{text}' is not a date such as 2027-03-31"
+            ))
+        })
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -538,8 +609,25 @@ async fn keys(
     use app::audit::service::Actor;
     let actor = Actor::cli();
     match action {
-        KeysAction::Create { user_key, json } => {
-            let issued = service::create(db, hasher, &actor, &user_key).await?;
+        KeysAction::Create {
+            user_key,
+            description,
+            expires_in,
+            expires_at,
+            json,
+        } => {
+            let now = chrono::Utc::now();
+            let expires_at = match (expires_in, expires_at) {
+                (Some(span), _) => Some(now + parse_span(&span, "--expires-in")?),
+                (None, Some(day)) => Some(end_of_day(&day, "--expires-at")?),
+                (None, None) => None,
+            };
+            let details = app::api_keys::KeyDetails {
+                description,
+                expires_at,
+            };
+            let issued =
+                service::create_with_details(db, hasher, &actor, &user_key, details, now).await?;
             if json {
                 // One object, as scripts expect for a single key.
                 let text = serde_json::to_string_pretty(&issued)?;
@@ -572,13 +660,22 @@ async fn keys(
                 let text = serde_json::to_string_pretty(&rows)?;
                 println!("{text}");
             } else {
-                println!("{:<34} {:<32} LAST USED", "CLIENT ID", "USER KEY");
+                println!(
+                    "{:<34} {:<32} {:<8} {:<26} LAST USED",
+                    "CLIENT ID", "USER KEY", "STATUS", "EXPIRES"
+                );
                 for row in rows {
                     let used = row
                         .last_used_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "never".into());
-                    println!("{:<34} {:<32} {}", row.client_id, row.user_key, used);
+                        .map_or_else(|| "never".into(), |t| t.to_rfc3339());
+                    let expires = row
+                        .expires_at
+                        .map_or_else(|| "never".into(), |t| t.to_rfc3339());
+                    let status = if row.is_active { "active" } else { "inactive" };
+                    println!(
+                        "{:<34} {:<32} {status:<8} {expires:<26} {used}",
+                        row.client_id, row.user_key
+                    );
                 }
             }
         }
@@ -586,10 +683,61 @@ async fn keys(
             let n = service::delete(db, &actor, Selection::Ids(client_ids)).await?;
             println!("deleted {}", app::api_keys::plural_keys(n));
         }
-        KeysAction::Regenerate { client_ids, json } => {
+        KeysAction::Regenerate {
+            client_ids,
+            grace,
+            json,
+        } => {
+            let grace = match grace {
+                Some(text) => parse_span(&text, "--grace")?,
+                None => chrono::Duration::zero(),
+            };
+            let now = chrono::Utc::now();
+            let selection = Selection::Ids(client_ids);
             let issued =
-                service::regenerate(db, hasher, &actor, Selection::Ids(client_ids)).await?;
+                service::regenerate_with_grace(db, hasher, &actor, selection, grace, now).await?;
             print_issued(&issued, json)?;
+            if grace > chrono::Duration::zero() {
+                eprintln!(
+                    "The old secrets keep working until {} UTC.",
+                    (now + grace).format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        KeysAction::Deactivate { client_ids } => {
+            for id in client_ids {
+                service::set_active(db, &actor, &id, false, chrono::Utc::now()).await?;
+                println!("deactivated {id}");
+            }
+        }
+        KeysAction::Reactivate { client_ids } => {
+            for id in client_ids {
+                service::set_active(db, &actor, &id, true, chrono::Utc::now()).await?;
+                println!("reactivated {id}");
+            }
+        }
+        KeysAction::RevokeOldSecret { client_id } => {
+            service::revoke_old_secret(db, &actor, &client_id, chrono::Utc::now()).await?;
+            println!("the old secret of {client_id} stopped working");
+        }
+        KeysAction::Edit {
+            client_id,
+            description,
+            expires_at,
+            never,
+        } => {
+            let now = chrono::Utc::now();
+            let current = service::details(db, &client_id).await?;
+            let details = app::api_keys::KeyDetails {
+                description: description.unwrap_or(current.description),
+                expires_at: match (expires_at, never) {
+                    (Some(day), _) => Some(end_of_day(&day, "--expires-at")?),
+                    (None, true) => None,
+                    (None, false) => current.expires_at,
+                },
+            };
+            service::edit_details(db, &actor, &client_id, details, now).await?;
+            println!("updated {client_id}");
         }
     }
     Ok(())

@@ -116,6 +116,13 @@ pub struct ApiKeyRow {
     pub created_by: String,
     pub regenerated_at: Option<chrono::DateTime<chrono::Utc>>,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub description: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub is_active: bool,
+    /// While a grace period runs: when the old secret stops working.
+    pub old_secret_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_failed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_failed_reason: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

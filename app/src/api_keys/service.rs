@@ -46,6 +46,12 @@ fn row(key: api_keys::Model, user: Option<users::Model>) -> ApiKeyRow {
         created_by: key.created_by,
         regenerated_at: key.regenerated_at,
         last_used_at: key.last_used_at,
+        description: key.description,
+        expires_at: key.expires_at,
+        is_active: key.is_active,
+        old_secret_until: key.previous_secret_hash.and(key.previous_secret_expires_at),
+        last_failed_at: key.last_failed_at,
+        last_failed_reason: key.last_failed_reason,
     }
 }
 
@@ -171,6 +177,27 @@ pub async fn create(
     actor: &Actor,
     user_key: &str,
 ) -> Result<IssuedKey, AppError> {
+    create_with_details(
+        db,
+        hasher,
+        actor,
+        user_key,
+        KeyDetails::default(),
+        Utc::now(),
+    )
+    .await
+}
+
+/// Like [`create`], with a description and an expiry, checked at `now`.
+pub async fn create_with_details(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    actor: &Actor,
+    user_key: &str,
+    details: KeyDetails,
+    now: DateTime<Utc>,
+) -> Result<IssuedKey, AppError> {
+    let details = details.checked(now)?;
     let key =
         UserKey::parse(user_key).map_err(|_| AppError::validation("user_key", "Pick a user."))?;
     let secret = ClientSecret::generate()?;
@@ -200,8 +227,10 @@ pub async fn create(
         user_id: Set(user.id),
         secret_hash: Set(secret_hash),
         secret_generation: Set(1),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         created_by: Set(actor.name.clone()),
+        description: Set(details.description),
+        expires_at: Set(details.expires_at),
         ..Default::default()
     }
     .insert(&txn)
@@ -437,6 +466,20 @@ async fn key_for_change(
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))
+}
+
+/// A key's description and expiry as stored.
+pub async fn details(db: &impl ConnectionTrait, client_id: &str) -> Result<KeyDetails, AppError> {
+    let id = ClientId::parse(client_id)?;
+    let key = api_keys::Entity::find()
+        .filter(api_keys::Column::ClientId.eq(id.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))?;
+    Ok(KeyDetails {
+        description: key.description,
+        expires_at: key.expires_at,
+    })
 }
 
 /// Deactivates (`active` false) or reactivates a key. Deactivation ends every token issued so far,

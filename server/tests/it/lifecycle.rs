@@ -321,3 +321,65 @@ fn a_flood_of_failures_writes_the_reason_at_most_once_a_minute() {
         );
     }));
 }
+
+#[test]
+fn the_keys_commands_deactivate_reactivate_regenerate_with_grace_and_edit() {
+    use crate::harness::cli::{self, succeeded};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| cli::run(dir.path(), args);
+    let refused = |args: &[&str], message: &str| {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    succeeded(run(&["users", "add", "ci-bot", "--name", "CI Bot"]));
+    let out = succeeded(run(&[
+        "keys",
+        "create",
+        "ci-bot",
+        "--description",
+        "Jenkins CI",
+        "--expires-in",
+        "30d",
+        "--json",
+    ]));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = key["client_id"].as_str().unwrap().to_string();
+
+    succeeded(run(&["keys", "deactivate", &id]));
+    refused(&["keys", "deactivate", &id], "API key was already inactive");
+    succeeded(run(&["keys", "reactivate", &id]));
+    let out = succeeded(run(&["keys", "regenerate", &id, "--grace", "1h"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("The old secrets keep working until"));
+    succeeded(run(&["keys", "revoke-old-secret", &id]));
+    refused(
+        &["keys", "revoke-old-secret", &id],
+        "No old secret is active",
+    );
+    refused(&["keys", "regenerate", &id, "--grace", "soon"], "--grace");
+    refused(
+        &["keys", "edit", &id, "--expires-at", "2001-01-01"],
+        "Choose a date after today",
+    );
+
+    let listed = |dir: &std::path::Path| -> serde_json::Value {
+        let out = succeeded(cli::run(dir, &["keys", "list", "--json"]));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let rows = listed(dir.path());
+    assert_eq!(rows[0]["description"], "Jenkins CI");
+    assert!(rows[0]["expires_at"].is_string(), "{rows}");
+    assert_eq!(rows[0]["is_active"], true);
+    succeeded(run(&[
+        "keys",
+        "edit",
+        &id,
+        "--never",
+        "--description",
+        "Nightly backup",
+    ]));
+    let rows = listed(dir.path());
+    assert!(rows[0]["expires_at"].is_null(), "{rows}");
+    assert_eq!(rows[0]["description"], "Nightly backup");
+}
