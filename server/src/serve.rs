@@ -78,6 +78,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
         })?;
     app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
     app::maintenance::spawn_pruning(state.db.clone(), state.config.retention_days);
+    app::api_keys::sweep::spawn_sweeping(state.db.clone());
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(listen)

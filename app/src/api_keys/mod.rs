@@ -6,6 +6,8 @@ pub mod page;
 pub mod secret;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod sweep;
 
 pub use api::*;
 use serde::{Deserialize, Serialize};

@@ -47,6 +47,8 @@ pub mod action {
     pub const API_KEY_REVOKE_OLD_SECRET: &str = "api_key_revoke_old_secret";
     /// Authentication with a key was refused; written at most once a minute per key.
     pub const API_KEY_AUTH_REFUSED: &str = "api_key_auth_refused";
+    pub const API_KEY_EXPIRED: &str = "api_key_expired";
+    pub const API_KEY_OLD_SECRET_EXPIRED: &str = "api_key_old_secret_expired";
     pub const SIGNING_KEY_ROTATED: &str = "signing_key_rotate";
     /// Edit mode of the Xray Credentials page was opened.
     pub const CREDENTIALS_EDIT: &str = "credentials_edit_view";
@@ -72,6 +74,8 @@ pub mod action {
         API_KEY_EDIT,
         API_KEY_REVOKE_OLD_SECRET,
         API_KEY_AUTH_REFUSED,
+        API_KEY_EXPIRED,
+        API_KEY_OLD_SECRET_EXPIRED,
         SIGNING_KEY_ROTATED,
         CREDENTIALS_EDIT,
         CREDENTIALS_SAVE,

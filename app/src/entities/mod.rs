@@ -2,6 +2,8 @@
 
 pub mod api_keys;
 pub mod audit_log;
+pub mod key_events;
+pub mod leases;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

@@ -383,3 +383,82 @@ fn the_keys_commands_deactivate_reactivate_regenerate_with_grace_and_edit() {
     assert!(rows[0]["expires_at"].is_null(), "{rows}");
     assert_eq!(rows[0]["description"], "Nightly backup");
 }
+
+#[test]
+fn the_sweep_ends_grace_periods_and_records_each_event_once_under_one_lease() {
+    use app::api_keys::sweep::{self, Swept};
+    harness::block_on(harness::each_backend(|b| async move {
+        let now = whole_second();
+        let (hasher, cli) = (harness::test_hasher(), Actor::cli());
+        let rolled = key_for(&b.db, "rolled").await;
+        keys::regenerate_with_grace(&b.db, &hasher, &cli, one(&rolled), Duration::hours(1), now)
+            .await
+            .unwrap();
+        let expire = |client_id: String, at: DateTime<Utc>| {
+            let cli = cli.clone();
+            let db = b.db.clone();
+            async move {
+                let details = KeyDetails {
+                    description: String::new(),
+                    expires_at: Some(at),
+                };
+                keys::edit_details(&db, &cli, &client_id, details, now)
+                    .await
+                    .unwrap();
+            }
+        };
+        let soon = key_for(&b.db, "soon").await;
+        expire(soon.client_id.clone(), now + Duration::days(2)).await;
+        let gone = key_for(&b.db, "gone").await;
+        expire(gone.client_id.clone(), now + Duration::hours(1)).await;
+        harness::user(&b.db, "idle").await;
+        keys::create_with_details(
+            &b.db,
+            &hasher,
+            &cli,
+            "idle",
+            KeyDetails::default(),
+            now - Duration::days(100),
+        )
+        .await
+        .unwrap();
+
+        let at = now + Duration::hours(2);
+        let swept = sweep::sweep(&b.db, "one", at).await.unwrap();
+        assert_eq!(
+            swept,
+            Some(Swept {
+                old_secrets_ended: 1,
+                expired: 1,
+                expiring: 1,
+                unused: 1,
+            })
+        );
+        assert_eq!(row(&b.db, &rolled.client_id).await.previous_secret_hash, None);
+        assert_eq!(audit_count(&b.db, app::audit::action::API_KEY_EXPIRED).await, 1);
+        assert_eq!(
+            audit_count(&b.db, app::audit::action::API_KEY_OLD_SECRET_EXPIRED).await,
+            1
+        );
+        // Each event once: the next run finds nothing new.
+        assert_eq!(
+            sweep::sweep(&b.db, "one", at).await.unwrap(),
+            Some(Swept::default())
+        );
+        // Another instance waits while the lease runs, and takes over when it has run out.
+        assert_eq!(
+            sweep::sweep(&b.db, "two", at + Duration::minutes(1))
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(sweep::sweep(&b.db, "two", at + Duration::minutes(6))
+            .await
+            .unwrap()
+            .is_some());
+        // Inside a day of its expiry, the key is warned a second time.
+        let late = now + Duration::days(1) + Duration::hours(1);
+        let swept = sweep::sweep(&b.db, "two", late).await.unwrap().unwrap();
+        assert_eq!(swept.expiring, 1);
+    }));
+}
