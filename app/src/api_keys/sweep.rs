@@ -5,9 +5,8 @@
 //! to read. One instance at a time runs it, under a lease.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, Set,
 };
 
@@ -119,13 +118,17 @@ pub async fn sweep(
         }
     }
 
-    let last_use: SimpleExpr = Func::coalesce([
-        Expr::col(api_keys::Column::LastUsedAt).into(),
-        Expr::col(api_keys::Column::CreatedAt).into(),
-    ])
-    .into();
+    let cutoff = now - UNUSED_AFTER;
     let idle = api_keys::Entity::find()
-        .filter(Expr::expr(last_use).lte(now - UNUSED_AFTER))
+        .filter(
+            Condition::any()
+                .add(api_keys::Column::LastUsedAt.lte(cutoff))
+                .add(
+                    Condition::all()
+                        .add(api_keys::Column::LastUsedAt.is_null())
+                        .add(api_keys::Column::CreatedAt.lte(cutoff)),
+                ),
+        )
         .all(&txn)
         .await?;
     for key in idle {
@@ -198,7 +201,9 @@ pub fn spawn_sweeping(db: DatabaseConnection) {
                     "swept API keys"
                 ),
                 Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "the API key sweep failed; it runs again later"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the API key sweep failed; it runs again later");
+                }
             }
         }
     });

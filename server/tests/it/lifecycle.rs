@@ -434,8 +434,14 @@ fn the_sweep_ends_grace_periods_and_records_each_event_once_under_one_lease() {
                 unused: 1,
             })
         );
-        assert_eq!(row(&b.db, &rolled.client_id).await.previous_secret_hash, None);
-        assert_eq!(audit_count(&b.db, app::audit::action::API_KEY_EXPIRED).await, 1);
+        assert_eq!(
+            row(&b.db, &rolled.client_id).await.previous_secret_hash,
+            None
+        );
+        assert_eq!(
+            audit_count(&b.db, app::audit::action::API_KEY_EXPIRED).await,
+            1
+        );
         assert_eq!(
             audit_count(&b.db, app::audit::action::API_KEY_OLD_SECRET_EXPIRED).await,
             1
