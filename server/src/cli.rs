@@ -116,6 +116,9 @@ pub enum KeysAction {
     List {
         #[arg(long, default_value = "")]
         search: String,
+        /// all, active, inactive, expiring (within 7 days), expired, never-used or unused (90 days).
+        #[arg(long, default_value = "all")]
+        status: String,
         #[arg(long)]
         json: bool,
     },
@@ -636,7 +639,18 @@ async fn keys(
                 print_issued(std::slice::from_ref(&issued), false)?;
             }
         }
-        KeysAction::List { search, json } => {
+        KeysAction::List {
+            search,
+            status,
+            json,
+        } => {
+            let filter = app::api_keys::KeyFilter::parse(&status).ok_or_else(|| {
+                CliError::Input(format!(
+                    "--status: '{status}' is not one of all, active, inactive, expiring, expired, \
+                     never-used, unused"
+                ))
+            })?;
+            let now = chrono::Utc::now();
             let mut rows = Vec::new();
             let mut page = 1;
             loop {
@@ -650,7 +664,12 @@ async fn keys(
                 )
                 .await?;
                 let done = batch.keys.len() < 100;
-                rows.extend(batch.keys);
+                rows.extend(
+                    batch
+                        .keys
+                        .into_iter()
+                        .filter(|row| filter.matches(row, now)),
+                );
                 if done {
                     break;
                 }

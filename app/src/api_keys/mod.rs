@@ -87,6 +87,63 @@ impl KeyDetails {
     }
 }
 
+/// How long before its expiry a key counts as expiring soon (the policy's default warning).
+pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(7);
+/// How long without a use makes a key unused (the policy's default).
+pub const UNUSED_AFTER: chrono::Duration = chrono::Duration::days(90);
+
+/// Which keys a list shows ("Show" on the page, `--status` on the command line).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyFilter {
+    #[default]
+    All,
+    Active,
+    Inactive,
+    ExpiringSoon,
+    Expired,
+    NeverUsed,
+    Unused,
+}
+
+impl KeyFilter {
+    /// Each filter with its name in addresses and on the command line.
+    pub const NAMES: [(KeyFilter, &'static str); 7] = [
+        (KeyFilter::All, "all"),
+        (KeyFilter::Active, "active"),
+        (KeyFilter::Inactive, "inactive"),
+        (KeyFilter::ExpiringSoon, "expiring"),
+        (KeyFilter::Expired, "expired"),
+        (KeyFilter::NeverUsed, "never-used"),
+        (KeyFilter::Unused, "unused"),
+    ];
+
+    pub fn parse(name: &str) -> Option<KeyFilter> {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name.trim())
+            .map(|(filter, _)| *filter)
+    }
+
+    /// Whether `row` is shown at `now`.
+    pub fn matches(self, row: &ApiKeyRow, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let expired = row.expires_at.is_some_and(|at| at <= now);
+        match self {
+            KeyFilter::All => true,
+            KeyFilter::Active => row.is_active && !expired,
+            KeyFilter::Inactive => !row.is_active,
+            KeyFilter::ExpiringSoon => {
+                row.is_active
+                    && row
+                        .expires_at
+                        .is_some_and(|at| now < at && at <= now + EXPIRY_WARNING)
+            }
+            KeyFilter::Expired => expired,
+            KeyFilter::NeverUsed => row.last_used_at.is_none(),
+            KeyFilter::Unused => row.last_used_at.unwrap_or(row.created_at) <= now - UNUSED_AFTER,
+        }
+    }
+}
+
 /// Why an authentication with a key was refused, as the key records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureReason {
@@ -200,5 +257,49 @@ mod tests {
     fn counts_read_naturally() {
         assert_eq!(plural_keys(1), "1 API Key");
         assert_eq!(plural_keys(2), "2 API Keys");
+    }
+
+    #[test]
+    fn the_filters_draw_their_lines_where_the_page_says() {
+        use chrono::{Duration, TimeZone, Utc};
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let key = |expires_in: Option<Duration>, used_ago: Option<Duration>| ApiKeyRow {
+            client_id: "C".into(),
+            user_key: "u".into(),
+            display_name: "U".into(),
+            user_active: true,
+            created_at: now - Duration::days(400),
+            created_by: "cli".into(),
+            regenerated_at: None,
+            last_used_at: used_ago.map(|ago| now - ago),
+            description: String::new(),
+            expires_at: expires_in.map(|d| now + d),
+            is_active: true,
+            old_secret_until: None,
+            last_failed_at: None,
+            last_failed_reason: None,
+        };
+        let shown = |filter: KeyFilter, row: &ApiKeyRow| filter.matches(row, now);
+        let in_a_week = key(Some(Duration::days(7)), Some(Duration::days(1)));
+        let in_eight_days = key(Some(Duration::days(8)), Some(Duration::days(1)));
+        let just_expired = key(Some(Duration::zero()), Some(Duration::days(1)));
+        assert!(shown(KeyFilter::ExpiringSoon, &in_a_week));
+        assert!(!shown(KeyFilter::ExpiringSoon, &in_eight_days));
+        assert!(shown(KeyFilter::Expired, &just_expired));
+        assert!(!shown(KeyFilter::Active, &just_expired));
+        assert!(shown(
+            KeyFilter::Unused,
+            &key(None, Some(Duration::days(90)))
+        ));
+        assert!(!shown(
+            KeyFilter::Unused,
+            &key(None, Some(Duration::days(89)))
+        ));
+        assert!(
+            shown(KeyFilter::Unused, &key(None, None)),
+            "created 400 days ago, never used"
+        );
+        assert_eq!(KeyFilter::parse("never-used"), Some(KeyFilter::NeverUsed));
+        assert_eq!(KeyFilter::parse("sleepy"), None);
     }
 }

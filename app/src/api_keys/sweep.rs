@@ -23,9 +23,8 @@ pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 /// How long a sweeper's lease lasts; it renews it every run.
 const LEASE_LENGTH: Duration = Duration::minutes(5);
 /// Warning lead times before an expiry (the policy's defaults).
-pub const WARN_BEFORE: [Duration; 2] = [Duration::days(7), Duration::days(1)];
-/// A key unused this long is flagged (the policy's default).
-pub const UNUSED_AFTER: Duration = Duration::days(90);
+pub const WARN_BEFORE: [Duration; 2] = [super::EXPIRY_WARNING, Duration::days(1)];
+use super::UNUSED_AFTER;
 
 /// The event kinds.
 pub mod kind {

@@ -382,6 +382,27 @@ fn the_keys_commands_deactivate_reactivate_regenerate_with_grace_and_edit() {
     let rows = listed(dir.path());
     assert!(rows[0]["expires_at"].is_null(), "{rows}");
     assert_eq!(rows[0]["description"], "Nightly backup");
+
+    // --status picks the keys in that state.
+    succeeded(run(&["users", "add", "old-bot", "--name", "Old Bot"]));
+    let out = succeeded(run(&["keys", "create", "old-bot", "--json"]));
+    let old: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let old_id = old["client_id"].as_str().unwrap();
+    succeeded(run(&["keys", "deactivate", old_id]));
+    let only = |status: &str| -> Vec<String> {
+        let out = succeeded(run(&["keys", "list", "--status", status, "--json"]));
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["user_key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(only("inactive"), vec!["old-bot".to_string()]);
+    assert_eq!(only("active"), vec!["ci-bot".to_string()]);
+    assert_eq!(only("never-used").len(), 2);
+    assert!(only("expired").is_empty());
+    refused(&["keys", "list", "--status", "sleepy"], "--status");
 }
 
 #[test]
