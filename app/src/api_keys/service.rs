@@ -454,32 +454,30 @@ pub async fn regenerate_with_grace(
     Ok(issued)
 }
 
-/// The key with `client_id`, read inside `txn` for a change.
-async fn key_for_change(
-    txn: &impl ConnectionTrait,
-    client_id: &str,
-) -> Result<api_keys::Model, AppError> {
-    let id = ClientId::parse(client_id)?;
-    api_keys::Entity::find()
-        .filter(api_keys::Column::ClientId.eq(id.as_str()))
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))
-}
-
 /// A key's description and expiry as stored.
 pub async fn details(db: &impl ConnectionTrait, client_id: &str) -> Result<KeyDetails, AppError> {
-    let id = ClientId::parse(client_id)?;
-    let key = api_keys::Entity::find()
-        .filter(api_keys::Column::ClientId.eq(id.as_str()))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))?;
+    let key = find_key(db, client_id, false).await?;
     Ok(KeyDetails {
         description: key.description,
         expires_at: key.expires_at,
     })
+}
+
+/// The key with `client_id`; `for_change`: locked until `db`'s transaction ends (PostgreSQL).
+async fn find_key(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    for_change: bool,
+) -> Result<api_keys::Model, AppError> {
+    let id = ClientId::parse(client_id)?;
+    let mut query = api_keys::Entity::find().filter(api_keys::Column::ClientId.eq(id.as_str()));
+    if for_change {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no API Key with Client Id {id}.")))
 }
 
 /// Deactivates (`active` false) or reactivates a key. Deactivation ends every token issued so far,
@@ -492,7 +490,7 @@ pub async fn set_active(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
-    let key = key_for_change(&txn, client_id).await?;
+    let key = find_key(&txn, client_id, true).await?;
     if key.is_active == active {
         return Err(AppError::Conflict(
             if active {
@@ -531,7 +529,7 @@ pub async fn edit_details(
 ) -> Result<(), AppError> {
     let details = details.checked(now)?;
     let txn = begin_write(db).await?;
-    let key = key_for_change(&txn, client_id).await?;
+    let key = find_key(&txn, client_id, true).await?;
     let client_id = key.client_id.clone();
     let expiry = details
         .expires_at
@@ -561,7 +559,7 @@ pub async fn revoke_old_secret(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
-    let key = key_for_change(&txn, client_id).await?;
+    let key = find_key(&txn, client_id, true).await?;
     let running = key.previous_secret_hash.is_some()
         && key.previous_secret_expires_at.is_some_and(|end| now < end);
     if !running {

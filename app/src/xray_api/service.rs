@@ -97,6 +97,7 @@ struct KeyOwner {
     expires_at: Option<DateTime<Utc>>,
     previous_secret_hash: Option<String>,
     previous_secret_expires_at: Option<DateTime<Utc>>,
+    last_failed_at: Option<DateTime<Utc>>,
 }
 
 /// The current token-signing key id, read in the same query as the key it concerns.
@@ -120,6 +121,7 @@ async fn key_owner(state: &AppState, client_id: &str) -> Result<Option<KeyOwner>
         .column(api_keys::Column::ExpiresAt)
         .column(api_keys::Column::PreviousSecretHash)
         .column(api_keys::Column::PreviousSecretExpiresAt)
+        .column(api_keys::Column::LastFailedAt)
         .join(JoinType::InnerJoin, api_keys::Relation::User.def())
         .filter(api_keys::Column::ClientId.eq(client_id))
         .into_model::<KeyOwner>()
@@ -163,7 +165,14 @@ pub async fn authenticate(
             let addr_bucket = format!("api-addr:{}", throttle::client_group(client_addr));
             tracing::info!(client_id = %credentials.client_id, client_addr, "API authentication failed");
             if let (Some(owner), Some(Some(reason))) = (owner, refusal) {
-                record_refusal(state, &owner.client_id, reason, client_addr, now).await?;
+                // Noted within the last minute (as read with the key): no statement at all, so a
+                // flood of failures stays reads.
+                let noted_recently = owner
+                    .last_failed_at
+                    .is_some_and(|at| at > now - REFUSAL_NOTE_INTERVAL);
+                if !noted_recently {
+                    record_refusal(state, &owner.client_id, reason, client_addr, now).await?;
+                }
             }
             // Over the limit already: answered without another write, so a flood is reads.
             throttle::check(&state.db, &addr_bucket, API_ADDRESS_LIMIT, now).await?;
@@ -216,8 +225,11 @@ fn refusal_of(
     }
 }
 
-/// Notes the refusal on the key and in the audit trail, at most once a minute per key: a flood
-/// of wrong secrets stays reads.
+/// How often a key's refusals are noted at most.
+const REFUSAL_NOTE_INTERVAL: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Notes the refusal on the key and in the audit trail, at most once a minute per key (the
+/// condition holds against two instances noting the same minute).
 async fn record_refusal(
     state: &AppState,
     client_id: &str,
@@ -235,7 +247,7 @@ async fn record_refusal(
         .filter(
             sea_orm::Condition::any()
                 .add(api_keys::Column::LastFailedAt.is_null())
-                .add(api_keys::Column::LastFailedAt.lte(now - chrono::Duration::minutes(1))),
+                .add(api_keys::Column::LastFailedAt.lte(now - REFUSAL_NOTE_INTERVAL)),
         )
         .exec(&state.db)
         .await?
