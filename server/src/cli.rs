@@ -446,6 +446,8 @@ async fn rotate_master_key(
                     .into(),
             )),
         };
+    // Rows sealed before the binding included Client ID and URL open only after this.
+    app::credentials::service::upgrade_binding(db, &old).await?;
     let rotated = app::vault::rotation::rotate(db, config, &old, &new).await?;
     let count = rotated.count;
     match rotated.key_file {

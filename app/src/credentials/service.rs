@@ -30,10 +30,7 @@ pub const RECORD_ID: i32 = 1;
 /// The additional data binding a sealed secret to its row, its Client ID and the API it is
 /// sent to: a row whose Client ID or URL was changed behind the app's back no longer opens, so
 /// the secret cannot be redirected to another host by editing the database.
-pub fn secret_binding(id: i32, client_id: &str, base_url_stored: &str) -> String {
-    // Neither value can hold a line break (both are validated), so the parts cannot run together.
-    format!("xray_credentials:{id}:client_secret\n{client_id}\n{base_url_stored}")
-}
+pub use crate::entities::xray_credentials::secret_binding;
 
 /// The binding of rows sealed before the Client ID and URL were part of it.
 fn legacy_secret_binding(id: i32) -> String {
@@ -88,8 +85,8 @@ pub async fn load_checked(
     Ok(Some(view_of(row, matches)))
 }
 
-pub(crate) fn binding_of(row: &creds::Model) -> String {
-    secret_binding(row.id, &row.client_id, &row.base_url)
+fn binding_of(row: &creds::Model) -> String {
+    row.secret_binding()
 }
 
 /// Edit mode was opened: the audit trail says who looked at the form.

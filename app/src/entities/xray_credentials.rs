@@ -22,3 +22,17 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The additional data a stored secret is sealed with: its row, Client ID and API URL, so a
+/// ciphertext opens only for the row and destination it was saved for. Neither value can hold a
+/// line break (both are validated), so the parts cannot run together.
+pub fn secret_binding(id: i32, client_id: &str, base_url_stored: &str) -> String {
+    format!("xray_credentials:{id}:client_secret\n{client_id}\n{base_url_stored}")
+}
+
+impl Model {
+    /// [`secret_binding`] of this row.
+    pub fn secret_binding(&self) -> String {
+        secret_binding(self.id, &self.client_id, &self.base_url)
+    }
+}

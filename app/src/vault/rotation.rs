@@ -10,7 +10,6 @@ use sea_orm::{
 
 use crate::audit::service::Actor;
 use crate::config::{Config, ConfigError, KeySource};
-use crate::credentials::service::binding_of;
 use crate::entities::{settings, xray_credentials as creds};
 use crate::error::AppError;
 
@@ -50,17 +49,17 @@ pub enum RotationError {
     },
 }
 
-/// Rotates every sealed value from `old` to `new`, audited. With the key in the data folder, the
-/// new key reaches the disk (as `master.key.next`) before the database depends on it, and takes
-/// `master.key`'s place after; start-up completes the swap if this stops half-way.
+/// Rotates every sealed value from `old` to `new`, audited. Stored credentials must carry the
+/// current binding first (`credentials::service::upgrade_binding`, which every start runs). With
+/// the key in the data folder, the new key reaches the disk (as `master.key.next`) before the
+/// database depends on it, and takes `master.key`'s place after; start-up completes the swap if
+/// this stops half-way.
 pub async fn rotate(
     db: &DatabaseConnection,
     config: &Config,
     old: &MasterKey,
     new: &MasterKey,
 ) -> Result<Rotated, RotationError> {
-    // Rows sealed before the binding included Client ID and URL open only after this.
-    crate::credentials::service::upgrade_binding(db, old).await?;
     if new.id() == old.id() {
         return Err(RotationError::SameKey);
     }
@@ -113,7 +112,7 @@ pub async fn rotate_master_key(
     let rows = creds::Entity::find().lock_exclusive().all(&txn).await?;
     let mut count = reseal_settings(&txn, old, new).await?;
     for row in rows {
-        let record_name = binding_of(&row);
+        let record_name = row.secret_binding();
         let plain = old.open(&row.secret_sealed, &record_name).map_err(|e| {
             tracing::error!(error = %e, id = row.id, "cannot decrypt stored Xray credentials");
             AppError::Internal
