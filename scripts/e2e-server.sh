@@ -16,15 +16,19 @@ printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
   | "$XK_SERVER_BIN" users add operator --name "Olivia Operator" --role backup-operator --password-stdin >/dev/null
 # Users the API Keys tests pick, and seeded keys so paging has pages (25; the browser
 # benchmark asks for more).
-for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup; do
+for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup \
+  life-new life-edit life-off life-grace life-many-1 life-many-2 life-kbd handshake-user; do
   "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
 done
 # A display name that is markup: it must show as text everywhere.
 "$XK_SERVER_BIN" users add xss-user --name '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>' >/dev/null
 "$XK_SERVER_BIN" dev seed --keys "${XK_E2E_SEED_KEYS:-25}" >/dev/null
-for key in del-me regen-me bulk-a bulk-b bulk-c kbd-user; do
+for key in del-me regen-me bulk-a bulk-b bulk-c kbd-user life-edit life-off life-grace life-many-1 life-many-2 life-kbd; do
   "$XK_SERVER_BIN" keys create "$key" --json >/dev/null
 done
+# The one key in the expiry warning window (the lifecycle tests' banner counts it).
+"$XK_SERVER_BIN" users add life-soon --name "User life-soon" >/dev/null
+"$XK_SERVER_BIN" keys create life-soon --description "Jenkins CI" --expires-in 3d --json >/dev/null
 "${XK_SERVER_BIN:?XK_SERVER_BIN}" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT INT TERM

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod browser;
 pub mod credentials;
 pub mod error;
+pub mod key_policy;
 pub mod layout;
 pub mod pages;
 pub mod ui;
@@ -91,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/login") view=pages::LoginPage />
                     <Route path=path!("/api-keys") view=pages::ApiKeysPage />
+                    <Route path=path!("/api-key-policy") view=pages::KeyPolicyPage />
                     <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage />
                     <Route path=path!("/users") view=pages::UsersPage />
                     <Route path=path!("/audit") view=pages::AuditPage />

@@ -21,6 +21,7 @@ test('creates an API key for a picked user and shows its secret once', async ({ 
   // Ready for the next user.
   await expect(keys.dialog.getByRole('combobox', { name: 'User' })).toHaveValue('');
   await keys.dialog.getByRole('button', { name: 'Close' }).click();
+  await keys.searchFor('revyz');
   await expect(keys.row('revyz-backup-user')).toContainText('*****');
 });
 
@@ -217,6 +218,11 @@ test('the Create API Key dialog works by keyboard alone and is modal', async ({ 
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   await expect(keys.dialog).toContainText('Selected: User kbd-create (kbd-create)');
+  await page.keyboard.press('Tab');
+  await expect(keys.dialog.getByLabel('Description (optional)')).toBeFocused();
+  await page.keyboard.type('Made by keyboard');
+  await page.keyboard.press('Tab');
+  await expect(keys.dialog.getByLabel('Expires', { exact: true })).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(keys.dialog.getByRole('button', { name: 'Generate' })).toBeFocused();
   await page.keyboard.press('Enter');

@@ -1,4 +1,5 @@
-//! API Keys at scale: list and search latency with 100,000 keys, and bulk regenerate of 1,000
+//! API Keys at scale: list and search latency with 100,000 keys (also with the lifecycle
+//! filters), and bulk regenerate of 1,000
 //! and 10,000 keys, on SQLite and PostgreSQL. Prints figures; asserts nothing about time.
 //!
 //! `make bench` (or `cargo bench -p server --bench api_keys_scale`). Set `XK_BENCH_KEYS` for
@@ -10,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use app::api_keys::secret::{ClientSecret, HashScheme, Pepper, SecretHasher};
-use app::api_keys::{service, KeyQuery, Selection};
+use app::api_keys::{service, KeyFilter, KeyQuery, Selection};
 use app::audit::service::Actor;
 use app::config::DatabaseUrl;
 use migrations::{Migrator, MigratorTrait};
@@ -103,6 +104,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
                 service::list(
                     &db,
                     KeyQuery {
+                        filter: Default::default(),
                         search: search.into(),
                         page: (i as u64 % 50) + 1,
                         per_page: 10,
@@ -134,6 +136,8 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
         );
     }
 
+    filtered(&db).await;
+
     println!(
         "\n| Bulk regenerate | took | hashing that many secrets alone | regenerate / hashing |"
     );
@@ -155,6 +159,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
         let expected = service::list(
             &db,
             KeyQuery {
+                filter: Default::default(),
                 search: search.into(),
                 page: 1,
                 per_page: 10,
@@ -169,6 +174,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
             &hasher(),
             &Actor::cli(),
             Selection::AllMatching {
+                filter: Default::default(),
                 search: search.into(),
                 expected,
             },
@@ -182,6 +188,77 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
             ms(took),
             ms(hashing),
             took.as_secs_f64() / hashing.as_secs_f64()
+        );
+    }
+}
+
+/// The list with the lifecycle filters ("Show"), beside the unfiltered list of the same run. Gives
+/// 1% of the keys an expiry three days away and half of them a use yesterday first.
+async fn filtered(db: &DatabaseConnection) {
+    use app::entities::api_keys as rows;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{EntityTrait, QueryFilter};
+    let now = chrono::Utc::now();
+    rows::Entity::update_many()
+        .col_expr(
+            rows::Column::ExpiresAt,
+            Expr::value(Some(now + chrono::Duration::days(3))),
+        )
+        .filter(Expr::cust("id % 100 = 0"))
+        .exec(db)
+        .await
+        .expect("expiries");
+    rows::Entity::update_many()
+        .col_expr(
+            rows::Column::LastUsedAt,
+            Expr::value(Some(now - chrono::Duration::days(1))),
+        )
+        .filter(Expr::cust("id % 2 = 0"))
+        .exec(db)
+        .await
+        .expect("uses");
+    let list = |filter: KeyFilter, search: &'static str| {
+        let db = db.clone();
+        move |i: usize| {
+            let db = db.clone();
+            async move {
+                service::list(
+                    &db,
+                    KeyQuery {
+                        filter,
+                        search: search.into(),
+                        page: (i as u64 % 50) + 1,
+                        per_page: 10,
+                    },
+                )
+                .await
+                .expect("list");
+            }
+        }
+    };
+    let (base_p50, _) = measure(list(KeyFilter::All, "")).await;
+    println!(
+        "\n| Filter (\"Show\"), pages 1-50 | p50 | p99 | unfiltered list p50, same run | filtered / unfiltered (p50) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let cases = [
+        ("Expiring soon (1% of keys)", KeyFilter::ExpiringSoon, ""),
+        ("Never used (half)", KeyFilter::NeverUsed, ""),
+        ("Active", KeyFilter::Active, ""),
+        (
+            "Unused for 90+ days + search `seed-0500`",
+            KeyFilter::Unused,
+            "seed-0500",
+        ),
+    ];
+    for (name, filter, search) in cases {
+        let (p50, p99) = measure(list(filter, search)).await;
+        println!(
+            "| {name} | {} | {} | {} | {:.2} |",
+            ms(p50),
+            ms(p99),
+            ms(base_p50),
+            p50.as_secs_f64() / base_p50.as_secs_f64()
         );
     }
 }

@@ -351,6 +351,7 @@ fn durability(server_rt: &tokio::runtime::Runtime, load_rt: &tokio::runtime::Run
             let listed = app::api_keys::service::list(
                 &db,
                 app::api_keys::KeyQuery {
+                    filter: Default::default(),
                     search: "seed-".into(),
                     page: 1,
                     per_page: 10,
@@ -383,6 +384,7 @@ fn durability(server_rt: &tokio::runtime::Runtime, load_rt: &tokio::runtime::Run
                 &h,
                 &Actor::cli(),
                 Selection::AllMatching {
+                    filter: Default::default(),
                     search: "seed-".into(),
                     expected: 1000,
                 },

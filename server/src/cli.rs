@@ -652,7 +652,6 @@ async fn keys(
                      never-used, unused"
                 ))
             })?;
-            let now = chrono::Utc::now();
             let mut rows = Vec::new();
             let mut page = 1;
             loop {
@@ -660,18 +659,14 @@ async fn keys(
                     db,
                     KeyQuery {
                         search: search.clone(),
+                        filter,
                         page,
                         per_page: 100,
                     },
                 )
                 .await?;
                 let done = batch.keys.len() < 100;
-                rows.extend(
-                    batch
-                        .keys
-                        .into_iter()
-                        .filter(|row| filter.matches(row, now)),
-                );
+                rows.extend(batch.keys);
                 if done {
                     break;
                 }

@@ -9,6 +9,7 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub mod sweep;
 
+pub use crate::key_policy::{ExpiryChoice, FilterWindow};
 pub use api::*;
 use serde::{Deserialize, Serialize};
 
@@ -87,11 +88,6 @@ impl KeyDetails {
     }
 }
 
-/// How long before its expiry a key counts as expiring soon (the policy's default warning).
-pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(7);
-/// How long without a use makes a key unused (the policy's default).
-pub const UNUSED_AFTER: chrono::Duration = chrono::Duration::days(90);
-
 /// Which keys a list shows ("Show" on the page, `--status` on the command line).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyFilter {
@@ -124,8 +120,35 @@ impl KeyFilter {
             .map(|(filter, _)| *filter)
     }
 
-    /// Whether `row` is shown at `now`.
-    pub fn matches(self, row: &ApiKeyRow, now: chrono::DateTime<chrono::Utc>) -> bool {
+    /// The name in addresses ("all", "expiring", …).
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(filter, _)| *filter == self)
+            .map_or("all", |(_, name)| name)
+    }
+
+    /// The choice as the "Show" menu says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyFilter::All => "All",
+            KeyFilter::Active => "Active",
+            KeyFilter::Inactive => "Inactive",
+            KeyFilter::ExpiringSoon => "Expiring soon",
+            KeyFilter::Expired => "Expired",
+            KeyFilter::NeverUsed => "Never used",
+            KeyFilter::Unused => "Unused for 90+ days",
+        }
+    }
+
+    /// Whether `row` is shown at `now`. The list asks the database the same question
+    /// (`service::filter_condition`); a test holds the two to one answer.
+    pub fn matches(
+        self,
+        row: &ApiKeyRow,
+        now: chrono::DateTime<chrono::Utc>,
+        window: FilterWindow,
+    ) -> bool {
         let expired = row.expires_at.is_some_and(|at| at <= now);
         match self {
             KeyFilter::All => true,
@@ -135,11 +158,13 @@ impl KeyFilter {
                 row.is_active
                     && row
                         .expires_at
-                        .is_some_and(|at| now < at && at <= now + EXPIRY_WARNING)
+                        .is_some_and(|at| now < at && at <= now + window.expiring())
             }
             KeyFilter::Expired => expired,
             KeyFilter::NeverUsed => row.last_used_at.is_none(),
-            KeyFilter::Unused => row.last_used_at.unwrap_or(row.created_at) <= now - UNUSED_AFTER,
+            KeyFilter::Unused => {
+                row.last_used_at.unwrap_or(row.created_at) <= now - window.unused()
+            }
         }
     }
 }
@@ -162,6 +187,17 @@ impl FailureReason {
             FailureReason::OldSecretExpired => "old_secret_expired",
         }
     }
+
+    /// The reason as a row's "Last failed:" line says it.
+    pub fn describe(code: &str) -> &'static str {
+        match code {
+            "wrong_secret" => "wrong secret",
+            "inactive" => "inactive key",
+            "expired" => "expired key",
+            "old_secret_expired" => "old secret after its grace period",
+            _ => "refused",
+        }
+    }
 }
 
 /// One row of the API Keys table. Holds no secret.
@@ -174,6 +210,10 @@ pub struct ApiKeyRow {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub created_by: String,
     pub regenerated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub regenerated_by: Option<String>,
+    /// How many secrets the key has had; a regeneration names the one it saw, so that of two
+    /// administrators regenerating at once exactly one wins.
+    pub secret_generation: i32,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     pub description: String,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -182,11 +222,15 @@ pub struct ApiKeyRow {
     pub old_secret_until: Option<chrono::DateTime<chrono::Utc>>,
     pub last_failed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub last_failed_reason: Option<String>,
+    /// Whether this key is the one stored on the Xray Credentials page (API "This server").
+    pub used_by_credentials: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyQuery {
     pub search: String,
+    #[serde(default)]
+    pub filter: KeyFilter,
     pub page: u64,
     pub per_page: u64,
 }
@@ -197,6 +241,37 @@ pub struct ApiKeyPage {
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
+    /// The server's clock when the page was read: relative times ("3 days ago") are worked out
+    /// from it, so the server-rendered and the hydrated page say the same.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Keys (of all, not only this search) that expire within the warning window.
+    pub expiring_soon: u64,
+    pub window: FilterWindow,
+    /// What the dialogs offer under the API Key Policy.
+    pub default_expiry: ExpiryChoice,
+    pub max_lifetime_days: Option<u32>,
+}
+
+/// "Keep the old secret working for" in the Regenerate Client Secret dialog, in hours.
+pub const GRACE_CHOICES: [(u32, &str); 4] = [
+    (0, "Stop it immediately"),
+    (1, "1 hour"),
+    (24, "24 hours"),
+    (168, "7 days"),
+];
+
+/// The longest grace period a regeneration may give, in hours (the command line may choose any
+/// length up to this).
+pub const GRACE_MAX_HOURS: u32 = 30 * 24;
+
+pub fn grace_from_hours(hours: u32) -> Result<chrono::Duration, AppError> {
+    if hours > GRACE_MAX_HOURS {
+        return Err(AppError::validation(
+            "grace",
+            "Keep the old secret working for at most 30 days",
+        ));
+    }
+    Ok(chrono::Duration::hours(i64::from(hours)))
 }
 
 /// A Client Id with its new Client Secret: the one response that shows a secret, once.
@@ -213,9 +288,39 @@ pub struct IssuedKey {
 pub enum Selection {
     /// These keys, by Client Id.
     Ids(Vec<String>),
-    /// Every key matching `search` when the operation runs; `expected` is the count the
-    /// administrator confirmed, checked again on the server.
-    AllMatching { search: String, expected: u64 },
+    /// Every key matching `search` and `filter` when the operation runs; `expected` is the
+    /// count the administrator confirmed, checked again on the server.
+    AllMatching {
+        search: String,
+        #[serde(default)]
+        filter: KeyFilter,
+        expected: u64,
+    },
+}
+
+/// The answer of the row's Regenerate Client Secret: the new secret, shown once, and with the
+/// rotation handshake what became of the Xray Credentials. Deliberately without `Debug`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Regeneration {
+    pub issued: IssuedKey,
+    /// `None`: the credentials were not asked to follow.
+    pub credentials: Option<String>,
+}
+
+/// What a bulk change did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub changed: u64,
+    /// Keys already as asked (inactive when deactivating, …): left alone, not audited.
+    pub unchanged: u64,
+}
+
+/// What a bulk change does to every selected key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkChange {
+    Deactivate,
+    Reactivate,
+    SetExpiry(ExpiryChoice),
 }
 
 /// A user that can be picked in the Create API Key dialog.
@@ -271,6 +376,8 @@ mod tests {
             created_at: now - Duration::days(400),
             created_by: "cli".into(),
             regenerated_at: None,
+            regenerated_by: None,
+            secret_generation: 1,
             last_used_at: used_ago.map(|ago| now - ago),
             description: String::new(),
             expires_at: expires_in.map(|d| now + d),
@@ -278,8 +385,10 @@ mod tests {
             old_secret_until: None,
             last_failed_at: None,
             last_failed_reason: None,
+            used_by_credentials: false,
         };
-        let shown = |filter: KeyFilter, row: &ApiKeyRow| filter.matches(row, now);
+        let shown =
+            |filter: KeyFilter, row: &ApiKeyRow| filter.matches(row, now, FilterWindow::default());
         let in_a_week = key(Some(Duration::days(7)), Some(Duration::days(1)));
         let in_eight_days = key(Some(Duration::days(8)), Some(Duration::days(1)));
         let just_expired = key(Some(Duration::zero()), Some(Duration::days(1)));

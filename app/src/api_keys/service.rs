@@ -12,12 +12,13 @@ use sea_orm::{
 
 use super::secret::{new_client_id, ClientSecret, SecretHasher};
 use super::{
-    ApiKeyPage, ApiKeyRow, ClientId, IssuedKey, KeyCandidate, KeyDetails, KeyQuery, Selection,
+    ApiKeyPage, ApiKeyRow, BulkChange, ClientId, FilterWindow, IssuedKey, KeyCandidate, KeyDetails,
+    KeyFilter, KeyQuery, Selection,
 };
 use crate::audit::service::{record, Actor};
 use crate::audit::Outcome;
 use crate::db::begin_write;
-use crate::entities::{api_keys, users};
+use crate::entities::{api_keys, users, xray_credentials};
 use crate::error::AppError;
 use crate::users::service::{escape_like, find_by_key};
 use crate::users::UserKey;
@@ -33,11 +34,12 @@ mod action {
 /// Rows per `IN (…)` list, well under every database's parameter limit.
 const CHUNK: usize = 500;
 
-fn row(key: api_keys::Model, user: Option<users::Model>) -> ApiKeyRow {
+fn row(key: api_keys::Model, user: Option<users::Model>, credentials: Option<&str>) -> ApiKeyRow {
     let (user_key, display_name, user_active) = user
         .map(|u| (u.user_key, u.display_name, u.is_active))
         .unwrap_or_default();
     ApiKeyRow {
+        used_by_credentials: credentials == Some(key.client_id.as_str()),
         client_id: key.client_id,
         user_key,
         display_name,
@@ -45,6 +47,8 @@ fn row(key: api_keys::Model, user: Option<users::Model>) -> ApiKeyRow {
         created_at: key.created_at,
         created_by: key.created_by,
         regenerated_at: key.regenerated_at,
+        regenerated_by: key.regenerated_by,
+        secret_generation: key.secret_generation,
         last_used_at: key.last_used_at,
         description: key.description,
         expires_at: key.expires_at,
@@ -53,6 +57,52 @@ fn row(key: api_keys::Model, user: Option<users::Model>) -> ApiKeyRow {
         last_failed_at: key.last_failed_at,
         last_failed_reason: key.last_failed_reason,
     }
+}
+
+/// The Client Id stored on the Xray Credentials page, when they point at this server.
+async fn credentials_client_id(db: &impl ConnectionTrait) -> Result<Option<String>, AppError> {
+    Ok(
+        xray_credentials::Entity::find_by_id(crate::credentials::service::RECORD_ID)
+            .one(db)
+            .await?
+            .filter(|c| {
+                crate::credentials::BaseUrl::from_stored(&c.base_url)
+                    == crate::credentials::BaseUrl::ThisServer
+            })
+            .map(|c| c.client_id),
+    )
+}
+
+/// The database's form of [`KeyFilter::matches`].
+fn filter_condition(filter: KeyFilter, now: DateTime<Utc>, window: FilterWindow) -> Condition {
+    use api_keys::Column as C;
+    let not_expired = Condition::any()
+        .add(C::ExpiresAt.is_null())
+        .add(C::ExpiresAt.gt(now));
+    match filter {
+        KeyFilter::All => Condition::all(),
+        KeyFilter::Active => Condition::all().add(C::IsActive.eq(true)).add(not_expired),
+        KeyFilter::Inactive => Condition::all().add(C::IsActive.eq(false)),
+        KeyFilter::ExpiringSoon => Condition::all()
+            .add(C::IsActive.eq(true))
+            .add(C::ExpiresAt.gt(now))
+            .add(C::ExpiresAt.lte(now + window.expiring())),
+        KeyFilter::Expired => Condition::all().add(C::ExpiresAt.lte(now)),
+        KeyFilter::NeverUsed => Condition::all().add(C::LastUsedAt.is_null()),
+        KeyFilter::Unused => {
+            let since = now - window.unused();
+            Condition::any().add(C::LastUsedAt.lte(since)).add(
+                Condition::all()
+                    .add(C::LastUsedAt.is_null())
+                    .add(C::CreatedAt.lte(since)),
+            )
+        }
+    }
+}
+
+/// The filter window of the policy in force.
+async fn window(db: &impl ConnectionTrait) -> Result<FilterWindow, AppError> {
+    Ok(crate::key_policy::service::load(db).await?.window())
 }
 
 fn check_search(search: &str) -> Result<String, AppError> {
@@ -92,6 +142,15 @@ fn matching(search: &str) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity>
 }
 
 pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPage, AppError> {
+    list_at(db, query, Utc::now()).await
+}
+
+/// [`list`] as the clock reads `now`.
+pub async fn list_at(
+    db: &impl ConnectionTrait,
+    query: KeyQuery,
+    now: DateTime<Utc>,
+) -> Result<ApiKeyPage, AppError> {
     let search = check_search(&query.search)?;
     let per_page = match query.per_page {
         0 => 10,
@@ -103,8 +162,11 @@ pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPa
             ))
         }
     };
+    let policy = crate::key_policy::service::load(db).await?;
+    let window = policy.window();
     let crate::db::Page { total, page, rows } = crate::db::fetch_page(
         matching(&search)
+            .filter(filter_condition(query.filter, now, window))
             .order_by_asc(users::Column::UserKeyLower)
             .order_by_asc(api_keys::Column::Id),
         db,
@@ -112,12 +174,25 @@ pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPa
         per_page,
     )
     .await?;
-    let keys = rows.into_iter().map(|(k, u)| row(k, u)).collect();
+    let credentials = credentials_client_id(db).await?;
+    let keys = rows
+        .into_iter()
+        .map(|(k, u)| row(k, u, credentials.as_deref()))
+        .collect();
+    let expiring_soon = api_keys::Entity::find()
+        .filter(filter_condition(KeyFilter::ExpiringSoon, now, window))
+        .count(db)
+        .await?;
     Ok(ApiKeyPage {
         keys,
         total,
         page,
         per_page,
+        now,
+        expiring_soon,
+        window,
+        default_expiry: policy.default_choice(),
+        max_lifetime_days: policy.max_lifetime_days,
     })
 }
 
@@ -198,6 +273,9 @@ pub async fn create_with_details(
     now: DateTime<Utc>,
 ) -> Result<IssuedKey, AppError> {
     let details = details.checked(now)?;
+    crate::key_policy::service::load(db)
+        .await?
+        .allows(details.expires_at, now)?;
     let key =
         UserKey::parse(user_key).map_err(|_| AppError::validation("user_key", "Pick a user."))?;
     let secret = ClientSecret::generate()?;
@@ -274,6 +352,7 @@ async fn hash_off_runtime(
 async fn resolve(
     txn: &impl ConnectionTrait,
     selection: &Selection,
+    now: DateTime<Utc>,
 ) -> Result<Vec<(api_keys::Model, Option<users::Model>)>, AppError> {
     match selection {
         Selection::Ids(ids) => {
@@ -329,9 +408,17 @@ async fn resolve(
             }
             Ok(found)
         }
-        Selection::AllMatching { search, expected } => {
+        Selection::AllMatching {
+            search,
+            filter,
+            expected,
+        } => {
             let search = check_search(search)?;
-            let found = matching(&search).all(txn).await?;
+            let window = window(txn).await?;
+            let found = matching(&search)
+                .filter(filter_condition(*filter, now, window))
+                .all(txn)
+                .await?;
             if found.len() as u64 != *expected {
                 return Err(AppError::Conflict(format!(
                     "The API Keys matching your search changed: there are now {}, you confirmed {}. Nothing was changed; review the list and try again.",
@@ -357,7 +444,7 @@ pub async fn delete(
     selection: Selection,
 ) -> Result<u64, AppError> {
     let txn = begin_write(db).await?;
-    let keys = resolve(&txn, &selection).await?;
+    let keys = resolve(&txn, &selection, Utc::now()).await?;
     let ids: Vec<i32> = keys.iter().map(|(k, _)| k.id).collect();
     for chunk in ids.chunks(CHUNK) {
         api_keys::Entity::delete_many()
@@ -405,13 +492,13 @@ pub async fn regenerate_with_grace(
 ) -> Result<Vec<IssuedKey>, AppError> {
     // Resolve first (cheap), hash outside the transaction, then write in one transaction that
     // checks the same keys again.
-    let count = resolve(db, &selection).await?.len();
+    let count = resolve(db, &selection, now).await?.len();
     let secrets = (0..count)
         .map(|_| ClientSecret::generate())
         .collect::<Result<Vec<_>, _>>()?;
     let hashed = hash_off_runtime(hasher, secrets).await?;
     let txn = begin_write(db).await?;
-    let keys = resolve(&txn, &selection).await?;
+    let keys = resolve(&txn, &selection, now).await?;
     if keys.len() != hashed.len() {
         return Err(AppError::Conflict(
             "The selected API Keys changed while their secrets were being generated. Nothing was changed; try again.".into(),
@@ -419,22 +506,9 @@ pub async fn regenerate_with_grace(
     }
     let mut issued = Vec::with_capacity(keys.len());
     for ((key, user), (secret, hash)) in keys.into_iter().zip(hashed) {
-        let generation = key.secret_generation + 1;
-        let client_id = key.client_id.clone();
-        let (previous, previous_until) = if grace > Duration::zero() {
-            (Some(key.secret_hash.clone()), Some(now + grace))
-        } else {
-            (None, None)
-        };
-        let mut active: api_keys::ActiveModel = key.into();
-        active.previous_secret_hash = Set(previous);
-        active.previous_secret_expires_at = Set(previous_until);
-        active.secret_hash = Set(hash);
-        active.secret_generation = Set(generation);
-        active.regenerated_at = Set(Some(now));
-        active.regenerated_by = Set(Some(actor.name.clone()));
-        active.update(&txn).await?;
         let user_key = user.map(|u| u.user_key).unwrap_or_default();
+        let client_id = key.client_id.clone();
+        rotate(&txn, actor, &key, key.secret_generation, hash, grace, now).await?;
         record(
             &txn,
             actor,
@@ -452,6 +526,219 @@ pub async fn regenerate_with_grace(
     }
     txn.commit().await?;
     Ok(issued)
+}
+
+/// Gives `key` the secret `hash` if its secret is still generation `seen`: of two
+/// administrators regenerating one key at once, exactly one wins, and the other is told who
+/// and when. The current secret keeps working for `grace` (an older one stops now).
+async fn rotate(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    key: &api_keys::Model,
+    seen: i32,
+    hash: String,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use api_keys::Column as C;
+    let (previous, previous_until) = if grace > Duration::zero() {
+        (Some(key.secret_hash.clone()), Some(now + grace))
+    } else {
+        (None, None)
+    };
+    let changed = api_keys::Entity::update_many()
+        .col_expr(C::PreviousSecretHash, Expr::value(previous))
+        .col_expr(C::PreviousSecretExpiresAt, Expr::value(previous_until))
+        .col_expr(C::SecretHash, Expr::value(hash))
+        .col_expr(C::SecretGeneration, Expr::value(seen + 1))
+        .col_expr(C::RegeneratedAt, Expr::value(Some(now)))
+        .col_expr(C::RegeneratedBy, Expr::value(Some(actor.name.clone())))
+        .filter(C::Id.eq(key.id))
+        .filter(C::SecretGeneration.eq(seen))
+        .exec(txn)
+        .await?;
+    if changed.rows_affected == 1 {
+        return Ok(());
+    }
+    let now_stored = api_keys::Entity::find_by_id(key.id).one(txn).await?;
+    Err(match now_stored {
+        None => AppError::NotFound(format!(
+            "The API Key with Client Id {} was deleted meanwhile. Nothing was changed.",
+            key.client_id
+        )),
+        Some(k) => regenerated_meanwhile(&k),
+    })
+}
+
+fn regenerated_meanwhile(key: &api_keys::Model) -> AppError {
+    AppError::Conflict(format!(
+        "{} regenerated this Client Secret at {} while you were confirming. Nothing was changed: \
+         the secret they were shown is the current one.",
+        key.regenerated_by.as_deref().unwrap_or("Someone"),
+        key.regenerated_at.map_or_else(String::new, |at| at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()),
+    ))
+}
+
+/// The answer of [`regenerate_key`].
+pub struct Regenerated {
+    pub issued: IssuedKey,
+    /// The Xray Credentials were updated with the new secret (in the same transaction).
+    pub credentials_updated: bool,
+}
+
+/// What the row's Regenerate Client Secret asks for one key.
+pub struct RegenerateOne<'a> {
+    pub client_id: &'a str,
+    /// The secret the administrator saw (`None`: whatever is current).
+    pub seen_generation: Option<i32>,
+    /// How long the current secret keeps working.
+    pub grace: Duration,
+    /// The rotation handshake: also seal the new secret into the Xray Credentials when they
+    /// hold this key, in the same transaction (if they cannot be updated, nothing changes).
+    pub update_credentials: Option<&'a crate::vault::MasterKey>,
+}
+
+/// Regenerates one key's secret, as the row's dialog asks.
+pub async fn regenerate_key(
+    db: &DatabaseConnection,
+    hasher: &SecretHasher,
+    actor: &Actor,
+    request: RegenerateOne<'_>,
+    now: DateTime<Utc>,
+) -> Result<Regenerated, AppError> {
+    let RegenerateOne {
+        client_id,
+        seen_generation,
+        grace,
+        update_credentials,
+    } = request;
+    let secret = ClientSecret::generate()?;
+    let hashed = hash_off_runtime(hasher, vec![secret]).await?;
+    let (secret, hash) = hashed.into_iter().next().ok_or(AppError::Internal)?;
+    let txn = begin_write(db).await?;
+    let key = find_key(&txn, client_id, true).await?;
+    let seen = seen_generation.unwrap_or(key.secret_generation);
+    if seen != key.secret_generation {
+        return Err(regenerated_meanwhile(&key));
+    }
+    let user = users::Entity::find_by_id(key.user_id).one(&txn).await?;
+    let user_key = user.map(|u| u.user_key).unwrap_or_default();
+    rotate(&txn, actor, &key, seen, hash, grace, now).await?;
+    record(
+        &txn,
+        actor,
+        action::REGENERATE,
+        Some(&key.client_id),
+        Outcome::Success,
+        Some(format!("user: {user_key}")),
+    )
+    .await?;
+    let credentials_updated = match update_credentials {
+        Some(master_key) => {
+            crate::credentials::service::reseal_for_key(
+                &txn,
+                master_key,
+                actor,
+                &key.client_id,
+                secret.expose(),
+            )
+            .await?
+        }
+        None => false,
+    };
+    txn.commit().await?;
+    Ok(Regenerated {
+        issued: IssuedKey {
+            user_key,
+            client_id: key.client_id,
+            client_secret: secret.into_inner(),
+        },
+        credentials_updated,
+    })
+}
+
+/// Deactivates, reactivates or sets the expiry of every selected key, all or none; one audit
+/// entry per key changed.
+pub async fn bulk_change(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    selection: Selection,
+    change: BulkChange,
+    now: DateTime<Utc>,
+) -> Result<super::BulkResult, AppError> {
+    use api_keys::Column as C;
+    let expiry = match change {
+        BulkChange::SetExpiry(choice) => {
+            let details = KeyDetails {
+                description: String::new(),
+                expires_at: choice.at(now)?,
+            }
+            .checked(now)?;
+            crate::key_policy::service::load(db)
+                .await?
+                .allows(details.expires_at, now)?;
+            Some(details.expires_at)
+        }
+        _ => None,
+    };
+    let txn = begin_write(db).await?;
+    let keys = resolve(&txn, &selection, now).await?;
+    let (to_change, unchanged): (Vec<_>, Vec<_>) =
+        keys.into_iter().partition(|(k, _)| match change {
+            BulkChange::Deactivate => k.is_active,
+            BulkChange::Reactivate => !k.is_active,
+            BulkChange::SetExpiry(_) => true,
+        });
+    if to_change.is_empty() {
+        return Err(AppError::Conflict(
+            match change {
+                BulkChange::Deactivate => "The selected API Keys were already inactive",
+                _ => "The selected API Keys were already active",
+            }
+            .into(),
+        ));
+    }
+    let ids: Vec<i32> = to_change.iter().map(|(k, _)| k.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let update = api_keys::Entity::update_many().filter(C::Id.is_in(chunk.to_vec()));
+        let update = match (change, expiry) {
+            (BulkChange::Deactivate, _) => update
+                .col_expr(C::IsActive, Expr::value(false))
+                .col_expr(C::DeactivatedAt, Expr::value(Some(now)))
+                .col_expr(C::DeactivatedBy, Expr::value(Some(actor.name.clone()))),
+            (BulkChange::Reactivate, _) => update.col_expr(C::IsActive, Expr::value(true)),
+            (BulkChange::SetExpiry(_), at) => {
+                update.col_expr(C::ExpiresAt, Expr::value(at.flatten()))
+            }
+        };
+        update.exec(&txn).await?;
+    }
+    let (what, detail) = match (change, expiry.flatten()) {
+        (BulkChange::Deactivate, _) => (action::DEACTIVATE, None),
+        (BulkChange::Reactivate, _) => (action::REACTIVATE, None),
+        (BulkChange::SetExpiry(_), Some(at)) => {
+            (action::EDIT, Some(format!("expires: {}", at.to_rfc3339())))
+        }
+        (BulkChange::SetExpiry(_), None) => (action::EDIT, Some("expires: never".to_string())),
+    };
+    for (key, _) in &to_change {
+        record(
+            &txn,
+            actor,
+            what,
+            Some(&key.client_id),
+            Outcome::Success,
+            detail.clone(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(super::BulkResult {
+        changed: to_change.len() as u64,
+        unchanged: unchanged.len() as u64,
+    })
 }
 
 /// A key's description and expiry as stored.
@@ -527,9 +814,25 @@ pub async fn edit_details(
     details: KeyDetails,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let details = details.checked(now)?;
     let txn = begin_write(db).await?;
     let key = find_key(&txn, client_id, true).await?;
+    // An unchanged expiry (even a past one, or one a stricter policy would refuse) may stay
+    // while the description changes: only a change is held to the rules.
+    let details = if details.expires_at == key.expires_at {
+        let expires_at = details.expires_at;
+        KeyDetails {
+            expires_at: None,
+            ..details
+        }
+        .checked(now)
+        .map(|d| KeyDetails { expires_at, ..d })?
+    } else {
+        let details = details.checked(now)?;
+        crate::key_policy::service::load(&txn)
+            .await?
+            .allows(details.expires_at, now)?;
+        details
+    };
     let client_id = key.client_id.clone();
     let expiry = details
         .expires_at

@@ -22,9 +22,6 @@ pub const SWEEP_LEASE: &str = "api_key_sweep";
 pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a sweeper's lease lasts; it renews it every run.
 const LEASE_LENGTH: Duration = Duration::minutes(5);
-/// Warning lead times before an expiry (the policy's defaults).
-pub const WARN_BEFORE: [Duration; 2] = [super::EXPIRY_WARNING, Duration::days(1)];
-use super::UNUSED_AFTER;
 
 /// The event kinds.
 pub mod kind {
@@ -53,6 +50,8 @@ pub async fn sweep(
         return Ok(None);
     }
     let txn = begin_write(db).await?;
+    // Lead times and the unused threshold come from the API Key Policy.
+    let policy = crate::key_policy::service::load(&txn).await?;
     let system = Actor::system();
     let mut swept = Swept::default();
 
@@ -101,7 +100,11 @@ pub async fn sweep(
         }
     }
 
-    for lead in WARN_BEFORE {
+    for lead in policy
+        .warn_days
+        .iter()
+        .map(|d| Duration::days(i64::from(*d)))
+    {
         let soon = api_keys::Entity::find()
             .filter(api_keys::Column::ExpiresAt.gt(now))
             .filter(api_keys::Column::ExpiresAt.lte(now + lead))
@@ -117,7 +120,7 @@ pub async fn sweep(
         }
     }
 
-    let cutoff = now - UNUSED_AFTER;
+    let cutoff = now - policy.window().unused();
     let idle = api_keys::Entity::find()
         .filter(
             Condition::any()

@@ -49,6 +49,8 @@ pub mod action {
     pub const API_KEY_AUTH_REFUSED: &str = "api_key_auth_refused";
     pub const API_KEY_EXPIRED: &str = "api_key_expired";
     pub const API_KEY_OLD_SECRET_EXPIRED: &str = "api_key_old_secret_expired";
+    pub const KEY_POLICY_CHANGE: &str = "key_policy_change";
+    pub const KEY_POLICY_APPLY_MAXIMUM: &str = "key_policy_apply_maximum";
     pub const SIGNING_KEY_ROTATED: &str = "signing_key_rotate";
     /// Edit mode of the Xray Credentials page was opened.
     pub const CREDENTIALS_EDIT: &str = "credentials_edit_view";
@@ -76,6 +78,8 @@ pub mod action {
         API_KEY_AUTH_REFUSED,
         API_KEY_EXPIRED,
         API_KEY_OLD_SECRET_EXPIRED,
+        KEY_POLICY_CHANGE,
+        KEY_POLICY_APPLY_MAXIMUM,
         SIGNING_KEY_ROTATED,
         CREDENTIALS_EDIT,
         CREDENTIALS_SAVE,

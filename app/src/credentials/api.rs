@@ -12,8 +12,10 @@ use crate::error::AppError;
 pub async fn get_xray_credentials() -> Result<CredentialsPage, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (user, _) = ctx.require_any(service::ROLES).await?;
+        let stored = service::load_checked(&ctx.state.db, &ctx.state.master_key).await?;
         Ok(CredentialsPage {
-            stored: service::load_checked(&ctx.state.db, &ctx.state.master_key).await?,
+            issued_here: service::issued_here(&ctx.state.db, stored.as_ref()).await?,
+            stored,
             viewer_is_admin: user.is_administrator,
         })
     })

@@ -471,6 +471,35 @@ pub struct CredentialsView {
 pub struct CredentialsPage {
     pub stored: Option<CredentialsView>,
     pub viewer_is_admin: bool,
+    /// When the stored Client ID is a key of this server: whose it is and how it stands.
+    #[serde(default)]
+    pub issued_here: Option<IssuedHere>,
+}
+
+/// The API key of this server that the stored credentials use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IssuedHere {
+    pub user_key: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl IssuedHere {
+    /// "Issued by this server to <user key> · expires <date or never> · last used <when>".
+    pub fn line(&self) -> String {
+        let day = |at: Option<chrono::DateTime<chrono::Utc>>, none: &str| {
+            at.map_or_else(|| none.to_string(), |t| t.format("%Y-%m-%d").to_string())
+        };
+        format!(
+            "Issued by this server to {} · expires {} · last used {}",
+            self.user_key,
+            day(self.expires_at, "never"),
+            self.last_used_at.map_or_else(
+                || "never".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            ),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -282,6 +282,7 @@ fn CredentialsScreen() -> impl IntoView {
                     Ok(page) => {
                         shown.set(Some(page.clone()));
                         let stored = page.stored.clone();
+                        let issued_line = page.issued_here.as_ref().map(super::IssuedHere::line);
                         view! {
                             <About viewer_is_admin=page.viewer_is_admin />
                             {move || {
@@ -299,7 +300,19 @@ fn CredentialsScreen() -> impl IntoView {
                                 } else {
                                     match stored.clone() {
                                         Some(stored) => {
-                                            view! { <ViewPanel stored=stored test=test /> }.into_any()
+                                            let issued = issued_line.clone();
+                                            view! {
+                                                <ViewPanel stored=stored test=test />
+                                                {issued
+                                                    .map(|line| {
+                                                        view! {
+                                                            <p class="panel__note" data-testid="issued-here">
+                                                                {line}
+                                                            </p>
+                                                        }
+                                                    })}
+                                            }
+                                                .into_any()
                                         }
                                         None => {
                                             view! {

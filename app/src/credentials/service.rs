@@ -242,6 +242,80 @@ async fn try_save(
     Ok(Some(new_version))
 }
 
+/// The key of this server that `view` uses, when it points at this server's API.
+pub async fn issued_here(
+    db: &impl ConnectionTrait,
+    view: Option<&CredentialsView>,
+) -> Result<Option<super::IssuedHere>, AppError> {
+    use crate::entities::{api_keys, users};
+    let Some(view) = view.filter(|v| v.base_url == BaseUrl::ThisServer) else {
+        return Ok(None);
+    };
+    let found = api_keys::Entity::find()
+        .filter(api_keys::Column::ClientId.eq(view.client_id.as_str()))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.map(|(key, user)| super::IssuedHere {
+        user_key: user.map(|u| u.user_key).unwrap_or_default(),
+        expires_at: key.expires_at,
+        last_used_at: key.last_used_at,
+    }))
+}
+
+/// The rotation handshake: inside the caller's transaction (the key's regeneration), seals
+/// `new_secret` into the stored credentials, which must hold `client_id` for this server's API.
+/// An error rolls the caller's transaction back, so the key keeps its secret too.
+pub async fn reseal_for_key(
+    txn: &impl ConnectionTrait,
+    master_key: &MasterKey,
+    actor: &Actor,
+    client_id: &str,
+    new_secret: &str,
+) -> Result<bool, AppError> {
+    master_key_is_current(txn, master_key).await?;
+    let row = creds::Entity::find_by_id(RECORD_ID)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .filter(|row| {
+            row.client_id == client_id && BaseUrl::from_stored(&row.base_url) == BaseUrl::ThisServer
+        })
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "The Xray Credentials no longer hold this API Key, so they could not be updated. \
+                 Nothing was changed."
+                    .into(),
+            )
+        })?;
+    let sealed = master_key.seal(new_secret.as_bytes(), &row.secret_binding())?;
+    let result = creds::Entity::update_many()
+        .col_expr(creds::Column::SecretSealed, Expr::value(sealed))
+        .col_expr(creds::Column::Version, Expr::value(row.version + 1))
+        .col_expr(creds::Column::UpdatedBy, Expr::value(actor.name.clone()))
+        .col_expr(creds::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(creds::Column::Id.eq(RECORD_ID))
+        .filter(creds::Column::Version.eq(row.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "The Xray Credentials were changed at the same moment. Nothing was changed; try again."
+                .into(),
+        ));
+    }
+    record(
+        txn,
+        actor,
+        action::CREDENTIALS_SAVE,
+        Some(client_id),
+        AuditOutcome::Success,
+        Some("Client secret: replaced by the API Key's regeneration".into()),
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Whether keeping the stored secret would send it to another Client ID or API than the one it
 /// was saved for.
 pub fn sends_elsewhere(

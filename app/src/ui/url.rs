@@ -45,6 +45,12 @@ pub fn list_href(path: &str, search: &str, page: u64, size: Option<u64>) -> Stri
     }
 }
 
+/// `href` with `name=value` added to its query.
+pub fn with_query(href: &str, name: &str, value: &str) -> String {
+    let joint = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{joint}{name}={}", js_encode(value))
+}
+
 /// The sign-in page that returns to `here` (a path with its query) afterwards.
 pub fn login_path(here: &str) -> String {
     format!("/login?next={}", percent_encode(here, true))

@@ -13,6 +13,8 @@ export class ApiKeysPage {
   readonly selectButton: Locator;
   readonly selectedButton: Locator;
   readonly empty: Locator;
+  readonly show: Locator;
+  readonly banner: Locator;
 
   constructor(readonly page: Page) {
     this.shell = new AppShell(page);
@@ -25,6 +27,8 @@ export class ApiKeysPage {
     this.selectButton = page.getByRole('button', { name: 'Select', exact: true });
     this.selectedButton = page.getByRole('button', { name: /^\(\d+\) Selected$/ });
     this.empty = page.getByText('No API Keys were found');
+    this.show = page.getByRole('combobox', { name: 'Show' });
+    this.banner = page.getByRole('region', { name: 'Expiring keys' });
   }
 
   async open(query = '') {
@@ -69,7 +73,19 @@ export class ApiKeysPage {
     await this.page.getByRole('menu', { name: 'Select' }).getByRole('menuitem', { name: mode, exact: true }).click();
   }
 
-  async bulk(action: 'Delete' | 'Regenerate Client Secret') {
+  /** Opens the row's "More actions" menu and picks `action`. */
+  async rowAction(userKey: string, action: 'Edit details' | 'Deactivate' | 'Reactivate' | 'Revoke old secret now') {
+    await this.row(userKey).getByRole('button', { name: `More actions for ${userKey}` }).click();
+    await this.page.getByRole('menu', { name: `Actions for ${userKey}` }).getByRole('menuitem', { name: action }).click();
+  }
+
+  /** The row's cell in the column headed `column`. */
+  cell(userKey: string, column: 'Description' | 'Status' | 'Created' | 'Last used' | 'Expires'): Locator {
+    const index = { Description: 4, Status: 5, Created: 6, 'Last used': 7, Expires: 8 }[column];
+    return this.row(userKey).locator('td').nth(index);
+  }
+
+  async bulk(action: 'Delete' | 'Regenerate Client Secret' | 'Deactivate' | 'Reactivate' | 'Set expiry…') {
     await this.selectedButton.click();
     await this.page.getByRole('menu', { name: 'Bulk actions' }).getByRole('menuitem', { name: action }).click();
   }

@@ -348,3 +348,88 @@ fn api_key_server_functions_are_for_administrators_and_never_cache_secrets() {
         .await;
     });
 }
+
+/// Posts `body` (form-encoded, or JSON when it starts with `{`) to a server function.
+async fn call(
+    db: &DatabaseConnection,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> (StatusCode, String) {
+    let content_type = if body.starts_with('{') {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (response, text) = send(db, request).await;
+    (response.status(), text)
+}
+
+#[test]
+fn the_lifecycle_and_policy_functions_are_for_administrators_and_refuse_bad_choices_clearly() {
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            let operator = harness::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+            let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let key = harness::key_for(&b.db, "life-http").await;
+            let id = key.client_id.as_str();
+            let all = r#"{"selection":{"AllMatching":{"search":"life-http","filter":"All","expected":1}},"change":"Deactivate"}"#;
+            let calls: Vec<(&str, String)> = vec![
+                (app::api_keys::ListApiKeys::PATH, "search=&page=1&per_page=10&filter=expiring".into()),
+                (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description=x&expires=never")),
+                (app::api_keys::SetApiKeyActive::PATH, format!("client_id={id}&active=false")),
+                (app::api_keys::RevokeOldSecret::PATH, format!("client_id={id}")),
+                (app::api_keys::RegenerateApiKey::PATH, format!("client_id={id}&seen_generation=1")),
+                (app::api_keys::ChangeApiKeys::PATH, all.into()),
+                (app::key_policy::GetKeyPolicy::PATH, String::new()),
+                (app::key_policy::PreviewPolicyMaximum::PATH, String::new()),
+                (app::key_policy::ApplyPolicyMaximum::PATH, "expected=0".into()),
+                (
+                    app::key_policy::SaveKeyPolicy::PATH,
+                    r#"{"policy":{"default_expiry_days":null,"max_lifetime_days":null,"warn_days":[7,1],"unused_days":90}}"#.into(),
+                ),
+            ];
+            for (path, body) in &calls {
+                let (status, text) = call(&b.db, path, &operator, body).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {text}");
+            }
+            // A wrong choice is a 400 that says what to choose; nothing changes.
+            let bad: Vec<(&str, String, &str)> = vec![
+                (app::api_keys::ListApiKeys::PATH, "search=&page=1&per_page=10&filter=sleepy".into(), "Show one of the listed choices"),
+                (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description=x&expires=soonish"), "Choose when the key expires"),
+                (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description=x&expires=2020-01-01"), "Choose a date after today"),
+                (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description={}&expires=never", "x".repeat(201)), "At most 200 characters"),
+                (app::api_keys::RegenerateApiKey::PATH, format!("client_id={id}&seen_generation=1&grace_hours=100000"), "Keep the old secret working for at most 30 days"),
+                (app::api_keys::RegenerateApiKey::PATH, format!("client_id={id}&seen_generation=abc"), ""),
+                (app::api_keys::ChangeApiKeys::PATH, r#"{"selection":{"Ids":[]},"change":"Explode"}"#.into(), ""),
+                (app::key_policy::SaveKeyPolicy::PATH, r#"{"policy":{"default_expiry_days":45,"max_lifetime_days":null,"warn_days":[7],"unused_days":90}}"#.into(), "Choose Never, 30, 90, 180 or 365 days"),
+            ];
+            for (path, body, message) in &bad {
+                let (status, text) = call(&b.db, path, &admin, body).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {text}");
+                assert!(text.contains(message), "{path} {body}: {text}");
+            }
+            // A stale generation: the other administrator's regeneration is named (409).
+            let (status, _) = call(&b.db, app::api_keys::RegenerateApiKey::PATH, &admin, &format!("client_id={id}&seen_generation=1")).await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, text) = call(&b.db, app::api_keys::RegenerateApiKey::PATH, &admin, &format!("client_id={id}&seen_generation=1")).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{text}");
+            assert!(text.contains("admin regenerated this Client Secret at"), "{text}");
+            // Unknown keys are 404s.
+            let (status, _) = call(&b.db, app::api_keys::SetApiKeyActive::PATH, &admin, &format!("client_id={}&active=false", "F".repeat(32))).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            let (response, _) = send(&b.db, page("/api-key-policy", Some(&operator))).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            let (response, html) = send(&b.db, page("/api-key-policy", Some(&admin))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(html.contains("Default expiry for new keys"));
+        })
+        .await;
+    });
+}

@@ -11,6 +11,7 @@ use sea_orm::EntityTrait;
 
 fn query(search: &str, page: u64, per_page: u64) -> KeyQuery {
     KeyQuery {
+        filter: Default::default(),
         search: search.into(),
         page,
         per_page,
@@ -252,6 +253,7 @@ async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
             key_for(&b.db, k).await;
         }
         let stale = Selection::AllMatching {
+            filter: Default::default(),
             search: "bulk".into(),
             expected: 2,
         };
@@ -262,6 +264,7 @@ async fn all_matching_is_resolved_at_confirm_time_with_the_count_checked() {
         );
         assert_eq!(keys::count(&b.db).await.unwrap(), 4);
         let ok = Selection::AllMatching {
+            filter: Default::default(),
             search: "bulk".into(),
             expected: 3,
         };
@@ -304,6 +307,7 @@ async fn bulk_regenerate_of_a_thousand_keys_is_one_transaction() {
             &h,
             &Actor::cli(),
             Selection::AllMatching {
+                filter: Default::default(),
                 search: "seed-".into(),
                 expected: 1000,
             },

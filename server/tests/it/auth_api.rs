@@ -690,6 +690,7 @@ fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
         let page = keys::list(
             &b.db,
             app::api_keys::KeyQuery {
+                filter: Default::default(),
                 search: "api-user".into(),
                 page: 1,
                 per_page: 10,

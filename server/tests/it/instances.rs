@@ -155,3 +155,108 @@ async fn a_key_deleted_on_one_instance_is_refused_by_the_other_and_sessions_are_
     })
     .await;
 }
+
+/// A token minted with an old secret, and every token of an expiring key, die on both instances
+/// when the grace period ends or the key expires: no request to either server is needed for it,
+/// and neither instance's whoami cache keeps a dead token alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_die_on_every_instance_at_the_end_of_a_grace_period_and_at_expiry() {
+    harness::each_backend(|backend| async move {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hasher = SecretHasher::new(
+            HashScheme::HmacSha256,
+            Pepper::from_hex(PEPPER).expect("pepper"),
+        );
+        let cli = app::audit::service::Actor::cli();
+        for user_key in ["grace-user", "expiry-user"] {
+            harness::user(&backend.db, user_key).await;
+        }
+        let graced = app::api_keys::service::create(&backend.db, &hasher, &cli, "grace-user")
+            .await
+            .expect("key");
+        let expiring = app::api_keys::service::create(&backend.db, &hasher, &cli, "expiry-user")
+            .await
+            .expect("key");
+        let url = backend.url.expose().to_string();
+        let vars = [
+            ("DATABASE_URL", url.as_str()),
+            ("XRAY_KEYS_PEPPER", PEPPER),
+            ("XRAY_KEYS_MASTER_KEY", MASTER_KEY),
+            ("XRAY_KEYS_DATA_DIR", "data"),
+        ];
+        let (one, other) = blocking(|| {
+            (
+                Server::start(dir.path(), &vars),
+                Server::start(dir.path(), &vars),
+            )
+        });
+        let token_of = |port: u16, key: &app::api_keys::IssuedKey| {
+            let answer = authenticate(port, &key.client_id, &key.client_secret);
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            serde_json::from_str::<String>(&answer.body).expect("a JSON string token")
+        };
+        let old_token = token_of(one.port, &graced);
+        let expiring_token = token_of(other.port, &expiring);
+
+        // A grace period of three seconds and an expiry three seconds away, set in the database
+        // as another instance (or the command line) would.
+        let now = chrono::Utc::now();
+        let renewed = app::api_keys::service::regenerate_with_grace(
+            &backend.db,
+            &hasher,
+            &cli,
+            app::api_keys::Selection::Ids(vec![graced.client_id.clone()]),
+            chrono::Duration::seconds(3),
+            now,
+        )
+        .await
+        .expect("regenerate")
+        .remove(0);
+        app::api_keys::service::edit_details(
+            &backend.db,
+            &cli,
+            &expiring.client_id,
+            app::api_keys::KeyDetails {
+                description: String::new(),
+                expires_at: Some(now + chrono::Duration::seconds(3)),
+            },
+            now,
+        )
+        .await
+        .expect("expiry");
+        let new_token = token_of(other.port, &renewed);
+
+        // Alive on both (and cached by both) until the end…
+        for port in [one.port, other.port] {
+            for token in [&old_token, &expiring_token, &new_token] {
+                let answer = whoami(port, token);
+                assert_eq!(answer.status, 200, "before the end: {}", answer.body);
+            }
+        }
+        // …then refused by both, while the new secret's token lives on.
+        let dead_everywhere =
+            harness::eventually_blocking(100, std::time::Duration::from_millis(100), || {
+                [one.port, other.port].iter().all(|port| {
+                    whoami(*port, &old_token).status == 401
+                        && whoami(*port, &expiring_token).status == 401
+                })
+            });
+        assert!(
+            dead_everywhere,
+            "the old secret's and the expired key's tokens die on both"
+        );
+        for port in [one.port, other.port] {
+            assert_eq!(whoami(port, &new_token).status, 200);
+            assert_eq!(
+                authenticate(port, &graced.client_id, &graced.client_secret).status,
+                401,
+                "the old secret itself is refused"
+            );
+            assert_eq!(
+                authenticate(port, &expiring.client_id, &expiring.client_secret).status,
+                401
+            );
+        }
+    })
+    .await;
+}

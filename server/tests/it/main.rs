@@ -15,6 +15,7 @@ mod hostile;
 mod http;
 mod identity;
 mod instances;
+mod key_console;
 mod lifecycle;
 mod load;
 mod schema;

@@ -10,18 +10,24 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api_keys::api::*;
-use crate::api_keys::{plural_keys, ApiKeyPage, IssuedKey, Selection, PER_PAGE_CHOICES};
+use crate::api_keys::{
+    plural_keys, ApiKeyPage, BulkChange, ExpiryChoice, IssuedKey, KeyFilter, Selection,
+    PER_PAGE_CHOICES,
+};
 use crate::ui::dialog::{Confirm, Modal};
 use crate::ui::guard::RequireRole;
 use crate::ui::notice::{ErrorNotice, Flash, FlashRegion};
 use crate::ui::page::{PageHeader, Pagination};
-use crate::ui::url::{list_href, query_page, query_search, query_size};
+use crate::ui::url::{list_href, query_page, query_search, query_size, with_query};
 use crate::users::Role;
 
 mod dialogs;
+mod format;
 mod table;
 
-use dialogs::{CreateDialog, IssuedDialog};
+use dialogs::{
+    BulkExpiryDialog, CreateDialog, EditDialog, ExpiryRules, IssuedDialog, RegenerateDialog,
+};
 use table::KeysTable;
 
 #[component]
@@ -46,6 +52,24 @@ pub(super) enum Dialog {
     Regenerate {
         user_key: String,
         client_id: String,
+        /// The secret the dialog was opened on.
+        generation: i32,
+        grace_running: bool,
+        used_by_credentials: bool,
+    },
+    Edit {
+        user_key: String,
+        client_id: String,
+        description: String,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    Deactivate {
+        user_key: String,
+        client_id: String,
+    },
+    RevokeOldSecret {
+        user_key: String,
+        client_id: String,
     },
     BulkDelete {
         count: u64,
@@ -53,9 +77,19 @@ pub(super) enum Dialog {
     BulkRegenerate {
         count: u64,
     },
+    BulkDeactivate {
+        count: u64,
+    },
+    BulkReactivate {
+        count: u64,
+    },
+    BulkExpiry {
+        count: u64,
+    },
     /// New secrets, shown once.
     Issued {
         keys: Vec<IssuedKey>,
+        grace_given: bool,
     },
 }
 
@@ -66,25 +100,53 @@ fn ApiKeysConsole() -> impl IntoView {
     let search = Memo::new(move |_| query.with(query_search));
     let page = Memo::new(move |_| query.with(query_page));
     let per_page = Memo::new(move |_| query.with(|q| query_size(q, &PER_PAGE_CHOICES, 10)));
-    let href = move |q: &str, page: u64, size: u64| {
-        list_href("/api-keys", q, page, (size != 10).then_some(size))
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("show")
+                .and_then(|s| KeyFilter::parse(&s))
+                .unwrap_or_default()
+        })
+    });
+    let href_for = move |q: &str, page: u64, size: u64, show: KeyFilter| {
+        let base = list_href("/api-keys", q, page, (size != 10).then_some(size));
+        if show == KeyFilter::All {
+            base
+        } else {
+            with_query(&base, "show", show.name())
+        }
     };
+    let href = move |q: &str, page: u64, size: u64| href_for(q, page, size, filter.get_untracked());
 
     let create = ServerAction::<CreateApiKey>::new();
     let delete = ServerAction::<DeleteApiKeys>::new();
     let regenerate = ServerAction::<RegenerateApiKeys>::new();
+    let regenerate_one = ServerAction::<RegenerateApiKey>::new();
+    let edit = ServerAction::<EditApiKey>::new();
+    let set_active = ServerAction::<SetApiKeyActive>::new();
+    let revoke = ServerAction::<RevokeOldSecret>::new();
+    let change = ServerAction::<ChangeApiKeys>::new();
     let keys = Resource::new(
         move || {
             (
                 search.get(),
                 page.get(),
                 per_page.get(),
-                create.version().get(),
-                delete.version().get(),
-                regenerate.version().get(),
+                filter.get(),
+                (
+                    create.version().get(),
+                    delete.version().get(),
+                    regenerate.version().get(),
+                    regenerate_one.version().get(),
+                    edit.version().get(),
+                    set_active.version().get(),
+                    revoke.version().get(),
+                    change.version().get(),
+                ),
             )
         },
-        |(search, page, per_page, ..)| list_api_keys(search, page, per_page),
+        |(search, page, per_page, filter, _)| {
+            list_api_keys(search, page, per_page, filter.name().to_string())
+        },
     );
 
     let dialog = RwSignal::new(Dialog::Closed);
@@ -93,11 +155,15 @@ fn ApiKeysConsole() -> impl IntoView {
     let all_matching = RwSignal::new(false);
     let select_menu_open = RwSignal::new(false);
     let bulk_menu_open = RwSignal::new(false);
+    let open_menu = RwSignal::new(None::<String>);
+    // Which key's reactivation is under way, for its message.
+    let reactivating = RwSignal::new(String::new());
 
-    // A new search or page size starts a new selection.
+    // A new search, filter or page size starts a new selection.
     Effect::new(move |_| {
         search.track();
         per_page.track();
+        filter.track();
         selected.set(BTreeSet::new());
         all_matching.set(false);
     });
@@ -109,6 +175,22 @@ fn ApiKeysConsole() -> impl IntoView {
     let shown = RwSignal::new(None::<ApiKeyPage>);
     let loaded = move || shown.get();
     let total = move || loaded().map(|p| p.total).unwrap_or(0);
+    // Read without tracking: the dialogs built from it must not be rebuilt (losing what was
+    // typed) each time the list reloads behind them.
+    let rules = move || {
+        shown.get_untracked().map_or(
+            ExpiryRules {
+                default: ExpiryChoice::Never,
+                max_days: None,
+                now: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            },
+            |p| ExpiryRules {
+                default: p.default_expiry,
+                max_days: p.max_lifetime_days,
+                now: p.now,
+            },
+        )
+    };
     let page_ids = move || {
         loaded()
             .map(|p| {
@@ -130,6 +212,7 @@ fn ApiKeysConsole() -> impl IntoView {
         if all_matching.get_untracked() {
             Selection::AllMatching {
                 search: search.get_untracked(),
+                filter: filter.get_untracked(),
                 expected: total(),
             }
         } else {
@@ -171,10 +254,17 @@ fn ApiKeysConsole() -> impl IntoView {
             } else {
                 format!("The Client Secrets of {} were regenerated.", plural_keys(n))
             };
+            let grace_given = matches!(dialog.get_untracked(), Dialog::BulkRegenerate { .. })
+                && regenerate
+                    .input()
+                    .with_untracked(|i| i.as_ref().is_some_and(|i| i.grace_hours > 0));
             selected.set(BTreeSet::new());
             all_matching.set(false);
             flash.set(Some(Flash::Done(message)));
-            dialog.set(Dialog::Issued { keys: issued });
+            dialog.set(Dialog::Issued {
+                keys: issued,
+                grace_given,
+            });
             // The secrets now live only in the dialog; forget the action's copy.
             regenerate.value().set(None);
         }
@@ -183,6 +273,127 @@ fn ApiKeysConsole() -> impl IntoView {
             flash.set(Some(Flash::Failed(e.to_string())));
         }
         None => {}
+    });
+    Effect::new(move |_| match regenerate_one.value().get() {
+        Some(Ok(done)) => {
+            let grace_given = regenerate_one
+                .input()
+                .with_untracked(|i| i.as_ref().is_some_and(|i| i.grace_hours > 0));
+            let message = match &done.credentials {
+                Some(credentials) => format!("API key regenerated. {credentials}"),
+                None => format!(
+                    "The Client Secret of the API Key for user with key {} was regenerated.",
+                    done.issued.user_key
+                ),
+            };
+            let failed_test = done
+                .credentials
+                .as_deref()
+                .is_some_and(|c| !c.ends_with("connected."));
+            flash.set(Some(if failed_test {
+                Flash::Warning(message)
+            } else {
+                Flash::Done(message)
+            }));
+            dialog.set(Dialog::Issued {
+                keys: vec![done.issued],
+                grace_given,
+            });
+            regenerate_one.value().set(None);
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+    // The single-key changes: a message, the dialog closed (an error in Edit details stays in
+    // its dialog, next to what to fix).
+    Effect::new(move |_| {
+        if let Some(Ok(())) = edit.value().get() {
+            if let Dialog::Edit { user_key, .. } = dialog.get_untracked() {
+                flash.set(Some(Flash::Done(format!(
+                    "The details of the API Key for user with key {user_key} were saved."
+                ))));
+            }
+            dialog.set(Dialog::Closed);
+        }
+    });
+    Effect::new(move |_| match set_active.value().get() {
+        Some(Ok(())) => {
+            let message = match dialog.get_untracked() {
+                Dialog::Deactivate { user_key, .. } => {
+                    format!("API key for user with key {user_key} deactivated.")
+                }
+                _ => format!(
+                    "API key reactivated. The API Key for user with key {} works again; request new tokens.",
+                    reactivating.get_untracked()
+                ),
+            };
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Done(message)));
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(())) => {
+            if let Dialog::RevokeOldSecret { user_key, .. } = dialog.get_untracked() {
+                flash.set(Some(Flash::Done(format!(
+                    "The old secret of the API Key for user with key {user_key} stopped working."
+                ))));
+            }
+            dialog.set(Dialog::Closed);
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(done)) => {
+            let verb = match dialog.get_untracked() {
+                Dialog::BulkDeactivate { .. } => "deactivated",
+                Dialog::BulkReactivate { .. } => "reactivated",
+                _ => "given the new expiry",
+            };
+            let mut message = format!(
+                "{} {} {verb}.",
+                plural_keys(done.changed),
+                if done.changed == 1 { "was" } else { "were" }
+            );
+            if done.unchanged > 0 {
+                message.push_str(&format!(
+                    " {} already {}.",
+                    plural_keys(done.unchanged),
+                    if verb == "deactivated" {
+                        "inactive: left as they were"
+                    } else {
+                        "active: left as they were"
+                    }
+                ));
+            }
+            selected.set(BTreeSet::new());
+            all_matching.set(false);
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Done(message)));
+        }
+        Some(Err(e)) => {
+            dialog.set(Dialog::Closed);
+            flash.set(Some(Flash::Failed(e.to_string())));
+        }
+        None => {}
+    });
+    let on_reactivate = Callback::new(move |(user_key, client_id): (String, String)| {
+        reactivating.set(user_key);
+        set_active.dispatch(SetApiKeyActive {
+            client_id,
+            active: true,
+        });
     });
 
     let navigate_search = navigate.clone();
@@ -212,11 +423,38 @@ fn ApiKeysConsole() -> impl IntoView {
         let size = event_target_value(&ev).parse().unwrap_or(10);
         navigate_size(&href(&search.get_untracked(), 1, size), Default::default());
     };
+    let navigate_show = navigate.clone();
+    let on_show = move |ev: leptos::ev::Event| {
+        let show = KeyFilter::parse(&event_target_value(&ev)).unwrap_or_default();
+        navigate_show(
+            &href_for(&search.get_untracked(), 1, per_page.get_untracked(), show),
+            Default::default(),
+        );
+    };
+    let banner =
+        move || loaded().filter(|p| p.expiring_soon > 0 && filter.get() != KeyFilter::ExpiringSoon);
 
     let close_dialog = Callback::new(move |_| {
         dialog.set(Dialog::Closed);
         create.value().set(None);
+        edit.value().set(None);
     });
+    let bulk_item = move |label: &'static str, next: fn(u64) -> Dialog| {
+        view! {
+            <li role="none">
+                <button
+                    type="button"
+                    role="menuitem"
+                    on:click=move |_| {
+                        bulk_menu_open.set(false);
+                        dialog.set(next(selected_count()));
+                    }
+                >
+                    {label}
+                </button>
+            </li>
+        }
+    };
 
     view! {
         <PageHeader
@@ -233,8 +471,38 @@ fn ApiKeysConsole() -> impl IntoView {
             >
                 "Create API Key"
             </button>
+            <a href="/api-key-policy" class="button button--subtle">
+                "API Key Policy"
+            </a>
         </PageHeader>
         <FlashRegion flash=flash />
+        {move || {
+            banner()
+                .map(|p| {
+                    let n = p.expiring_soon;
+                    let text = format!(
+                        "{} expire{} within {} days.",
+                        if n == 1 { "1 API key".to_string() } else { format!("{n} API keys") },
+                        if n == 1 { "s" } else { "" },
+                        p.window.expiring_days,
+                    );
+                    let show_them = href_for(
+                        "",
+                        1,
+                        per_page.get_untracked(),
+                        KeyFilter::ExpiringSoon,
+                    );
+                    view! {
+                        <div
+                            class="notice notice--warning banner"
+                            role="region"
+                            aria-label="Expiring keys"
+                        >
+                            <p>{text} " " <a href=show_them>"Show them"</a></p>
+                        </div>
+                    }
+                })
+        }}
         <div class="toolbar">
             <div class="menu-anchor">
                 <button
@@ -309,41 +577,40 @@ fn ApiKeysConsole() -> impl IntoView {
                     </button>
                     <Show when=move || bulk_menu_open.get()>
                         <ul class="menu" role="menu" aria-label="Bulk actions">
-                            <li role="none">
-                                <button
-                                    type="button"
-                                    role="menuitem"
-                                    on:click=move |_| {
-                                        bulk_menu_open.set(false);
-                                        dialog
-                                            .set(Dialog::BulkDelete {
-                                                count: selected_count(),
-                                            });
-                                    }
-                                >
-                                    "Delete"
-                                </button>
-                            </li>
-                            <li role="none">
-                                <button
-                                    type="button"
-                                    role="menuitem"
-                                    on:click=move |_| {
-                                        bulk_menu_open.set(false);
-                                        dialog
-                                            .set(Dialog::BulkRegenerate {
-                                                count: selected_count(),
-                                            });
-                                    }
-                                >
-                                    "Regenerate Client Secret"
-                                </button>
-                            </li>
+                            {bulk_item("Delete", |count| Dialog::BulkDelete { count })}
+                            {bulk_item(
+                                "Regenerate Client Secret",
+                                |count| Dialog::BulkRegenerate { count },
+                            )}
+                            {bulk_item("Deactivate", |count| Dialog::BulkDeactivate { count })}
+                            {bulk_item("Reactivate", |count| Dialog::BulkReactivate { count })}
+                            {bulk_item("Set expiry…", |count| Dialog::BulkExpiry { count })}
                         </ul>
                     </Show>
                 </div>
             </Show>
             <span class="toolbar__spacer"></span>
+            <label class="toolbar__label" for="key-show">
+                "Show"
+            </label>
+            <select
+                id="key-show"
+                class="input input--narrow"
+                on:change=on_show
+                prop:value=move || filter.get().name()
+            >
+                {KeyFilter::NAMES
+                    .iter()
+                    .map(|(f, name)| {
+                        let f = *f;
+                        view! {
+                            <option value=*name selected=move || filter.get() == f>
+                                {f.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
             <label class="visually-hidden" for="page-size">
                 "Page size"
             </label>
@@ -387,6 +654,10 @@ fn ApiKeysConsole() -> impl IntoView {
                                 selected=selected
                                 all_matching=all_matching
                                 dialog=dialog
+                                open_menu=open_menu
+                                now=data.now
+                                window=data.window
+                                on_reactivate=on_reactivate
                             />
                             <Pagination
                                 total=pages_total
@@ -413,7 +684,8 @@ fn ApiKeysConsole() -> impl IntoView {
             {move || match dialog.get() {
                 Dialog::Closed => ().into_any(),
                 Dialog::Create => {
-                    view! { <CreateDialog create=create on_close=close_dialog /> }.into_any()
+                    view! { <CreateDialog create=create rules=rules() on_close=close_dialog /> }
+                        .into_any()
                 }
                 Dialog::Delete { user_key, client_id } => {
                     view! {
@@ -436,20 +708,93 @@ fn ApiKeysConsole() -> impl IntoView {
                     }
                         .into_any()
                 }
-                Dialog::Regenerate { user_key, client_id } => {
+                Dialog::Regenerate {
+                    user_key,
+                    client_id,
+                    generation,
+                    grace_running,
+                    used_by_credentials,
+                } => {
                     view! {
-                        <Confirm
+                        <RegenerateDialog
                             title="Regenerate Client Secret".to_string()
                             text=format!(
-                                "Are you sure you want to regenerate the Client Secret of the API key for the user with key {user_key}? The current secret stops working at once.",
+                                "Are you sure you want to regenerate the Client Secret of the API key for the user with key {user_key}?",
                             )
-                            confirm_label="Confirm"
-                            danger=false
-                            pending=regenerate.pending()
+                            grace_running=grace_running
+                            handshake=used_by_credentials
+                            pending=regenerate_one.pending().into()
+                            on_confirm=Callback::new(move |(grace_hours, update_credentials)| {
+                                regenerate_one
+                                    .dispatch(RegenerateApiKey {
+                                        client_id: client_id.clone(),
+                                        seen_generation: generation,
+                                        grace_hours,
+                                        update_credentials,
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::Edit { user_key, client_id, description, expires_at } => {
+                    view! {
+                        <EditDialog
+                            user_key=user_key
+                            description=description
+                            expires_at=expires_at
+                            rules=rules()
+                            pending=edit.pending().into()
+                            error=Signal::derive(move || {
+                                edit.value().get().and_then(Result::err).map(|e| e.to_string())
+                            })
+                            on_save=Callback::new(move |(description, expires): (String, String)| {
+                                edit.dispatch(EditApiKey {
+                                    client_id: client_id.clone(),
+                                    description,
+                                    expires,
+                                });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::Deactivate { user_key, client_id } => {
+                    view! {
+                        <Confirm
+                            title=format!("Deactivate API Key for user with key {user_key}")
+                            text="Requests with this key will fail until you reactivate it. Tokens already issued stop working at once."
+                                .to_string()
+                            confirm_label="Deactivate"
+                            danger=true
+                            pending=set_active.pending()
                             on_confirm=Callback::new(move |_| {
-                                regenerate
-                                    .dispatch(RegenerateApiKeys {
-                                        selection: Selection::Ids(vec![client_id.clone()]),
+                                set_active
+                                    .dispatch(SetApiKeyActive {
+                                        client_id: client_id.clone(),
+                                        active: false,
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::RevokeOldSecret { user_key, client_id } => {
+                    view! {
+                        <Confirm
+                            title=format!("Revoke the old secret of {user_key}'s API Key now")
+                            text="The old Client Secret and the tokens it issued stop working at once. The new secret keeps working."
+                                .to_string()
+                            confirm_label="Revoke old secret"
+                            danger=true
+                            pending=revoke.pending()
+                            on_confirm=Callback::new(move |_| {
+                                revoke
+                                    .dispatch(RevokeOldSecret {
+                                        client_id: client_id.clone(),
                                     });
                             })
                             on_cancel=close_dialog
@@ -478,19 +823,20 @@ fn ApiKeysConsole() -> impl IntoView {
                 }
                 Dialog::BulkRegenerate { count } => {
                     view! {
-                        <Confirm
+                        <RegenerateDialog
                             title=format!("Regenerate the Client Secret of {}", plural_keys(count))
                             text=format!(
-                                "Are you sure you want to regenerate the Client Secret of {}? Their current secrets stop working at once.",
+                                "Are you sure you want to regenerate the Client Secret of {}?",
                                 plural_keys(count),
                             )
-                            confirm_label="Confirm"
-                            danger=false
-                            pending=regenerate.pending()
-                            on_confirm=Callback::new(move |_| {
+                            grace_running=false
+                            handshake=false
+                            pending=regenerate.pending().into()
+                            on_confirm=Callback::new(move |(grace_hours, _)| {
                                 regenerate
                                     .dispatch(RegenerateApiKeys {
                                         selection: selection(),
+                                        grace_hours,
                                     });
                             })
                             on_cancel=close_dialog
@@ -498,8 +844,76 @@ fn ApiKeysConsole() -> impl IntoView {
                     }
                         .into_any()
                 }
-                Dialog::Issued { keys } => {
-                    view! { <IssuedDialog keys=keys on_close=close_dialog /> }.into_any()
+                Dialog::BulkDeactivate { count } => {
+                    view! {
+                        <Confirm
+                            title=format!("Deactivate {}?", plural_keys(count))
+                            text="Requests with these keys will fail until you reactivate them. Tokens already issued stop working at once."
+                                .to_string()
+                            confirm_label="Deactivate"
+                            danger=true
+                            pending=change.pending()
+                            on_confirm=Callback::new(move |_| {
+                                change
+                                    .dispatch(ChangeApiKeys {
+                                        selection: selection(),
+                                        change: BulkChange::Deactivate,
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::BulkReactivate { count } => {
+                    view! {
+                        <Confirm
+                            title=format!("Reactivate {}?", plural_keys(count))
+                            text="These keys work again; their users request new tokens."
+                                .to_string()
+                            confirm_label="Reactivate"
+                            danger=false
+                            pending=change.pending()
+                            on_confirm=Callback::new(move |_| {
+                                change
+                                    .dispatch(ChangeApiKeys {
+                                        selection: selection(),
+                                        change: BulkChange::Reactivate,
+                                    });
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::BulkExpiry { count } => {
+                    view! {
+                        <BulkExpiryDialog
+                            count=count
+                            rules=rules()
+                            pending=change.pending().into()
+                            on_confirm=Callback::new(move |expires: String| {
+                                match ExpiryChoice::parse(&expires) {
+                                    Ok(choice) => {
+                                        change
+                                            .dispatch(ChangeApiKeys {
+                                                selection: selection(),
+                                                change: BulkChange::SetExpiry(choice),
+                                            });
+                                    }
+                                    Err(e) => flash.set(Some(Flash::Failed(e.to_string()))),
+                                }
+                            })
+                            on_cancel=close_dialog
+                        />
+                    }
+                        .into_any()
+                }
+                Dialog::Issued { keys, grace_given } => {
+                    view! {
+                        <IssuedDialog keys=keys grace_given=grace_given on_close=close_dialog />
+                    }
+                        .into_any()
                 }
             }}
         </Modal>
