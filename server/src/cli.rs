@@ -184,13 +184,17 @@ fn parse_span(text: &str, option: &str) -> Result<chrono::Duration, CliError> {
     }
 }
 
-/// The end of the UTC day `text` names (`2027-03-31`): the first instant of the next day.
+/// The end of the UTC day `text` names (`2027-03-31`): 23:59:59 UTC.
 fn end_of_day(text: &str, option: &str) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    // The page's "On date…" and this option mean the same instant (ExpiryChoice::OnDate).
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .ok()
-        .and_then(|day| day.succ_opt())
-        .and_then(|next| next.and_hms_opt(0, 0, 0))
-        .map(|at| at.and_utc())
+        .and_then(|day| {
+            app::api_keys::ExpiryChoice::OnDate(day)
+                .at(chrono::Utc::now())
+                .ok()
+                .flatten()
+        })
         .ok_or_else(|| {
             CliError::Input(format!(
                 "{option}: '{text}' is not a date such as 2027-03-31"
