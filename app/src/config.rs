@@ -151,6 +151,14 @@ pub const MASTER_KEY_FILE: Setting = Setting {
     meaning: "A file holding the master key's hex, instead of `XRAY_KEYS_MASTER_KEY` (not both).",
 };
 
+pub const XRAY_STANDIN: Setting = Setting {
+    name: "XRAY_KEYS_XRAY_STANDIN",
+    default: Fallback::Value("off"),
+    meaning: "`on`: serve the Xray Cloud stand-in (a simulation of Xray Cloud's API for the keys \
+        this server issues: imports so far) under `/api/v1/` and `/api/v2/`. Off, those paths \
+        answer 404.",
+};
+
 /// Every setting, in README's order. Any other `XRAY_KEYS_*` variable is refused as a likely typo.
 pub const SETTINGS: &[&Setting] = &[
     &DATABASE_URL,
@@ -163,6 +171,7 @@ pub const SETTINGS: &[&Setting] = &[
     &SECURE_COOKIES,
     &TRUST_PROXY,
     &XRAY_HOSTS,
+    &XRAY_STANDIN,
     &RETENTION_DAYS,
     &ADMIN_USER,
     &ADMIN_PASSWORD,
@@ -332,6 +341,8 @@ pub struct Config {
     /// Hosts the stored Xray secret may be sent to beside Xray Cloud, this server and public
     /// hosts: `host` or `host:port`, lower-case (a proxy inside the network, a test stand).
     pub xray_hosts: Vec<String>,
+    /// Serve the Xray Cloud stand-in.
+    pub xray_standin: bool,
     /// Days that expired sessions, old throttle rows and sign-in failures are kept.
     pub retention_days: u32,
     pub admin_bootstrap: Option<AdminBootstrap>,
@@ -407,6 +418,7 @@ impl Config {
             Some(v) => parse_bool(SECURE_COOKIES.name, &v)?,
             None => public_url.starts_with("https://"),
         };
+        let xray_standin = parse_bool(XRAY_STANDIN.name, &vars.value(&XRAY_STANDIN))?;
         let trust_proxy = vars.value(&TRUST_PROXY);
         let trust_proxy_hops = match trust_proxy.parse::<usize>() {
             Ok(hops @ 0..=10) => hops,
@@ -476,6 +488,7 @@ impl Config {
             secure_cookies,
             trust_proxy_hops,
             xray_hosts,
+            xray_standin,
             retention_days,
             admin_bootstrap,
             database_url,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod key_policy;
 pub mod layout;
 pub mod pages;
+pub mod standin;
 pub mod ui;
 pub mod users;
 

@@ -11,6 +11,7 @@ mod m20261122_000006_create_api_keys;
 mod m20261123_000007_create_xray_credentials;
 mod m20261123_000008_create_change_triggers;
 mod m20261201_000009_add_key_lifecycle;
+mod m20261201_000010_create_standin;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_create_xray_credentials::Migration),
             Box::new(m20261123_000008_create_change_triggers::Migration),
             Box::new(m20261201_000009_add_key_lifecycle::Migration),
+            Box::new(m20261201_000010_create_standin::Migration),
         ]
     }
 }

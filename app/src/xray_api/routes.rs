@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/authenticate", post(authenticate))
         .route("/api/v2/whoami", get(whoami))
         .route("/api/openapi.json", get(openapi))
+        .merge(crate::standin::routes::routes())
         .route("/api/v1/{*rest}", any(unknown_endpoint))
         .route("/api/v2/{*rest}", any(unknown_endpoint))
         .method_not_allowed_fallback(method_not_allowed)

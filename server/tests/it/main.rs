@@ -19,4 +19,5 @@ mod key_console;
 mod lifecycle;
 mod load;
 mod schema;
+mod standin;
 mod startup;

@@ -1,0 +1,50 @@
+//! The Xray Cloud stand-in: for tokens this server issued, a simulation of Xray Cloud's public
+//! API, so CI clients and backup jobs complete their flow offline. Off unless
+//! `XRAY_KEYS_XRAY_STANDIN=on`; when off, its paths answer 404 like any unknown path.
+//!
+//! So far: the tenant's tables and `POST /api/v{1,2}/import/execution` (Xray JSON). Wire formats
+//! follow Xray's documentation and what its clients send (`xray-cloud-api.md` names the sources).
+
+#[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
+pub mod routes;
+
+use serde::{Deserialize, Serialize};
+
+/// Xray's issue types, as it names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueType {
+    Test,
+    Precondition,
+    TestSet,
+    TestPlan,
+    TestExecution,
+}
+
+impl IssueType {
+    pub fn name(self) -> &'static str {
+        match self {
+            IssueType::Test => "Test",
+            IssueType::Precondition => "Pre-Condition",
+            IssueType::TestSet => "Test Set",
+            IssueType::TestPlan => "Test Plan",
+            IssueType::TestExecution => "Test Execution",
+        }
+    }
+}
+
+/// What an import answers, as Xray: the Test Execution's issue id, key and Jira address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedExecution {
+    pub id: String,
+    pub key: String,
+    #[serde(rename = "self")]
+    pub self_url: String,
+}
+
+/// The statuses every Xray tenant has; others are custom statuses (upper-case words).
+pub const BUILT_IN_STATUSES: [&str; 5] = ["PASSED", "FAILED", "TODO", "EXECUTING", "ABORTED"];
+
+/// Issue ids start here, as Jira's do, so an id never looks like a small counter.
+pub const ISSUE_ID_BASE: i32 = 10_000;

@@ -1,0 +1,244 @@
+//! The Xray Cloud stand-in's contract, on SQLite and PostgreSQL: off it is not there; on, a key
+//! issued here imports results in Xray JSON and gets Xray's answers, its errors are 400s that say
+//! what is wrong and store nothing.
+
+use crate::harness;
+use crate::harness::key_for;
+
+use app::entities::{standin_issues as issues, standin_runs as runs};
+use app::error::AppError;
+use app::standin::import;
+use axum::body::Body;
+use axum::http::{header, Request};
+use chrono::{SubsecRound, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+const ON: &[(&str, &str)] = &[("XRAY_KEYS_XRAY_STANDIN", "on")];
+
+async fn counts(db: &DatabaseConnection) -> (u64, u64) {
+    (
+        issues::Entity::find().count(db).await.unwrap(),
+        runs::Entity::find().count(db).await.unwrap(),
+    )
+}
+
+fn import_request(version: u8, token: &str, body: &str) -> Request<Body> {
+    let mut request = harness::post_json(
+        &format!("/api/v{version}/import/execution"),
+        body.to_string(),
+        [10, 9, 0, 1],
+    );
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    request
+}
+
+async fn token_for(state: &app::state::AppState, key: &app::api_keys::IssuedKey) -> String {
+    let body =
+        serde_json::json!({ "client_id": key.client_id, "client_secret": key.client_secret })
+            .to_string();
+    let credentials =
+        app::xray_api::service::parse_credentials(Some("application/json"), body.as_bytes())
+            .unwrap();
+    app::xray_api::service::authenticate(state, credentials, "10.9.0.1", Utc::now())
+        .await
+        .unwrap()
+}
+
+#[test]
+fn off_by_default_the_import_paths_are_unknown() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_of(&b);
+        let key = key_for(&b.db, "ci-off").await;
+        let token = token_for(&state, &key).await;
+        let answer = harness::send(&state, import_request(2, &token, "{}")).await;
+        assert_eq!(answer.status.as_u16(), 404, "{}", answer.body);
+        assert_eq!(answer.body, r#"{"error":"There is no such endpoint."}"#);
+    }));
+}
+
+#[test]
+fn a_key_issued_here_imports_xray_json_and_gets_xrays_answer_on_v1_and_v2() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, ON);
+        import::create_project(&b.db, "XK", "Stand-in")
+            .await
+            .unwrap();
+        let key = key_for(&b.db, "ci-bot").await;
+        let token = token_for(&state, &key).await;
+        let body = serde_json::json!({
+            "info": {
+                "project": "XK",
+                "summary": "Nightly run",
+                "testEnvironments": ["chrome"],
+                "startDate": "2026-12-01T10:00:00+01:00",
+                "finishDate": "2026-12-01T10:05:00+01:00",
+                "version": "1.0"
+            },
+            "tests": [
+                { "testInfo": { "summary": "logs in", "type": "Generic",
+                    "steps": [{ "action": "open", "data": "", "result": "shown" }] },
+                  "status": "PASSED", "comment": "fine", "evidence": [] },
+                { "testInfo": { "summary": "logs out" }, "status": "FAILED",
+                  "start": "2026-12-01T09:01:00Z", "finish": "2026-12-01T09:02:00Z" }
+            ]
+        })
+        .to_string();
+        let answer = harness::send(&state, import_request(2, &token, &body)).await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        let created: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        // The execution is made before its tests: it is XK-1, the tests XK-2 and XK-3.
+        assert_eq!(created["key"], "XK-1");
+        let id = created["id"].as_str().unwrap();
+        assert!(id.parse::<u32>().unwrap() > 10_000, "{id}");
+        assert_eq!(
+            created["self"],
+            format!(
+                "{}/rest/api/2/issue/{id}",
+                state.config.public_url.trim_end_matches('/')
+            )
+        );
+        let stored = runs::Entity::find().all(&b.db).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(stored.iter().all(|r| r.executed_by == "ci-bot"));
+        assert!(stored.iter().any(|r| r.status == "FAILED"
+            && r.started_at.map(|t| t.to_rfc3339()) == Some("2026-12-01T09:01:00+00:00".into())));
+
+        // v1 takes the same body; the tests are found again by summary, not made twice.
+        let again = body.replace("Nightly run", "Second run");
+        let answer = harness::send(&state, import_request(1, &token, &again)).await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        assert_eq!(
+            issues::Entity::find()
+                .filter(issues::Column::IssueType.eq("Test"))
+                .count(&b.db)
+                .await
+                .unwrap(),
+            2
+        );
+
+        // A testExecutionKey updates that execution: its run of "logs out" now passes.
+        let update = serde_json::json!({
+            "testExecutionKey": "XK-1",
+            "tests": [{ "testKey": "XK-3", "status": "PASSED" }]
+        })
+        .to_string();
+        let answer = harness::send(&state, import_request(2, &token, &update)).await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        assert!(answer.body.contains(r#""key":"XK-1""#), "{}", answer.body);
+        let execution = issues::Entity::find()
+            .filter(issues::Column::Key.eq("XK-1"))
+            .one(&b.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let logs_out = issues::Entity::find()
+            .filter(issues::Column::Key.eq("XK-3"))
+            .one(&b.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(logs_out.summary, "logs out");
+        let run = runs::Entity::find()
+            .filter(runs::Column::ExecutionId.eq(execution.id))
+            .filter(runs::Column::TestId.eq(logs_out.id))
+            .one(&b.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.status, "PASSED");
+    }));
+}
+
+#[test]
+fn bad_imports_are_400s_that_say_what_is_wrong_and_store_nothing() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, ON);
+        import::create_project(&b.db, "XK", "Stand-in")
+            .await
+            .unwrap();
+        let key = key_for(&b.db, "ci-bad").await;
+        let token = token_for(&state, &key).await;
+        let good_test = r#"{"testInfo":{"summary":"ok"},"status":"PASSED"}"#;
+        let cases = [
+            ("{not json", "The body is not Xray JSON"),
+            (r#"{"tests":[]}"#, "info.project: name the project key"),
+            (
+                r#"{"info":{"project":"NOPE"},"tests":[]}"#,
+                "There is no project with key 'NOPE'.",
+            ),
+            (
+                r#"{"testExecutionKey":"XK-99","tests":[]}"#,
+                "testExecutionKey: there is no Test Execution with key 'XK-99'.",
+            ),
+            (
+                &format!(
+                    r#"{{"info":{{"project":"XK"}},"tests":[{good_test},{{"testInfo":{{"summary":"x"}},"status":"passed"}}]}}"#
+                ),
+                "tests[1].status: give a status",
+            ),
+            (
+                &format!(
+                    r#"{{"info":{{"project":"XK"}},"tests":[{good_test},{{"status":"PASSED"}}]}}"#
+                ),
+                "tests[1]: give a testKey or a testInfo",
+            ),
+            (
+                &format!(
+                    r#"{{"info":{{"project":"XK"}},"tests":[{good_test},{{"testKey":"XK-404","status":"PASSED"}}]}}"#
+                ),
+                "tests[1].testKey: there is no Test with key 'XK-404'.",
+            ),
+            (
+                &format!(r#"{{"info":{{"project":"XK"}},"tests":[{good_test},{good_test}]}}"#),
+                "appears twice in this import",
+            ),
+            (
+                &format!(
+                    r#"{{"info":{{"project":"XK","startDate":"yesterday"}},"tests":[{good_test}]}}"#
+                ),
+                "info.startDate: 'yesterday' is not a date and time",
+            ),
+            (
+                r#"{"info":{"project":"XK"},"tests":"many"}"#,
+                "The body is not Xray JSON",
+            ),
+        ];
+        for (body, message) in cases {
+            let answer = harness::send(&state, import_request(2, &token, body)).await;
+            assert_eq!(answer.status.as_u16(), 400, "{body}: {}", answer.body);
+            let error: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+            assert!(
+                error["error"].as_str().is_some_and(|e| e.contains(message)),
+                "{body}: {}",
+                answer.body
+            );
+            assert_eq!(counts(&b.db).await, (0, 0), "{body}: nothing stored");
+        }
+        // A bad or missing token: Xray's 401.
+        for token in ["not-a-token", ""] {
+            let answer = harness::send(&state, import_request(2, token, good_test)).await;
+            assert_eq!(answer.status.as_u16(), 401, "{}", answer.body);
+            assert_eq!(answer.body, r#"{"error":"The API token is not valid"}"#);
+        }
+        // A deactivated key's token stops importing at once.
+        app::api_keys::service::set_active(
+            &b.db,
+            &app::audit::service::Actor::cli(),
+            &key.client_id,
+            false,
+            Utc::now().trunc_subsecs(0),
+        )
+        .await
+        .unwrap();
+        let body = format!(r#"{{"info":{{"project":"XK"}},"tests":[{good_test}]}}"#);
+        let answer = harness::send(&state, import_request(2, &token, &body)).await;
+        assert_eq!(answer.status.as_u16(), 401, "{}", answer.body);
+        assert!(matches!(
+            import::create_project(&b.db, "x", "lower").await,
+            Err(AppError::Validation { .. })
+        ));
+    }));
+}
