@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DevAction,
     },
+    /// The Xray Cloud stand-in's tenant (see XRAY_KEYS_XRAY_STANDIN).
+    Standin {
+        #[command(subcommand)]
+        action: StandinAction,
+    },
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -232,6 +237,30 @@ pub enum DevAction {
 }
 
 #[derive(Subcommand, Clone, Copy)]
+pub enum StandinAction {
+    /// Make a synthetic tenant: the same for the same numbers and seed, on any database. Counts
+    /// are per project.
+    Seed {
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=26))]
+        projects: u32,
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        tests: u32,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        preconditions: u32,
+        #[arg(long = "test-sets", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        test_sets: u32,
+        #[arg(long = "test-plans", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        test_plans: u32,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        executions: u32,
+        #[arg(long = "runs-per-execution", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        runs_per_execution: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
 pub enum MigrateAction {
     /// Apply every pending migration (the default).
     Up,
@@ -293,6 +322,37 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             let start = app::api_keys::service::count(&db).await?;
             let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
             println!("seeded {made} users with API keys");
+            Ok(())
+        }
+        Command::Standin {
+            action:
+                StandinAction::Seed {
+                    projects,
+                    tests,
+                    preconditions,
+                    test_sets,
+                    test_plans,
+                    executions,
+                    runs_per_execution,
+                    seed,
+                },
+        } => {
+            let Opened { db, .. } = open_migrated(&config).await?;
+            let plan = app::standin::seed::SeedPlan {
+                projects,
+                tests,
+                preconditions,
+                test_sets,
+                test_plans,
+                executions,
+                runs_per_execution,
+                seed,
+            };
+            let made = app::standin::seed::seed(&db, plan).await?;
+            println!(
+                "seeded {} projects, {} issues, {} test steps and {} test runs",
+                made.projects, made.issues, made.steps, made.runs
+            );
             Ok(())
         }
         Command::Migrate { action } => {

@@ -2,13 +2,16 @@
 //! API, so CI clients and backup jobs complete their flow offline. Off unless
 //! `XRAY_KEYS_XRAY_STANDIN=on`; when off, its paths answer 404 like any unknown path.
 //!
-//! So far: the tenant's tables and `POST /api/v{1,2}/import/execution` (Xray JSON). Wire formats
+//! So far: the tenant's tables, `xray-keys standin seed` and `POST /api/v{1,2}/import/execution`
+//! (Xray JSON). Wire formats
 //! follow Xray's documentation and what its clients send (`xray-cloud-api.md` names the sources).
 
 #[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 use serde::{Deserialize, Serialize};
 

@@ -242,3 +242,110 @@ fn bad_imports_are_400s_that_say_what_is_wrong_and_store_nothing() {
         ));
     }));
 }
+
+#[test]
+fn a_seed_makes_the_same_tenant_on_every_database_and_refuses_a_second_one() {
+    use app::standin::seed::{seed, SeedPlan};
+    use sea_orm::QueryOrder;
+    let plan = SeedPlan {
+        projects: 2,
+        tests: 30,
+        preconditions: 5,
+        test_sets: 3,
+        test_plans: 2,
+        executions: 4,
+        runs_per_execution: 10,
+        seed: 42,
+    };
+    let tenants = std::sync::Mutex::new(Vec::new());
+    harness::block_on(harness::each_backend(|b| {
+        let tenants = &tenants;
+        async move {
+            let made = seed(&b.db, plan).await.unwrap();
+            assert_eq!(made.projects, 2);
+            assert_eq!(made.issues, 2 * (30 + 5 + 3 + 2 + 4));
+            assert_eq!(made.runs, 2 * 4 * 10);
+            let issues: Vec<(String, String, String)> = issues::Entity::find()
+                .order_by_asc(issues::Column::Key)
+                .all(&b.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.key, i.issue_type, i.summary))
+                .collect();
+            let statuses: Vec<String> = runs::Entity::find()
+                .order_by_asc(runs::Column::Id)
+                .all(&b.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.status)
+                .collect();
+            tenants.lock().unwrap().push((issues, statuses));
+            assert!(matches!(
+                seed(&b.db, plan).await,
+                Err(AppError::Conflict(_))
+            ));
+            // Imports continue the seeded numbering.
+            let next = import::import(
+                &b.db,
+                import::parse(
+                    br#"{"info":{"project":"XK"},"tests":[{"testKey":"XK-1","status":"PASSED"}]}"#,
+                )
+                .unwrap(),
+                "ci",
+                "http://127.0.0.1:3000",
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(next.key, "XK-45");
+        }
+    }));
+    let tenants = tenants.into_inner().unwrap();
+    assert!(
+        tenants.windows(2).all(|w| w[0] == w[1]),
+        "the same tenant on every database"
+    );
+    assert!(tenants[0]
+        .0
+        .iter()
+        .any(|(k, t, _)| k == "XK-1" && t == "Test"));
+}
+
+#[test]
+fn the_seed_command_says_what_it_made_and_refuses_bad_numbers() {
+    use crate::harness::cli::{self, succeeded};
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "standin",
+        "seed",
+        "--projects",
+        "1",
+        "--tests",
+        "5",
+        "--preconditions",
+        "1",
+        "--test-sets",
+        "1",
+        "--test-plans",
+        "1",
+        "--executions",
+        "2",
+        "--runs-per-execution",
+        "3",
+        "--seed",
+        "7",
+    ];
+    let out = succeeded(cli::run(dir.path(), &args));
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // Steps are 1–4 a test, drawn from the seed.
+    assert!(said.starts_with("seeded 1 projects, 10 issues, "), "{said}");
+    assert!(said.ends_with(" test steps and 6 test runs"), "{said}");
+    // A second seed into the same tenant is refused, and so is a number out of range.
+    let again = cli::run(dir.path(), &args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds projects"));
+    let bad = cli::run(dir.path(), &["standin", "seed", "--projects", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "clap refuses it");
+}
