@@ -25,6 +25,7 @@ enum StandinIssues {
     Summary,
     Description,
     TestType,
+    Definition,
     TestEnvironments,
     TestPlanKey,
     CreatedBy,
@@ -84,6 +85,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(StandinIssues::Summary, 255))
                     .col(text(StandinIssues::Description).default(""))
                     .col(string_len_null(StandinIssues::TestType, 32))
+                    // Generic tests: what the test runs (JUnit's `classname.name`).
+                    .col(text_null(StandinIssues::Definition))
                     .col(text_null(StandinIssues::TestEnvironments))
                     .col(string_len_null(StandinIssues::TestPlanKey, 32))
                     .col(string_len(StandinIssues::CreatedBy, 255))

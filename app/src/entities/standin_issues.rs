@@ -16,6 +16,8 @@ pub struct Model {
     pub description: String,
     /// Tests: "Manual", "Generic" or "Cucumber".
     pub test_type: Option<String>,
+    /// Generic tests: what the test runs (JUnit's `classname.name`); imports find tests by it.
+    pub definition: Option<String>,
     /// Test Executions: a JSON array of environment names.
     pub test_environments: Option<String>,
     pub test_plan_key: Option<String>,

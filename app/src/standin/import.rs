@@ -64,6 +64,8 @@ pub struct TestInfo {
     pub summary: Option<String>,
     #[serde(rename = "type")]
     pub test_type: Option<String>,
+    /// Generic tests: what the test runs.
+    pub definition: Option<String>,
     #[serde(default)]
     pub steps: Vec<StepDefinition>,
 }
@@ -223,14 +225,25 @@ async fn test_of(
             "{at}.testInfo.summary: give the test's summary"
         )));
     }
+    let definition = text(
+        info.definition.as_deref(),
+        10_000,
+        &format!("{at}.testInfo.definition"),
+    )?;
     let project = match info.project_key.as_deref().filter(|k| !k.trim().is_empty()) {
         Some(key) => project_by_key(txn, key).await?,
         None => execution_project.clone(),
     };
+    // A Generic test is the same test when it runs the same thing; others by their summary.
+    let same = if definition.is_empty() {
+        issues::Column::Summary.eq(summary.as_str())
+    } else {
+        issues::Column::Definition.eq(definition.as_str())
+    };
     if let Some(found) = issues::Entity::find()
         .filter(issues::Column::ProjectId.eq(project.id))
         .filter(issues::Column::IssueType.eq(IssueType::Test.name()))
-        .filter(issues::Column::Summary.eq(summary.as_str()))
+        .filter(same)
         .one(txn)
         .await?
     {
@@ -248,6 +261,7 @@ async fn test_of(
     } else {
         test_type
     }));
+    typed.definition = Set((!definition.is_empty()).then_some(definition));
     let created = typed.update(txn).await?;
     for (position, step) in info.steps.iter().enumerate() {
         steps::ActiveModel {

@@ -2,12 +2,14 @@
 //! API, so CI clients and backup jobs complete their flow offline. Off unless
 //! `XRAY_KEYS_XRAY_STANDIN=on`; when off, its paths answer 404 like any unknown path.
 //!
-//! So far: the tenant's tables, `xray-keys standin seed` and `POST /api/v{1,2}/import/execution`
-//! (Xray JSON). Wire formats
-//! follow Xray's documentation and what its clients send (`xray-cloud-api.md` names the sources).
+//! So far: the tenant's tables, `xray-keys standin seed`, `POST /api/v{1,2}/import/execution`
+//! (Xray JSON) and `…/import/execution/junit` (JUnit XML). Wire formats follow Xray's
+//! documentation and what its clients send (`xray-cloud-api.md` names the sources).
 
 #[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod junit;
 #[cfg(feature = "ssr")]
 pub mod routes;
 #[cfg(feature = "ssr")]

@@ -349,3 +349,116 @@ fn the_seed_command_says_what_it_made_and_refuses_bad_numbers() {
     let bad = cli::run(dir.path(), &["standin", "seed", "--projects", "0"]);
     assert_eq!(bad.status.code(), Some(2), "clap refuses it");
 }
+
+fn junit_request(query: &str, token: &str, xml: &str) -> Request<Body> {
+    Request::post(format!("/api/v2/import/execution/junit{query}"))
+        .header(header::CONTENT_TYPE, "application/xml")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(xml.to_string()))
+        .unwrap()
+}
+
+const JUNIT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="login" timestamp="2026-12-01T10:00:00" tests="3">
+    <testcase classname="app.Login" name="accepts a good password" time="0.25"/>
+    <testcase classname="app.Login" name="refuses a wrong password" time="1.5">
+      <failure message="expected 401, got 200">stack</failure>
+    </testcase>
+    <testcase classname="app.Login" name="locks after five tries"><skipped/></testcase>
+  </testsuite>
+</testsuites>"#;
+
+#[test]
+fn a_junit_report_becomes_an_execution_with_generic_tests_found_again_by_definition() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, ON);
+        import::create_project(&b.db, "XK", "Stand-in")
+            .await
+            .unwrap();
+        let key = key_for(&b.db, "ci-junit").await;
+        let token = token_for(&state, &key).await;
+        let answer = harness::send(
+            &state,
+            junit_request(
+                "?projectKey=XK&testEnvironments=linux;chrome",
+                &token,
+                JUNIT,
+            ),
+        )
+        .await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        assert!(answer.body.contains(r#""key":"XK-1""#), "{}", answer.body);
+        let mut stored: Vec<(String, String, String)> = Vec::new();
+        for run in runs::Entity::find().all(&b.db).await.unwrap() {
+            let test = issues::Entity::find_by_id(run.test_id)
+                .one(&b.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(test.test_type.as_deref(), Some("Generic"));
+            stored.push((test.definition.unwrap_or_default(), run.status, run.comment));
+        }
+        stored.sort();
+        assert_eq!(
+            stored,
+            [
+                (
+                    "app.Login.accepts a good password".to_string(),
+                    "PASSED".to_string(),
+                    String::new()
+                ),
+                (
+                    "app.Login.locks after five tries".to_string(),
+                    "TODO".to_string(),
+                    String::new()
+                ),
+                (
+                    "app.Login.refuses a wrong password".to_string(),
+                    "FAILED".to_string(),
+                    "expected 401, got 200".to_string()
+                ),
+            ]
+        );
+        let execution = issues::Entity::find()
+            .filter(issues::Column::Key.eq("XK-1"))
+            .one(&b.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            execution.test_environments.as_deref(),
+            Some(r#"["linux","chrome"]"#)
+        );
+        // The same report into that execution (testExecKey): no new tests, the runs updated.
+        let answer = harness::send(&state, junit_request("?testExecKey=XK-1", &token, JUNIT)).await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        assert_eq!(counts(&b.db).await, (4, 3));
+        // Not JUnit, or nothing to import: a 400 that says so, nothing stored.
+        for (query, xml, message) in [
+            ("?projectKey=XK", "<html></html>", "its root is <html>"),
+            ("?projectKey=XK", "<testsuite", "The body is not JUnit XML"),
+            ("?projectKey=XK", "<testsuite/>", "has no <testcase>"),
+            ("", JUNIT, "projectKey"),
+            (
+                "?projectKey=NOPE",
+                JUNIT,
+                "There is no project with key 'NOPE'.",
+            ),
+        ] {
+            let answer = harness::send(&state, junit_request(query, &token, xml)).await;
+            assert_eq!(
+                answer.status.as_u16(),
+                400,
+                "{query} {xml}: {}",
+                answer.body
+            );
+            assert!(
+                answer.body.contains(message),
+                "{query} {xml}: {}",
+                answer.body
+            );
+            assert_eq!(counts(&b.db).await, (4, 3));
+        }
+    }));
+}
