@@ -42,7 +42,8 @@ pub fn Modal(
     }
 }
 
-/// The body of a confirmation dialog: title, text, progress while it runs, Confirm and Cancel.
+/// The body of a confirmation dialog: title, text, any fields it asks for, progress while it
+/// runs, Confirm and Cancel.
 #[component]
 pub fn Confirm(
     title: String,
@@ -52,6 +53,9 @@ pub fn Confirm(
     #[prop(into)] pending: Signal<bool>,
     on_confirm: Callback<()>,
     on_cancel: Callback<()>,
+    /// Fields the confirmation asks for besides (a grace period, an expiry).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     view! {
         <div class="dialog__header">
@@ -59,6 +63,7 @@ pub fn Confirm(
         </div>
         <div class="dialog__body">
             <p>{text}</p>
+            {children.map(|fields| view! { <div class="form">{fields()}</div> })}
             // Bulk work on thousands of keys takes a moment: say that it is running.
             <Show when=move || pending.get()>
                 <div

@@ -9,6 +9,7 @@ use crate::api_keys::api::*;
 use crate::api_keys::{
     plural_keys, ExpiryChoice, IssuedKey, KeyCandidate, DESCRIPTION_MAX, GRACE_CHOICES,
 };
+use crate::ui::dialog::Confirm;
 use crate::ui::picker::{PickerItem, UserPicker};
 use crate::ui::secret::SecretField;
 
@@ -330,11 +331,17 @@ pub(super) fn RegenerateDialog(
     let grace = RwSignal::new(0u32);
     let follow = RwSignal::new(handshake);
     view! {
-        <div class="dialog__header">
-            <h2 id="dialog-title">{title}</h2>
-        </div>
-        <div class="dialog__body form">
-            <p>{text}</p>
+        <Confirm
+            title=title
+            text=text
+            confirm_label="Confirm"
+            danger=false
+            pending=pending
+            on_confirm=Callback::new(move |()| {
+                on_confirm.run((grace.get_untracked(), follow.get_untracked()));
+            })
+            on_cancel=on_cancel
+        >
             <div class="field">
                 <label for="regenerate-grace">"Keep the old secret working for"</label>
                 <select
@@ -378,30 +385,7 @@ pub(super) fn RegenerateDialog(
                         </div>
                     }
                 })}
-            <Show when=move || pending.get()>
-                <p class="field__hint" role="status">
-                    "Working on it…"
-                </p>
-            </Show>
-        </div>
-        <div class="dialog__footer">
-            <button
-                type="button"
-                class="button button--primary"
-                disabled=move || pending.get()
-                on:click=move |_| on_confirm.run((grace.get_untracked(), follow.get_untracked()))
-            >
-                "Confirm"
-            </button>
-            <button
-                type="button"
-                class="button button--subtle"
-                autofocus
-                on:click=move |_| on_cancel.run(())
-            >
-                "Cancel"
-            </button>
-        </div>
+        </Confirm>
     }
 }
 
@@ -417,40 +401,20 @@ pub(super) fn BulkExpiryDialog(
     let choice = RwSignal::new(rules.default.value());
     let date = RwSignal::new(String::new());
     view! {
-        <div class="dialog__header">
-            <h2 id="dialog-title">{format!("Set the expiry of {}?", plural_keys(count))}</h2>
-        </div>
-        <div class="dialog__body form">
-            <p>
-                "Every selected key gets this expiry, or none of them does. Tokens of keys that expire stop working at once."
-            </p>
+        <Confirm
+            title=format!("Set the expiry of {}?", plural_keys(count))
+            text="Every selected key gets this expiry, or none of them does. Tokens of keys that expire stop working at once."
+                .to_string()
+            confirm_label="Set expiry"
+            danger=false
+            pending=pending
+            on_confirm=Callback::new(move |()| {
+                on_confirm.run(expiry_value(&choice.get_untracked(), &date.get_untracked()));
+            })
+            on_cancel=on_cancel
+        >
             <ExpiryField id="bulk-expires" rules=rules choice=choice date=date />
-            <Show when=move || pending.get()>
-                <p class="field__hint" role="status">
-                    "Working on it…"
-                </p>
-            </Show>
-        </div>
-        <div class="dialog__footer">
-            <button
-                type="button"
-                class="button button--primary"
-                disabled=move || pending.get()
-                on:click=move |_| {
-                    on_confirm.run(expiry_value(&choice.get_untracked(), &date.get_untracked()));
-                }
-            >
-                "Set expiry"
-            </button>
-            <button
-                type="button"
-                class="button button--subtle"
-                autofocus
-                on:click=move |_| on_cancel.run(())
-            >
-                "Cancel"
-            </button>
-        </div>
+        </Confirm>
     }
 }
 
