@@ -164,6 +164,7 @@ pub async fn regenerate_api_key(
             .await;
             state.owners.invalidate();
             let done = done?;
+            let mut credentials_connected = false;
             let credentials = if done.credentials_updated {
                 let view = crate::credentials::service::test_stored(
                     &state.db,
@@ -172,6 +173,7 @@ pub async fn regenerate_api_key(
                     &tester,
                 )
                 .await?;
+                credentials_connected = view.last_test.as_ref().is_some_and(|t| t.outcome.is_ok());
                 Some(view.last_test.map_or_else(
                     || "Xray Credentials updated.".to_string(),
                     |test| {
@@ -191,6 +193,7 @@ pub async fn regenerate_api_key(
             Ok(Regeneration {
                 issued: done.issued,
                 credentials,
+                credentials_connected,
             })
         })
         .await

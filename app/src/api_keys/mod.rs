@@ -305,6 +305,8 @@ pub struct Regeneration {
     pub issued: IssuedKey,
     /// `None`: the credentials were not asked to follow.
     pub credentials: Option<String>,
+    /// They followed and the connection test then succeeded.
+    pub credentials_connected: bool,
 }
 
 /// What a bulk change did.

@@ -48,8 +48,5 @@ pub struct ImportedExecution {
     pub self_url: String,
 }
 
-/// The statuses every Xray tenant has; others are custom statuses (upper-case words).
-pub const BUILT_IN_STATUSES: [&str; 5] = ["PASSED", "FAILED", "TODO", "EXECUTING", "ABORTED"];
-
 /// Issue ids start here, as Jira's do, so an id never looks like a small counter.
 pub const ISSUE_ID_BASE: i32 = 10_000;

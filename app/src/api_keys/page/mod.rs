@@ -286,10 +286,7 @@ fn ApiKeysConsole() -> impl IntoView {
                     done.issued.user_key
                 ),
             };
-            let failed_test = done
-                .credentials
-                .as_deref()
-                .is_some_and(|c| !c.ends_with("connected."));
+            let failed_test = done.credentials.is_some() && !done.credentials_connected;
             flash.set(Some(if failed_test {
                 Flash::Warning(message)
             } else {
