@@ -155,8 +155,20 @@ pub const XRAY_STANDIN: Setting = Setting {
     name: "XRAY_KEYS_XRAY_STANDIN",
     default: Fallback::Value("off"),
     meaning: "`on`: serve the Xray Cloud stand-in (a simulation of Xray Cloud's API for the keys \
-        this server issues: imports so far) under `/api/v1/` and `/api/v2/`. Off, those paths \
-        answer 404.",
+        this server issues: imports, GraphQL, backups) under `/api/v1/` and `/api/v2/`. Off, \
+        those paths answer 404.",
+};
+pub const XRAY_STANDIN_PLAN: Setting = Setting {
+    name: "XRAY_KEYS_XRAY_STANDIN_PLAN",
+    default: Fallback::Value("standard"),
+    meaning: "The stand-in's Xray plan: `standard` (300 requests per 5 minutes) or `enterprise` \
+        (1000); past it the stand-in answers 429 with `Retry-After`.",
+};
+pub const XRAY_STANDIN_BACKUP_SECONDS: Setting = Setting {
+    name: "XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS",
+    default: Fallback::Value("5"),
+    meaning: "How long (0 to 3600 seconds) a stand-in backup job stays `working` before it is \
+        `successful`.",
 };
 
 /// Every setting, in README's order. Any other `XRAY_KEYS_*` variable is refused as a likely typo.
@@ -172,6 +184,8 @@ pub const SETTINGS: &[&Setting] = &[
     &TRUST_PROXY,
     &XRAY_HOSTS,
     &XRAY_STANDIN,
+    &XRAY_STANDIN_PLAN,
+    &XRAY_STANDIN_BACKUP_SECONDS,
     &RETENTION_DAYS,
     &ADMIN_USER,
     &ADMIN_PASSWORD,
@@ -343,6 +357,10 @@ pub struct Config {
     pub xray_hosts: Vec<String>,
     /// Serve the Xray Cloud stand-in.
     pub xray_standin: bool,
+    /// The stand-in's requests per 5 minutes (its Xray plan).
+    pub xray_standin_requests: i32,
+    /// How long a stand-in backup job works.
+    pub xray_standin_backup_seconds: u32,
     /// Days that expired sessions, old throttle rows and sign-in failures are kept.
     pub retention_days: u32,
     pub admin_bootstrap: Option<AdminBootstrap>,
@@ -419,6 +437,24 @@ impl Config {
             None => public_url.starts_with("https://"),
         };
         let xray_standin = parse_bool(XRAY_STANDIN.name, &vars.value(&XRAY_STANDIN))?;
+        let plan = vars.value(&XRAY_STANDIN_PLAN);
+        let xray_standin_requests = match plan.to_ascii_lowercase().as_str() {
+            "standard" => 300,
+            "enterprise" => 1000,
+            _ => {
+                return Err(ConfigError::new(
+                    XRAY_STANDIN_PLAN.name,
+                    format!("'{plan}' is not standard or enterprise"),
+                ))
+            }
+        };
+        let backup_seconds = vars.value(&XRAY_STANDIN_BACKUP_SECONDS);
+        let Ok(xray_standin_backup_seconds @ 0..=3600) = backup_seconds.parse::<u32>() else {
+            return Err(ConfigError::new(
+                XRAY_STANDIN_BACKUP_SECONDS.name,
+                format!("'{backup_seconds}' is not a number of seconds from 0 to 3600"),
+            ));
+        };
         let trust_proxy = vars.value(&TRUST_PROXY);
         let trust_proxy_hops = match trust_proxy.parse::<usize>() {
             Ok(hops @ 0..=10) => hops,
@@ -489,6 +525,8 @@ impl Config {
             trust_proxy_hops,
             xray_hosts,
             xray_standin,
+            xray_standin_requests,
+            xray_standin_backup_seconds,
             retention_days,
             admin_bootstrap,
             database_url,

@@ -12,6 +12,7 @@ mod m20261123_000007_create_xray_credentials;
 mod m20261123_000008_create_change_triggers;
 mod m20261201_000009_add_key_lifecycle;
 mod m20261201_000010_create_standin;
+mod m20261201_000011_create_standin_backups;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_change_triggers::Migration),
             Box::new(m20261201_000009_add_key_lifecycle::Migration),
             Box::new(m20261201_000010_create_standin::Migration),
+            Box::new(m20261201_000011_create_standin_backups::Migration),
         ]
     }
 }

@@ -236,7 +236,7 @@ pub enum DevAction {
     },
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum StandinAction {
     /// Make a synthetic tenant: the same for the same numbers and seed, on any database. Counts
     /// are per project.
@@ -258,6 +258,30 @@ pub enum StandinAction {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Faults the stand-in answers with, for tests and demos (every instance sees them).
+    Fault {
+        #[command(subcommand)]
+        action: FaultAction,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+pub enum FaultAction {
+    /// Answer requests to TARGET with FAULT (the next N of them, or until cleared).
+    Add {
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+            app::standin::faults::Target::ALL.map(|t| t.name())))]
+        target: String,
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+            app::standin::faults::Fault::ALL.map(|f| f.name())))]
+        fault: String,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        count: Option<u32>,
+    },
+    /// Remove every fault.
+    Clear,
+    /// List the faults in force.
+    List,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -325,6 +349,55 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             Ok(())
         }
         Command::Standin {
+            action: StandinAction::Fault { action },
+        } => {
+            use app::standin::faults::{self, Fault, Target};
+            let Opened { db, .. } = open_migrated(&config).await?;
+            match action {
+                FaultAction::Add {
+                    target,
+                    fault,
+                    count,
+                } => {
+                    // clap has checked both names against the same lists.
+                    let (Some(t), Some(f)) = (Target::parse(&target), Fault::parse(&fault)) else {
+                        return Err(app::error::AppError::validation(
+                            "fault",
+                            "unknown target or fault",
+                        )
+                        .into());
+                    };
+                    faults::add(&db, t, f, count, chrono::Utc::now()).await?;
+                    match count {
+                        Some(n) => println!("the stand-in answers the next {n} {target} requests with {fault}"),
+                        None => println!("the stand-in answers {target} requests with {fault} until `standin fault clear`"),
+                    }
+                }
+                FaultAction::Clear => {
+                    let cleared = faults::clear(&db).await?;
+                    println!("cleared {cleared} fault(s)");
+                }
+                FaultAction::List => {
+                    let listed = faults::in_force(&db).await?;
+                    if listed.is_empty() {
+                        println!("no faults");
+                    }
+                    for f in listed {
+                        let left = f
+                            .remaining
+                            .map_or("until cleared".to_string(), |n| format!("{n} left"));
+                        println!(
+                            "{}\t{}\t{left}\tsince {}",
+                            f.target,
+                            f.fault,
+                            f.since.format("%Y-%m-%d %H:%M:%S UTC")
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Standin {
             action:
                 StandinAction::Seed {
                     projects,
@@ -350,8 +423,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             };
             let made = app::standin::seed::seed(&db, plan).await?;
             println!(
-                "seeded {} projects, {} issues, {} test steps and {} test runs",
-                made.projects, made.issues, made.steps, made.runs
+                "seeded {} projects, {} issues, {} test steps, {} test runs and {} links",
+                made.projects, made.issues, made.steps, made.runs, made.links
             );
             Ok(())
         }

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::{ImportedExecution, IssueType, ISSUE_ID_BASE};
 use crate::db::begin_write;
 use crate::entities::{standin_issues as issues, standin_projects as projects};
-use crate::entities::{standin_runs as runs, standin_steps as steps};
+use crate::entities::{standin_links as links, standin_runs as runs, standin_steps as steps};
 use crate::error::AppError;
+use sea_orm::sea_query::OnConflict;
 
 /// The largest import body taken, in bytes.
 pub const IMPORT_LIMIT: usize = 10 * 1024 * 1024;
@@ -92,6 +93,61 @@ pub fn parse(body: &[u8]) -> Result<XrayJson, AppError> {
         )));
     }
     Ok(parsed)
+}
+
+/// The `info` part of a multipart import: the Test Execution's Jira fields, and Xray's own
+/// (`xrayFields`: testPlanKey, environments). What it names wins over the results' `info`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueFields {
+    fields: Option<Fields>,
+    xray_fields: Option<XrayFields>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Fields {
+    project: Option<ProjectRef>,
+    summary: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectRef {
+    key: Option<String>,
+    id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct XrayFields {
+    test_plan_key: Option<String>,
+    environments: Option<Vec<String>>,
+}
+
+/// `import` with the multipart `info` part applied.
+pub fn with_issue_fields(mut import: XrayJson, info: &[u8]) -> Result<XrayJson, AppError> {
+    let given: IssueFields = serde_json::from_slice(info).map_err(|e| {
+        AppError::validation(
+            "info",
+            format!("The part info is not the Test Execution's fields {{\"fields\": {{\"project\": {{\"key\": …}}, \"summary\": …}}}}: {e}"),
+        )
+    })?;
+    let mut merged = import.info.take().unwrap_or_default();
+    if let Some(fields) = given.fields {
+        if let Some(project) = fields.project {
+            merged.project = project.key.or(project.id).or(merged.project);
+        }
+        merged.summary = fields.summary.or(merged.summary);
+        merged.description = fields.description.or(merged.description);
+    }
+    if let Some(xray) = given.xray_fields {
+        merged.test_plan_key = xray.test_plan_key.or(merged.test_plan_key);
+        if let Some(environments) = xray.environments {
+            merged.test_environments = environments;
+        }
+    }
+    import.info = Some(merged);
+    Ok(import)
 }
 
 fn time(value: Option<&str>, what: &str) -> Result<Option<DateTime<Utc>>, AppError> {
@@ -185,8 +241,17 @@ async fn project_by_key(
     txn: &impl ConnectionTrait,
     key: &str,
 ) -> Result<projects::Model, AppError> {
+    let by_id = key
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .map(|id| id - super::PROJECT_ID_BASE);
     projects::Entity::find()
-        .filter(projects::Column::Key.eq(key.trim().to_ascii_uppercase()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(projects::Column::Key.eq(key.trim().to_ascii_uppercase()))
+                .add(projects::Column::Id.eq(by_id.unwrap_or(0))),
+        )
         .one(txn)
         .await?
         .ok_or_else(|| bad(format!("There is no project with key '{}'.", key.trim())))
@@ -348,6 +413,7 @@ pub async fn import(
             .map_err(AppError::logged("encoding test environments"))?;
         changed.test_environments = Set(Some(environments));
     }
+    let mut plan_row = None;
     if let Some(plan) = info
         .test_plan_key
         .as_deref()
@@ -361,11 +427,16 @@ pub async fn import(
                     plan.trim()
                 ))
             })?;
-        changed.test_plan_key = Set(Some(plan.key));
+        changed.test_plan_key = Set(Some(plan.key.clone()));
+        plan_row = Some(plan.id);
     }
     changed.updated_at = Set(now);
     let execution = changed.update(&txn).await?;
 
+    // As in Xray, the plan holds the execution and every test it ran.
+    if let Some(plan) = plan_row {
+        link(&txn, plan, execution.id).await?;
+    }
     let mut seen = BTreeSet::new();
     for (i, result) in import.tests.iter().enumerate() {
         let at = format!("tests[{i}]");
@@ -400,6 +471,9 @@ pub async fn import(
         run.executed_by = Set(by.to_string());
         run.updated_at = Set(now);
         run.save(&txn).await?;
+        if let Some(plan) = plan_row {
+            link(&txn, plan, test.id).await?;
+        }
     }
     txn.commit().await?;
     let id = (ISSUE_ID_BASE + execution.id).to_string();
@@ -408,6 +482,23 @@ pub async fn import(
         id,
         key: execution.key,
     })
+}
+
+/// Links `child` to `parent` unless it already is (two imports may race to the same link).
+async fn link(txn: &impl ConnectionTrait, parent: i32, child: i32) -> Result<(), AppError> {
+    links::Entity::insert(links::ActiveModel {
+        parent_id: Set(parent),
+        child_id: Set(child),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([links::Column::ParentId, links::Column::ChildId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
 /// Creates a project (for tests and `standin seed`).

@@ -2,12 +2,20 @@
 //! API, so CI clients and backup jobs complete their flow offline. Off unless
 //! `XRAY_KEYS_XRAY_STANDIN=on`; when off, its paths answer 404 like any unknown path.
 //!
-//! So far: the tenant's tables, `xray-keys standin seed`, `POST /api/v{1,2}/import/execution`
-//! (Xray JSON) and `…/import/execution/junit` (JUnit XML). Wire formats follow Xray's
-//! documentation and what its clients send (`xray-cloud-api.md` names the sources).
+//! The tenant's tables, `xray-keys standin seed`, imports (Xray JSON, JUnit XML, multipart) and
+//! GraphQL. Wire formats follow Xray's documentation and what its clients send
+//! (`xray-cloud-api.md` names the sources).
 
 #[cfg(feature = "ssr")]
+pub mod backup;
+#[cfg(feature = "ssr")]
+pub mod faults;
+#[cfg(feature = "ssr")]
+pub mod graphql;
+#[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod jql;
 #[cfg(feature = "ssr")]
 pub mod junit;
 #[cfg(feature = "ssr")]
@@ -37,6 +45,18 @@ impl IssueType {
             IssueType::TestExecution => "Test Execution",
         }
     }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            IssueType::Test,
+            IssueType::Precondition,
+            IssueType::TestSet,
+            IssueType::TestPlan,
+            IssueType::TestExecution,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+    }
 }
 
 /// What an import answers, as Xray: the Test Execution's issue id, key and Jira address.
@@ -50,3 +70,5 @@ pub struct ImportedExecution {
 
 /// Issue ids start here, as Jira's do, so an id never looks like a small counter.
 pub const ISSUE_ID_BASE: i32 = 10_000;
+/// Project ids likewise (project 1 is "10001"), as `projectId` and backups' `projectIds` name them.
+pub const PROJECT_ID_BASE: i32 = 10_000;

@@ -6,7 +6,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use super::IssueType;
 use crate::db::begin_write;
-use crate::entities::{standin_issues as issues, standin_projects as projects};
+use crate::entities::{
+    standin_issues as issues, standin_links as links, standin_projects as projects,
+};
 use crate::entities::{standin_runs as runs, standin_steps as steps};
 use crate::error::AppError;
 
@@ -31,6 +33,7 @@ pub struct Seeded {
     pub issues: u64,
     pub steps: u64,
     pub runs: u64,
+    pub links: u64,
 }
 
 /// SplitMix64: a few lines that give the same numbers for a seed on every platform and in
@@ -227,6 +230,59 @@ pub async fn seed(db: &DatabaseConnection, plan: SeedPlan) -> Result<Seeded, App
             runs::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
         }
         seeded.runs += run_rows.len() as u64;
+        let of = |kind: IssueType| -> Vec<i32> {
+            made.iter()
+                .filter(|i| i.issue_type == kind.name())
+                .map(|i| i.id)
+                .collect()
+        };
+        let test_ids: Vec<i32> = tests.iter().map(|t| t.id).collect();
+        let execution_ids: Vec<i32> = executions.iter().map(|e| e.id).collect();
+        let mut link_rows = std::collections::BTreeSet::new();
+        let preconditions = of(IssueType::Precondition);
+        if !preconditions.is_empty() {
+            for test in &test_ids {
+                for _ in 0..numbers.below(3) {
+                    let precondition = preconditions
+                        [usize::try_from(numbers.below(preconditions.len() as u64)).unwrap_or(0)];
+                    link_rows.insert((precondition, *test));
+                }
+            }
+        }
+        // A run of consecutive children from a random start: distinct, like the runs above.
+        let mut some_of = |parent: i32, children: &[i32], least: u64, most: u64| {
+            if children.is_empty() {
+                return;
+            }
+            let wanted = usize::try_from(least + numbers.below(most - least + 1))
+                .unwrap_or(0)
+                .min(children.len());
+            let first = usize::try_from(numbers.below(children.len() as u64)).unwrap_or(0);
+            for k in 0..wanted {
+                link_rows.insert((parent, children[(first + k) % children.len()]));
+            }
+        };
+        for set in of(IssueType::TestSet) {
+            some_of(set, &test_ids, 5, 15);
+        }
+        for plan in of(IssueType::TestPlan) {
+            some_of(plan, &test_ids, 10, 30);
+            some_of(plan, &execution_ids, 1, 5);
+        }
+        let link_rows: Vec<links::ActiveModel> = link_rows
+            .into_iter()
+            .map(|(parent_id, child_id)| links::ActiveModel {
+                parent_id: Set(parent_id),
+                child_id: Set(child_id),
+                ..Default::default()
+            })
+            .collect();
+        for chunk in link_rows.chunks(500) {
+            links::Entity::insert_many(chunk.to_vec())
+                .exec(&txn)
+                .await?;
+        }
+        seeded.links += link_rows.len() as u64;
         txn.commit().await?;
     }
     Ok(seeded)

@@ -73,7 +73,15 @@ fn error_response(status: StatusCode, message: &str) -> Response {
 async fn authenticate(
     State(state): State<AppState>,
     request: Request,
-) -> Result<Json<String>, ApiError> {
+) -> Result<Response, ApiError> {
+    // The stand-in's faults (`standin fault add --target authenticate`) answer first, as an
+    // Xray in another region or without a licence answers whatever is sent.
+    if state.config.xray_standin {
+        use crate::standin::faults::{take, Target};
+        if let Some(fault) = take(&state.db, Target::Authenticate, |_| true).await? {
+            return Ok(crate::standin::routes::fault_response(fault).await);
+        }
+    }
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -93,7 +101,7 @@ async fn authenticate(
     let credentials = service::parse_credentials(content_type, &body)?;
     let client_addr = client_addr_of(&parts, state.config.trust_proxy_hops);
     let token = service::authenticate(&state, credentials, &client_addr, Utc::now()).await?;
-    Ok(Json(token))
+    Ok(Json(token).into_response())
 }
 
 /// Who the bearer token acts for.

@@ -20,4 +20,6 @@ mod lifecycle;
 mod load;
 mod schema;
 mod standin;
+mod standin_backup;
+mod standin_graphql;
 mod startup;

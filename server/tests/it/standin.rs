@@ -281,7 +281,17 @@ fn a_seed_makes_the_same_tenant_on_every_database_and_refuses_a_second_one() {
                 .into_iter()
                 .map(|r| r.status)
                 .collect();
-            tenants.lock().unwrap().push((issues, statuses));
+            let linked: Vec<(i32, i32)> = app::entities::standin_links::Entity::find()
+                .order_by_asc(app::entities::standin_links::Column::Id)
+                .all(&b.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.parent_id, l.child_id))
+                .collect();
+            assert_eq!(linked.len() as u64, made.links);
+            assert!(made.links > 0);
+            tenants.lock().unwrap().push((issues, statuses, linked));
             assert!(matches!(
                 seed(&b.db, plan).await,
                 Err(AppError::Conflict(_))
@@ -341,7 +351,8 @@ fn the_seed_command_says_what_it_made_and_refuses_bad_numbers() {
     let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
     // Steps are 1–4 a test, drawn from the seed.
     assert!(said.starts_with("seeded 1 projects, 10 issues, "), "{said}");
-    assert!(said.ends_with(" test steps and 6 test runs"), "{said}");
+    assert!(said.contains(" test steps, 6 test runs and "), "{said}");
+    assert!(said.ends_with(" links"), "{said}");
     // A second seed into the same tenant is refused, and so is a number out of range.
     let again = cli::run(dir.path(), &args);
     assert_eq!(again.status.code(), Some(1));

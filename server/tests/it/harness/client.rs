@@ -15,6 +15,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body's bytes, for answers that are not text (zips).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -58,6 +60,7 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body.to_vec(),
     }
 }
 
