@@ -11,13 +11,18 @@ export XRAY_KEYS_LOG="${XRAY_KEYS_LOG:-info,tower_http=warn}"
 export XRAY_KEYS_ADMIN_USER=admin
 export XRAY_KEYS_ADMIN_PASSWORD="${XK_E2E_ADMIN_PASSWORD:-e2e admin password}"
 unset DATABASE_URL
+# The Xray Cloud stand-in, with a small tenant the real-client tests report to (XK-1..XK-20 are
+# tests, XK-25 the test plan).
+export XRAY_KEYS_XRAY_STANDIN=on
+"$XK_SERVER_BIN" standin seed --projects 1 --tests 20 --preconditions 2 --test-sets 2 --test-plans 1 \
+  --executions 2 --runs-per-execution 5 --seed 42 >/dev/null
 # A backup operator, created through the command line as a script would.
 printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
   | "$XK_SERVER_BIN" users add operator --name "Olivia Operator" --role backup-operator --password-stdin >/dev/null
 # Users the API Keys tests pick, and seeded keys so paging has pages (25; the browser
 # benchmark asks for more).
 for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup \
-  life-new life-edit life-off life-grace life-many-1 life-many-2 life-kbd handshake-user; do
+  life-new life-edit life-off life-grace life-many-1 life-many-2 life-kbd handshake-user ci-xray; do
   "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
 done
 # A display name that is markup: it must show as text everywhere.

@@ -14,6 +14,8 @@ export PATH="$ROOT/end2end/node_modules/binaryen/bin:$PATH"
 export XK_SERVER_BIN="$CARGO_TARGET_DIR/release/xray-keys"
 export XRAY_KEYS_SITE_ROOT="$CARGO_TARGET_DIR/site"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# The Python Xray client (pytest-jira-xray) the stand-in is tested with lives in its own venv.
+export XK_CLIENTS_VENV="${XK_CLIENTS_VENV:-$HOME/.cache/xray-keys/clients-venv}"
 step() { printf '\n==> %s\n' "$*"; }
 
 # Cargo records workspace sources by relative path, so two clones sharing the target dir share

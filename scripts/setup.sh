@@ -54,6 +54,16 @@ if [ ! -f end2end/node_modules/.package-lock.json ] \
   (cd end2end && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json)
 fi
 
+# The Python Xray client the stand-in tests run unchanged (pinned in end2end/clients/).
+if ! cmp -s end2end/clients/requirements.txt "$XK_CLIENTS_VENV/.installed-requirements.txt"; then
+  step "installing the Python Xray client for the stand-in tests (pytest-jira-xray, in a venv)"
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  python3 -m venv "$XK_CLIENTS_VENV"
+  "$XK_CLIENTS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r end2end/clients/requirements.txt
+  cp end2end/clients/requirements.txt "$XK_CLIENTS_VENV/.installed-requirements.txt"
+fi
+
 wasm_opt=$(command -v wasm-opt || true)
 case "$wasm_opt" in
   "$ROOT"/end2end/node_modules/*) ;;

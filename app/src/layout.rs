@@ -17,6 +17,7 @@ pub fn AppHeader() -> impl IntoView {
     // At phone width the navigation folds behind a menu button; this toggle is handled by the
     // WASM client, so it also shows that hydration worked.
     let (menu_open, set_menu_open) = signal(false);
+    let crate::auth::CurrentUser(user) = expect_context::<crate::auth::CurrentUser>();
     view! {
         <header class="app-header">
             <div class="app-header__bar">
@@ -53,6 +54,24 @@ pub fn AppHeader() -> impl IntoView {
                             }
                         })
                         .collect_view()}
+                    // Only while the stand-in is on, and only for those who may open it.
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let sees = matches!(user.await, Ok(Some(u)) if u.sees_standin);
+                            sees.then(|| {
+                                view! {
+                                    <li>
+                                        <A
+                                            href="/xray-standin"
+                                            on:click=move |_| set_menu_open.set(false)
+                                        >
+                                            "Xray stand-in"
+                                        </A>
+                                    </li>
+                                }
+                            })
+                        })}
+                    </Transition>
                 </ul>
             </nav>
             <UserMenu/>

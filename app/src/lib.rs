@@ -44,7 +44,13 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
 /// Pages only a signed-in user sees (each checks the role too). A signed-out visitor is sent to
 /// sign in by the server, with nothing of the page.
-pub const SIGNED_IN_PAGES: &[&str] = &["/api-keys", "/xray-credentials", "/users", "/audit"];
+pub const SIGNED_IN_PAGES: &[&str] = &[
+    "/api-keys",
+    "/xray-credentials",
+    "/users",
+    "/audit",
+    "/xray-standin",
+];
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -96,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/api-key-policy") view=pages::KeyPolicyPage />
                     <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage />
                     <Route path=path!("/users") view=pages::UsersPage />
+                    <Route path=path!("/xray-standin") view=pages::StandinPage />
                     <Route path=path!("/audit") view=pages::AuditPage />
                     <Route path=path!("/setup") view=pages::SetupPage />
                 </Routes>

@@ -5,6 +5,7 @@ pub use crate::audit::page::AuditPage;
 pub use crate::auth::page::{LoginPage, SetupPage};
 pub use crate::credentials::page::XrayCredentialsPage;
 pub use crate::key_policy::page::KeyPolicyPage;
+pub use crate::standin::page::StandinPage;
 pub use crate::users::page::UsersPage;
 
 use leptos::prelude::*;

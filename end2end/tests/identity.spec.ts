@@ -88,6 +88,8 @@ test.describe('the Users page', () => {
     const users = new UsersPage(page);
     await users.add({ userKey: 'newop', name: 'New Operator', backupOperator: true });
     await expect(users.status).toContainText('newop was added');
+    // Found by search: the seeded users may push a new one past the first page.
+    await users.searchFor('newop');
     await users.row('newop').getByRole('button', { name: 'Edit newop' }).click();
     const form = page.getByRole('region', { name: 'Edit user newop' });
     await form.getByLabel('New password').fill('brand new password 1');

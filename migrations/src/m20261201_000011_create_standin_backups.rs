@@ -36,6 +36,7 @@ enum StandinDownloads {
     TokenHash,
     BackupId,
     Attachment,
+    OtherOrigin,
     ExpiresAt,
     UsedAt,
 }
@@ -130,6 +131,9 @@ impl MigrationTrait for Migration {
                     .col(string_len_uniq(StandinDownloads::TokenHash, 64))
                     .col(integer(StandinDownloads::BackupId))
                     .col(boolean(StandinDownloads::Attachment))
+                    // Handed out under the redirect-other-origin fault: a request to it that
+                    // carries a token is a client leaking it.
+                    .col(boolean(StandinDownloads::OtherOrigin).default(false))
                     .col(timestamp_with_time_zone(StandinDownloads::ExpiresAt))
                     .col(timestamp_with_time_zone_null(StandinDownloads::UsedAt))
                     .foreign_key(

@@ -11,10 +11,15 @@ use crate::error::AppError;
 #[server]
 pub async fn get_current_user() -> Result<Option<SessionUser>, AppError> {
     context::serve(|ctx| async move {
-        Ok(ctx.current_user().await?.map(|u| SessionUser {
-            roles: crate::users::service::summary(&u).roles,
-            user_key: u.user_key,
-            display_name: u.display_name,
+        let standin = ctx.state.config.xray_standin;
+        Ok(ctx.current_user().await?.map(|u| {
+            let roles = crate::users::service::summary(&u).roles;
+            SessionUser {
+                sees_standin: standin && roles.contains(&crate::users::Role::Administrator),
+                roles,
+                user_key: u.user_key,
+                display_name: u.display_name,
+            }
         }))
     })
     .await

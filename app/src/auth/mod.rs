@@ -26,6 +26,8 @@ pub struct SessionUser {
     pub user_key: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// The Xray stand-in is on and this user may open its page (administrators).
+    pub sees_standin: bool,
 }
 
 /// The signed-in user, loaded once per page load and shared through context. Blocking, so the

@@ -33,6 +33,9 @@ pub struct Tester {
     pub timeout: Duration,
     /// Where the secret may be sent.
     pub policy: HostPolicy,
+    /// This server's Xray stand-in is on: a test of "This server" also reads through its
+    /// GraphQL, as a backup job will.
+    pub standin_graphql: bool,
 }
 
 impl Tester {
@@ -43,6 +46,7 @@ impl Tester {
             policy: HostPolicy::for_server(config),
             self_root: self_root(config.listen),
             timeout: Self::DEFAULT_TIMEOUT,
+            standin_graphql: config.xray_standin,
         }
     }
 
@@ -88,7 +92,15 @@ impl Tester {
             Err(outcome) => return outcome,
         };
         match base {
-            BaseUrl::ThisServer => whoami(&client, &root, &token).await,
+            BaseUrl::ThisServer => match whoami(&client, &root, &token).await {
+                connected @ Outcome::Connected { .. } if self.standin_graphql => {
+                    match graphql_read(&client, &root, &token).await {
+                        Outcome::Connected { .. } => connected,
+                        other => other,
+                    }
+                }
+                other => other,
+            },
             BaseUrl::Custom(_) => match whoami(&client, &root, &token).await {
                 // Not an xray-keys server: read the way Xray Cloud allows.
                 Outcome::Unexpected { status: 404, .. } => {
@@ -207,6 +219,11 @@ async fn graphql_read(client: &reqwest::Client, root: &str, token: &str) -> Outc
         return Outcome::OtherRegion {
             detail: "the data read answered with a region error".into(),
         };
+    }
+    // GraphQL reports a refused read as 200 with `errors` and no data.
+    let read: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    if read.get("data").is_none_or(serde_json::Value::is_null) {
+        return unexpected(200, "the data read (GraphQL errors)");
     }
     Outcome::Connected { as_user: None }
 }

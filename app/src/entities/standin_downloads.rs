@@ -11,6 +11,8 @@ pub struct Model {
     pub token_hash: String,
     pub backup_id: i32,
     pub attachment: bool,
+    /// Handed out under the redirect-other-origin fault.
+    pub other_origin: bool,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
 }

@@ -28,6 +28,8 @@ pub const BACKUP_INTERVAL: Duration = Duration::hours(6);
 /// How long a one-time download link works.
 pub const LINK_LIFETIME: Duration = Duration::minutes(5);
 const BACKUP_LEASE: &str = "standin-backup";
+/// What a link on another origin answers a request that carries a bearer token.
+pub const LEAKED_TOKEN: &str = "Only one auth mechanism allowed: this link carries its own. An Authorization header was sent to another origin.";
 
 /// The body of `POST …/backup`; every field may be left out.
 #[derive(Debug, Default, Deserialize)]
@@ -86,13 +88,11 @@ pub async fn request(
         .as_deref()
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
-            DateTime::parse_from_rfc3339(v.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    bad(format!(
-                        "modifiedSince: '{v}' is not a date and time such as 2026-12-01T00:00:00Z"
-                    ))
-                })
+            super::import::iso_time(v).ok_or_else(|| {
+                bad(format!(
+                    "modifiedSince: '{v}' is not a date and time such as 2026-12-01T00:00:00Z"
+                ))
+            })
         })
         .transpose()?;
     let project_ids = match asked.project_ids {
@@ -416,6 +416,7 @@ pub async fn one_time_link(
     db: &DatabaseConnection,
     job: &backups::Model,
     attachment: bool,
+    other_origin: bool,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     let token = random_hex(32);
@@ -423,6 +424,7 @@ pub async fn one_time_link(
         token_hash: Set(token_hash(&token)),
         backup_id: Set(job.id),
         attachment: Set(attachment),
+        other_origin: Set(other_origin),
         expires_at: Set(now + LINK_LIFETIME),
         ..Default::default()
     }
@@ -432,10 +434,12 @@ pub async fn one_time_link(
 }
 
 /// The file a one-time link gives, using the link up (a second use, or one after 5 minutes,
-/// is refused as the storage behind Xray's links refuses it).
+/// is refused as the storage behind Xray's links refuses it). `with_token`: the request
+/// carried an Authorization header, which a link on another origin refuses without using it up.
 pub async fn redeem(
     db: &DatabaseConnection,
     token: &str,
+    with_token: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, AppError> {
     let gone = || AppError::NotFound("This download link has expired or was already used.".into());
@@ -446,6 +450,9 @@ pub async fn redeem(
         .ok_or_else(gone)?;
     if link.expires_at <= now || link.used_at.is_some() {
         return Err(gone());
+    }
+    if link.other_origin && with_token {
+        return Err(AppError::BadRequest(LEAKED_TOKEN.into()));
     }
     // Conditional, so two requests with one link cannot both get the file.
     let used = downloads::Entity::update_many()

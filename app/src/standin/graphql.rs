@@ -108,13 +108,11 @@ fn window(start: Option<i32>, limit: i32) -> Result<(u64, u64)> {
 fn since(text: Option<&str>) -> Result<Option<DateTime<Utc>>> {
     text.filter(|t| !t.trim().is_empty())
         .map(|t| {
-            DateTime::parse_from_rfc3339(t.trim())
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|_| {
-                    async_graphql::Error::new(format!(
-                        "modifiedSince \"{t}\" is not a date and time such as 2026-12-01T10:00:00Z."
-                    ))
-                })
+            super::import::iso_time(t).ok_or_else(|| {
+                async_graphql::Error::new(format!(
+                    "modifiedSince \"{t}\" is not a date and time such as 2026-12-01T10:00:00Z."
+                ))
+            })
         })
         .transpose()
 }

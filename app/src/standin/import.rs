@@ -150,17 +150,25 @@ pub fn with_issue_fields(mut import: XrayJson, info: &[u8]) -> Result<XrayJson, 
     Ok(import)
 }
 
+/// An ISO 8601 date and time as clients write it: RFC 3339 (`…+01:00`, `…Z`) or with the
+/// offset's colon left out (`…+0100`, as pytest-jira-xray sends), fractions of a second allowed.
+pub fn iso_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+}
+
 fn time(value: Option<&str>, what: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     value
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
-            DateTime::parse_from_rfc3339(v.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    bad(format!(
-                        "{what}: '{v}' is not a date and time such as 2026-12-01T10:00:00+01:00"
-                    ))
-                })
+            iso_time(v).ok_or_else(|| {
+                bad(format!(
+                    "{what}: '{v}' is not a date and time such as 2026-12-01T10:00:00+01:00"
+                ))
+            })
         })
         .transpose()
 }
@@ -389,12 +397,17 @@ pub async fn import(
             (execution, project)
         }
         None => {
-            let Some(key) = info.project.as_deref().filter(|k| !k.trim().is_empty()) else {
-                return Err(bad(
-                    "info.project: name the project key, or give a testExecutionKey to update",
-                ));
+            let project = match info.project.as_deref().filter(|k| !k.trim().is_empty()) {
+                Some(key) => project_by_key(&txn, key).await?,
+                // As Xray: without a project, the execution goes where its first test is
+                // (pytest-jira-xray sends no project).
+                None => match first_test_project(&txn, &import.tests).await? {
+                    Some(project) => project,
+                    None => return Err(bad(
+                        "info.project: name the project key, or give a testExecutionKey to update",
+                    )),
+                },
             };
-            let project = project_by_key(&txn, key).await?;
             let summary = match text(info.summary.as_deref(), 255, "info.summary")? {
                 s if s.is_empty() => format!("Execution results [{}]", now.timestamp_millis()),
                 s => s,
@@ -482,6 +495,25 @@ pub async fn import(
         id,
         key: execution.key,
     })
+}
+
+/// The project of the first test a result names by `testKey`, if it exists.
+async fn first_test_project(
+    txn: &impl ConnectionTrait,
+    tests: &[TestResult],
+) -> Result<Option<projects::Model>, AppError> {
+    let Some(key) = tests
+        .iter()
+        .find_map(|t| t.test_key.as_deref().filter(|k| !k.trim().is_empty()))
+    else {
+        return Ok(None);
+    };
+    let Some(test) = issue_by_key(txn, key, IssueType::Test).await? else {
+        return Ok(None);
+    };
+    Ok(projects::Entity::find_by_id(test.project_id)
+        .one(txn)
+        .await?)
 }
 
 /// Links `child` to `parent` unless it already is (two imports may race to the same link).

@@ -6,6 +6,7 @@
 //! GraphQL. Wire formats follow Xray's documentation and what its clients send
 //! (`xray-cloud-api.md` names the sources).
 
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backup;
 #[cfg(feature = "ssr")]
@@ -18,10 +19,13 @@ pub mod import;
 pub mod jql;
 #[cfg(feature = "ssr")]
 pub mod junit;
+pub mod page;
 #[cfg(feature = "ssr")]
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod seed;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,3 +76,58 @@ pub struct ImportedExecution {
 pub const ISSUE_ID_BASE: i32 = 10_000;
 /// Project ids likewise (project 1 is "10001"), as `projectId` and backups' `projectIds` name them.
 pub const PROJECT_ID_BASE: i32 = 10_000;
+
+/// What the stand-in page shows: a simulation's state, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandinOverview {
+    /// "Standard: 300 requests per 5 minutes".
+    pub plan: String,
+    pub projects: Vec<ProjectRow>,
+    pub executions: Vec<ExecutionRow>,
+    pub total_executions: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub faults: Vec<FaultRow>,
+    pub backups: Vec<BackupRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRow {
+    pub key: String,
+    pub id: String,
+    pub name: String,
+    pub tests: u64,
+    pub issues: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionRow {
+    pub key: String,
+    pub summary: String,
+    pub imported_by: String,
+    /// "2026-12-01 10:00 UTC", formatted on the server so both renders agree.
+    pub imported_at: String,
+    /// Runs per status, most first.
+    pub statuses: Vec<(String, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRow {
+    pub target: String,
+    pub fault: String,
+    /// "2 more requests" or "Until cleared".
+    pub remaining: String,
+    pub since: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRow {
+    pub job_id: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// "Working (40%)" or "Successful".
+    pub status: String,
+}
+
+/// Test executions a page of the stand-in page lists.
+pub const EXECUTIONS_PER_PAGE: u64 = 20;

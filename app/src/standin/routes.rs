@@ -447,8 +447,9 @@ async fn file(
             truncated,
         ));
     }
-    let token = backup::one_time_link(&state.db, &job, attachment, now).await?;
-    let origin = if entered.fault == Some(Fault::RedirectOtherOrigin) {
+    let elsewhere = entered.fault == Some(Fault::RedirectOtherOrigin);
+    let token = backup::one_time_link(&state.db, &job, attachment, elsewhere, now).await?;
+    let origin = if elsewhere {
         other_origin(&state.config.public_url)
     } else {
         state.config.public_url.trim_end_matches('/').to_string()
@@ -457,8 +458,8 @@ async fn file(
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
 }
 
-/// A one-time link: no token wanted, and one is refused, as presigned storage links refuse a
-/// second way of signing in (a client that sends it has leaked its bearer token).
+/// A one-time link: no token wanted. One handed out to another origin refuses a request that
+/// carries one, as presigned storage links refuse a second way of signing in.
 async fn storage(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -468,16 +469,11 @@ async fn storage(
     if !state.config.xray_standin {
         return Err(AppError::NotFound("There is no such endpoint.".into()).into());
     }
-    if headers.contains_key(header::AUTHORIZATION) {
-        return Err(Refused(json_error(
-            StatusCode::BAD_REQUEST,
-            "Only one auth mechanism allowed: this link carries its own. Do not send an Authorization header to it.",
-        )));
-    }
     let truncated = faults::take(&state.db, Target::File, |f| f == Fault::TruncatedZip)
         .await?
         .is_some();
-    let bytes = backup::redeem(&state.db, &token, Utc::now()).await?;
+    let with_token = headers.contains_key(header::AUTHORIZATION);
+    let bytes = backup::redeem(&state.db, &token, with_token, Utc::now()).await?;
     let name = query
         .get("name")
         .filter(|n| {

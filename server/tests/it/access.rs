@@ -433,3 +433,75 @@ fn the_lifecycle_and_policy_functions_are_for_administrators_and_refuse_bad_choi
         .await;
     });
 }
+
+#[test]
+fn the_standin_page_is_for_administrators_and_only_while_the_standin_is_on() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let on = harness::app_state_with(&b, &[("XRAY_KEYS_XRAY_STANDIN", "on")]);
+        let off = harness::app_state_of(&b);
+        let operator = harness::signed_in(&b.db, "operator", vec![Role::BackupOperator]).await;
+        let admin = harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+        let ask = |cookie: &str| {
+            harness::server_fn_request(
+                app::standin::api::GetStandinOverview::PATH,
+                cookie,
+                "page=1".into(),
+            )
+        };
+        assert_eq!(
+            harness::send(&on, ask(&operator)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let answer = harness::send(&on, ask(&admin)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert!(
+            answer.body.contains("Standard: 300 requests per 5 minutes"),
+            "{}",
+            answer.body
+        );
+        let answer = harness::send(&off, ask(&admin)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+        assert!(
+            answer.body.contains("The Xray stand-in is off."),
+            "{}",
+            answer.body
+        );
+        // A page number past the end shows the last page, not an error.
+        let far = harness::server_fn_request(
+            app::standin::api::GetStandinOverview::PATH,
+            &admin,
+            "page=999999".into(),
+        );
+        assert!(harness::send(&on, far).await.body.contains("\"page\":1"));
+        let wrong = harness::server_fn_request(
+            app::standin::api::GetStandinOverview::PATH,
+            &admin,
+            "page=minus".into(),
+        );
+        assert_eq!(
+            harness::send(&on, wrong).await.status,
+            StatusCode::BAD_REQUEST
+        );
+
+        let page_for = |cookie: &str| page("/xray-standin", Some(cookie));
+        assert_eq!(
+            harness::send(&on, page_for(&operator)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let shown = harness::send(&on, page_for(&admin)).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(
+            shown.body.contains("Simulation."),
+            "the page says what it is"
+        );
+        assert!(
+            shown.body.contains("href=\"/xray-standin\""),
+            "in the navigation while on"
+        );
+        let shown_off = harness::send(&off, page_for(&admin)).await;
+        assert!(
+            !shown_off.body.contains("href=\"/xray-standin\""),
+            "not in it while off"
+        );
+    }));
+}

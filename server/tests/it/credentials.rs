@@ -467,6 +467,7 @@ fn each_connection_outcome_is_told_apart() {
             l.local_addr().unwrap().to_string()
         };
         let tester = Tester {
+            standin_graphql: false,
             self_root: self_root.clone(),
             timeout: Duration::from_millis(1500),
             policy: policy(),
@@ -872,6 +873,7 @@ fn a_row_whose_api_or_client_id_was_changed_in_the_database_no_longer_opens() {
         let key = harness::test_master_key();
         let (stub, seen, task) = listen_recorder().await;
         let tester = Tester {
+            standin_graphql: false,
             self_root: "http://127.0.0.1:9/api".into(),
             timeout: Duration::from_secs(2),
             policy: policy(),
@@ -1006,6 +1008,7 @@ fn private_and_plain_http_hosts_not_listed_are_refused_before_anything_is_sent()
             .trim()
             .to_string();
         let tester = Tester {
+            standin_graphql: false,
             self_root: "http://127.0.0.1:3000/api".into(),
             timeout: Duration::from_secs(2),
             policy: unlisted,
@@ -1029,6 +1032,7 @@ fn private_and_plain_http_hosts_not_listed_are_refused_before_anything_is_sent()
         );
         // Listed by the operator, the same stub is reached.
         let listed = Tester {
+            standin_graphql: false,
             policy: HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]),
             ..tester
         };
@@ -1124,5 +1128,50 @@ fn the_setup_token_reaches_no_log_line_and_an_untrusted_proxy_is_warned_about() 
             assert!(!text.contains("SETUPTOKEN0123456789abcdef"), "{text}");
             assert!(text.contains("XRAY_KEYS_TRUST_PROXY is off"), "{text}");
         }
+    }));
+}
+
+#[test]
+fn with_the_standin_on_a_test_of_this_server_reads_through_its_graphql() {
+    use app::standin::faults::{self, Fault, Target};
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, &[("XRAY_KEYS_XRAY_STANDIN", "on")]);
+        let issued = key_for(&b.db, "revyz-backup-user").await;
+        let (self_root, app_task) = listen_app(state).await;
+        let tester = Tester {
+            self_root,
+            timeout: Duration::from_secs(5),
+            policy: policy(),
+            standin_graphql: true,
+        };
+        let right = XraySecret::new(issued.client_secret.clone());
+        assert_eq!(
+            tester
+                .test(&BaseUrl::ThisServer, &issued.client_id, &right)
+                .await,
+            Outcome::Connected {
+                as_user: Some("Backup Service (revyz-backup-user)".into())
+            }
+        );
+        // The read really goes through the stand-in's GraphQL: a fault there is what it reports.
+        faults::add(
+            &b.db,
+            Target::Graphql,
+            Fault::ServerError,
+            Some(1),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            tester
+                .test(&BaseUrl::ThisServer, &issued.client_id, &right)
+                .await,
+            Outcome::Unexpected {
+                status: 500,
+                step: "the data read".into()
+            }
+        );
+        app_task.abort();
     }));
 }

@@ -82,7 +82,7 @@ fn a_key_issued_here_imports_xray_json_and_gets_xrays_answer_on_v1_and_v2() {
                     "steps": [{ "action": "open", "data": "", "result": "shown" }] },
                   "status": "PASSED", "comment": "fine", "evidence": [] },
                 { "testInfo": { "summary": "logs out" }, "status": "FAILED",
-                  "start": "2026-12-01T09:01:00Z", "finish": "2026-12-01T09:02:00Z" }
+                  "start": "2026-12-01T09:01:00Z", "finish": "2026-12-01T09:02:00.250+0000" }
             ]
         })
         .to_string();
@@ -105,6 +105,9 @@ fn a_key_issued_here_imports_xray_json_and_gets_xrays_answer_on_v1_and_v2() {
         assert!(stored.iter().all(|r| r.executed_by == "ci-bot"));
         assert!(stored.iter().any(|r| r.status == "FAILED"
             && r.started_at.map(|t| t.to_rfc3339()) == Some("2026-12-01T09:01:00+00:00".into())));
+        // An offset without its colon, as pytest-jira-xray writes it, is the same instant.
+        assert!(stored.iter().any(|r| r.finished_at.map(|t| t.to_rfc3339())
+            == Some("2026-12-01T09:02:00.250+00:00".into())));
 
         // v1 takes the same body; the tests are found again by summary, not made twice.
         let again = body.replace("Nightly run", "Second run");
@@ -471,5 +474,40 @@ fn a_junit_report_becomes_an_execution_with_generic_tests_found_again_by_definit
             );
             assert_eq!(counts(&b.db).await, (4, 3));
         }
+    }));
+}
+
+#[test]
+fn without_a_project_the_execution_goes_where_its_first_test_is() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let state = harness::app_state_with(&b, ON);
+        import::create_project(&b.db, "XK", "First").await.unwrap();
+        import::create_project(&b.db, "XKB", "Second")
+            .await
+            .unwrap();
+        let key = key_for(&b.db, "ci-noproject").await;
+        let token = token_for(&state, &key).await;
+        let made = harness::send(
+            &state,
+            import_request(
+                2,
+                &token,
+                r#"{"info":{"project":"XKB"},"tests":[{"testInfo":{"summary":"in B"},"status":"PASSED"}]}"#,
+            ),
+        )
+        .await;
+        assert_eq!(made.status.as_u16(), 200, "{}", made.body);
+        // XKB-1 is that execution, XKB-2 its test; an import naming only XKB-2 lands in XKB.
+        let answer = harness::send(
+            &state,
+            import_request(
+                2,
+                &token,
+                r#"{"tests":[{"testKey":"XKB-2","status":"FAILED"}]}"#,
+            ),
+        )
+        .await;
+        assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+        assert_eq!(answer.json()["key"], "XKB-3");
     }));
 }
