@@ -7,7 +7,6 @@
 use std::io::Write;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
@@ -15,7 +14,6 @@ use sea_orm::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{IssueType, ISSUE_ID_BASE, PROJECT_ID_BASE};
 use crate::entities::{standin_backups as backups, standin_downloads as downloads};
@@ -69,12 +67,6 @@ pub fn parse(body: &[u8]) -> Result<BackupRequest, AppError> {
     })
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    hex::encode(buf)
-}
-
 /// Starts a backup job for `by`; `Err` with Xray's 400 when the last one is not 6 hours old.
 pub async fn request(
     db: &DatabaseConnection,
@@ -106,7 +98,7 @@ pub async fn request(
         }
         None => None,
     };
-    let job_id = random_hex(16);
+    let job_id = crate::crypto::random_hex(16)?;
     // The lease is the rule: taken atomically across instances, held for 6 hours by the job.
     if !crate::lease::acquire(db, BACKUP_LEASE, &job_id, now, BACKUP_INTERVAL).await? {
         let until = crate::entities::leases::Entity::find_by_id(BACKUP_LEASE.to_string())
@@ -152,11 +144,16 @@ pub async fn status(
             with_attachment: job.with_attachment,
         });
     }
-    let whole = (job.ready_at - job.requested_at).num_milliseconds().max(1);
-    let done = (now - job.requested_at).num_milliseconds().clamp(0, whole);
-    // In tens, as Xray reports it ("10%", "40%"), never 100 while working.
-    let percent = u32::try_from(done * 10 / whole * 10).unwrap_or(0).min(90);
-    Ok(Status::Working { percent })
+    Ok(Status::Working {
+        percent: progress(job.requested_at, job.ready_at, now),
+    })
+}
+
+/// How far a working job is, in tens as Xray reports it ("10%", "40%"), never 100 while working.
+pub fn progress(requested_at: DateTime<Utc>, ready_at: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    let whole = (ready_at - requested_at).num_milliseconds().max(1);
+    let done = (now - requested_at).num_milliseconds().clamp(0, whole);
+    u32::try_from(done * 10 / whole * 10).unwrap_or(0).min(90)
 }
 
 /// The newest finished backup, with its files built (once; every later download is the same).
@@ -407,10 +404,6 @@ fn zip_of(files: &[(&str, serde_json::Value)]) -> Result<Vec<u8>, AppError> {
         .into_inner())
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// A one-time link token for a file of `job`; only its hash is stored.
 pub async fn one_time_link(
     db: &DatabaseConnection,
@@ -419,9 +412,9 @@ pub async fn one_time_link(
     other_origin: bool,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let token = random_hex(32);
+    let token = crate::crypto::random_hex(32)?;
     downloads::ActiveModel {
-        token_hash: Set(token_hash(&token)),
+        token_hash: Set(crate::crypto::digest(&token)),
         backup_id: Set(job.id),
         attachment: Set(attachment),
         other_origin: Set(other_origin),
@@ -444,7 +437,7 @@ pub async fn redeem(
 ) -> Result<Vec<u8>, AppError> {
     let gone = || AppError::NotFound("This download link has expired or was already used.".into());
     let link = downloads::Entity::find()
-        .filter(downloads::Column::TokenHash.eq(token_hash(token)))
+        .filter(downloads::Column::TokenHash.eq(crate::crypto::digest(token)))
         .one(db)
         .await?
         .ok_or_else(gone)?;

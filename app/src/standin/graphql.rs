@@ -231,6 +231,37 @@ async fn condition(db: &DatabaseConnection, kind: IssueType, filter: Filter) -> 
     Ok(condition)
 }
 
+/// How a nested connection's issues relate to the issue it hangs off.
+enum Related {
+    /// The tests of a set or plan, a plan's executions, a precondition's tests.
+    ChildrenOf(i32),
+    /// A test's preconditions, sets and plans; an execution's plans.
+    ParentsOf(i32),
+    /// The tests an execution ran, or the executions that ran a test.
+    InRuns(Box<SelectStatement>),
+}
+
+async fn related<T: OutputType>(
+    ctx: &Context<'_>,
+    related: Related,
+    kind: IssueType,
+    issue_ids: Option<Vec<String>>,
+    start: Option<i32>,
+    limit: i32,
+    wrap: fn(issues::Model) -> T,
+) -> Result<Results<T>> {
+    let mut filter = Filter {
+        issue_ids,
+        ..Default::default()
+    };
+    match related {
+        Related::ChildrenOf(id) => filter.children_of = Some(id),
+        Related::ParentsOf(id) => filter.parents_of = Some(id),
+        Related::InRuns(rows) => filter.rows_in = Some(*rows),
+    }
+    page(db(ctx)?, kind, filter, start, limit, wrap).await
+}
+
 /// One page of a list: `{total start limit results warnings}`.
 #[derive(SimpleObject)]
 #[graphql(concrete(name = "TestResults", params(Test)))]
@@ -502,12 +533,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<Precondition>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ParentsOf(self.0.id),
+            IssueType::Precondition,
             issue_ids,
-            parents_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::Precondition, filter, start, limit, Precondition).await
+            start,
+            limit,
+            Precondition,
+        )
+        .await
     }
 
     async fn test_sets(
@@ -517,12 +552,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<TestSet>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ParentsOf(self.0.id),
+            IssueType::TestSet,
             issue_ids,
-            parents_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::TestSet, filter, start, limit, TestSet).await
+            start,
+            limit,
+            TestSet,
+        )
+        .await
     }
 
     async fn test_plans(
@@ -532,12 +571,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<TestPlan>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ParentsOf(self.0.id),
+            IssueType::TestPlan,
             issue_ids,
-            parents_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::TestPlan, filter, start, limit, TestPlan).await
+            start,
+            limit,
+            TestPlan,
+        )
+        .await
     }
 
     async fn test_executions(
@@ -547,12 +590,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<TestExecution>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::InRuns(Box::new(runs_of(runs::Column::TestId, self.0.id, runs::Column::ExecutionId))),
+            IssueType::TestExecution,
             issue_ids,
-            rows_in: Some(runs_of(runs::Column::TestId, self.0.id, runs::Column::ExecutionId)),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::TestExecution, filter, start, limit, TestExecution).await
+            start,
+            limit,
+            TestExecution,
+        )
+        .await
     }
 
     async fn test_runs(
@@ -587,12 +634,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<Test>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ChildrenOf(self.0.id),
+            IssueType::Test,
             issue_ids,
-            children_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::Test, filter, start, limit, Test).await
+            start,
+            limit,
+            Test,
+        )
+        .await
     }
 }
 
@@ -606,12 +657,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<Test>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ChildrenOf(self.0.id),
+            IssueType::Test,
             issue_ids,
-            children_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::Test, filter, start, limit, Test).await
+            start,
+            limit,
+            Test,
+        )
+        .await
     }
 }
 
@@ -625,12 +680,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<Test>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ChildrenOf(self.0.id),
+            IssueType::Test,
             issue_ids,
-            children_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::Test, filter, start, limit, Test).await
+            start,
+            limit,
+            Test,
+        )
+        .await
     }
 
     async fn test_executions(
@@ -640,12 +699,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<TestExecution>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ChildrenOf(self.0.id),
+            IssueType::TestExecution,
             issue_ids,
-            children_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::TestExecution, filter, start, limit, TestExecution).await
+            start,
+            limit,
+            TestExecution,
+        )
+        .await
     }
 }
 
@@ -667,12 +730,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<Test>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::InRuns(Box::new(runs_of(runs::Column::ExecutionId, self.0.id, runs::Column::TestId))),
+            IssueType::Test,
             issue_ids,
-            rows_in: Some(runs_of(runs::Column::ExecutionId, self.0.id, runs::Column::TestId)),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::Test, filter, start, limit, Test).await
+            start,
+            limit,
+            Test,
+        )
+        .await
     }
 
     async fn test_runs(
@@ -692,12 +759,16 @@ issue_object! {
         start: Option<i32>,
         limit: i32,
     ) -> Result<Results<TestPlan>> {
-        let filter = Filter {
+        related(
+            ctx,
+            Related::ParentsOf(self.0.id),
+            IssueType::TestPlan,
             issue_ids,
-            parents_of: Some(self.0.id),
-            ..Default::default()
-        };
-        page(db(ctx)?, IssueType::TestPlan, filter, start, limit, TestPlan).await
+            start,
+            limit,
+            TestPlan,
+        )
+        .await
     }
 }
 

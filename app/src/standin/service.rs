@@ -122,19 +122,18 @@ pub async fn overview(
         .await?;
     let backup_rows = jobs
         .into_iter()
-        .map(|(job_id, requested_by, requested_at, ready_at)| {
-            let whole = (ready_at - requested_at).num_milliseconds().max(1);
-            let done = (now - requested_at).num_milliseconds().clamp(0, whole);
-            BackupRow {
-                status: if now >= ready_at {
-                    "Successful".to_string()
-                } else {
-                    format!("Working ({}%)", (done * 10 / whole * 10).min(90))
-                },
-                job_id,
-                requested_by,
-                requested_at: when(requested_at),
-            }
+        .map(|(job_id, requested_by, requested_at, ready_at)| BackupRow {
+            status: if now >= ready_at {
+                "Successful".to_string()
+            } else {
+                format!(
+                    "Working ({}%)",
+                    super::backup::progress(requested_at, ready_at, now)
+                )
+            },
+            job_id,
+            requested_by,
+            requested_at: when(requested_at),
         })
         .collect();
 

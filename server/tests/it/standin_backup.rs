@@ -6,12 +6,13 @@ use std::io::Read;
 
 use crate::harness;
 use crate::harness::key_for;
+use crate::harness::standin::{bearer_for, SMALL_TENANT};
 
 use app::entities::{standin_backups as backups, standin_downloads as downloads};
 use app::entities::{standin_issues as issues, standin_links as links, throttle};
 use app::standin::backup;
 use app::standin::faults::{self, Fault, Target};
-use app::standin::seed::{seed, SeedPlan};
+use app::standin::seed::seed;
 use axum::body::Body;
 use axum::http::{header, Request};
 use chrono::{Duration, Utc};
@@ -23,29 +24,6 @@ const ON: &[(&str, &str)] = &[
     ("XRAY_KEYS_XRAY_STANDIN", "on"),
     ("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "3600"),
 ];
-
-const SMALL: SeedPlan = SeedPlan {
-    projects: 2,
-    tests: 30,
-    preconditions: 5,
-    test_sets: 3,
-    test_plans: 2,
-    executions: 4,
-    runs_per_execution: 10,
-    seed: 42,
-};
-
-async fn token(state: &app::state::AppState, user: &str) -> String {
-    let key = key_for(&state.db, user).await;
-    let body =
-        json!({ "client_id": key.client_id, "client_secret": key.client_secret }).to_string();
-    let credentials =
-        app::xray_api::service::parse_credentials(Some("application/json"), body.as_bytes())
-            .unwrap();
-    app::xray_api::service::authenticate(state, credentials, "10.9.0.3", Utc::now())
-        .await
-        .unwrap()
-}
 
 fn get(path: &str, token: Option<&str>) -> Request<Body> {
     let mut request = Request::get(path);
@@ -95,8 +73,8 @@ fn entries(zip_bytes: &[u8]) -> std::collections::BTreeMap<String, Value> {
 fn a_backup_is_requested_polled_and_downloaded_as_xray_answers() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
-        seed(&b.db, SMALL).await.unwrap();
-        let token = token(&state, "backup-bot").await;
+        seed(&b.db, SMALL_TENANT).await.unwrap();
+        let token = bearer_for(&state, "backup-bot").await;
 
         let answer = harness::send(&state, post("/api/v2/backup", &token, "{}")).await;
         assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
@@ -295,7 +273,7 @@ fn a_backup_is_requested_polled_and_downloaded_as_xray_answers() {
 fn bad_backup_requests_are_400s_and_take_no_turn() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
-        let token = token(&state, "backup-bad").await;
+        let token = bearer_for(&state, "backup-bad").await;
         for (body, message) in [
             (r#"{"projectIds":"10001"}"#, "The body is not"),
             (
@@ -338,7 +316,7 @@ fn two_instances_asking_at_once_get_one_backup() {
     harness::block_on(harness::each_backend(|b| async move {
         let a = harness::app_state_with(&b, ON);
         let other = harness::app_state_with(&b, ON);
-        let token = token(&a, "racer").await;
+        let token = bearer_for(&a, "racer").await;
         let (x, y) = futures::join!(
             harness::send(&a, post("/api/v2/backup", &token, "")),
             harness::send(&other, post("/api/v2/backup", &token, ""))
@@ -355,8 +333,8 @@ fn every_fault_answers_as_named_on_every_instance_and_a_count_runs_out() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
         let elsewhere = harness::app_state_with(&b, ON);
-        seed(&b.db, SMALL).await.unwrap();
-        let token = token(&state, "faulty").await;
+        seed(&b.db, SMALL_TENANT).await.unwrap();
+        let token = bearer_for(&state, "faulty").await;
         let graphql = |token: &str| post("/api/v2/graphql", token, r#"{"query":"{ __typename }"}"#);
         let now = Utc::now();
 
@@ -561,7 +539,7 @@ fn past_the_plans_requests_in_5_minutes_the_answer_is_429_with_retry_after() {
         let mut enterprise_vars = ON.to_vec();
         enterprise_vars.push(("XRAY_KEYS_XRAY_STANDIN_PLAN", "enterprise"));
         let enterprise = harness::app_state_with(&b, &enterprise_vars);
-        let token = token(&standard, "busy").await;
+        let token = bearer_for(&standard, "busy").await;
         // 300 requests in this window already (as if made).
         throttle::ActiveModel {
             bucket: Set(app::standin::routes::REQUESTS_BUCKET.to_string()),

@@ -3,40 +3,16 @@
 //! is 1–100, one call asks for at most 10,000 items, JQL is the stated subset.
 
 use crate::harness;
-use crate::harness::key_for;
+use crate::harness::standin::{bearer_for, SMALL_TENANT};
 
 use app::entities::{standin_issues as issues, standin_links as links};
 use app::standin::seed::{seed, SeedPlan};
 use axum::body::Body;
 use axum::http::{header, Request};
-use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
 const ON: &[(&str, &str)] = &[("XRAY_KEYS_XRAY_STANDIN", "on")];
-
-const SMALL: SeedPlan = SeedPlan {
-    projects: 2,
-    tests: 30,
-    preconditions: 5,
-    test_sets: 3,
-    test_plans: 2,
-    executions: 4,
-    runs_per_execution: 10,
-    seed: 42,
-};
-
-async fn token(state: &app::state::AppState, user: &str) -> String {
-    let key = key_for(&state.db, user).await;
-    let body =
-        json!({ "client_id": key.client_id, "client_secret": key.client_secret }).to_string();
-    let credentials =
-        app::xray_api::service::parse_credentials(Some("application/json"), body.as_bytes())
-            .unwrap();
-    app::xray_api::service::authenticate(state, credentials, "10.9.0.2", Utc::now())
-        .await
-        .unwrap()
-}
 
 fn graphql_request(version: u8, token: &str, body: &Value) -> Request<Body> {
     Request::post(format!("/api/v{version}/graphql"))
@@ -68,8 +44,8 @@ fn first_error(answer: &Value) -> String {
 fn xrays_queries_answer_from_the_tenant_with_their_connections() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
-        seed(&b.db, SMALL).await.unwrap();
-        let token = token(&state, "reader").await;
+        seed(&b.db, SMALL_TENANT).await.unwrap();
+        let token = bearer_for(&state, "reader").await;
 
         let tests = ask(
             &state,
@@ -263,8 +239,8 @@ fn xrays_queries_answer_from_the_tenant_with_their_connections() {
 fn errors_are_http_200_with_xrays_limits_and_the_jql_subset() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
-        seed(&b.db, SMALL).await.unwrap();
-        let token = token(&state, "reader").await;
+        seed(&b.db, SMALL_TENANT).await.unwrap();
+        let token = bearer_for(&state, "reader").await;
         let cases: [(&str, Value, &str); 8] = [
             (
                 "{ getTests(limit: 0) { total } }",
@@ -366,7 +342,7 @@ fn errors_are_http_200_with_xrays_limits_and_the_jql_subset() {
 fn off_by_default_graphql_is_an_unknown_path() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_of(&b);
-        let token = token(&state, "reader").await;
+        let token = bearer_for(&state, "reader").await;
         let answer = harness::send(
             &state,
             graphql_request(2, &token, &json!({ "query": "{ __typename }" })),
@@ -391,7 +367,7 @@ fn ten_thousand_tests_page_through_without_asking_for_more_than_a_hundred() {
             seed: 7,
         };
         seed(&b.db, plan).await.unwrap();
-        let token = token(&state, "pager").await;
+        let token = bearer_for(&state, "pager").await;
         let mut seen = std::collections::BTreeSet::new();
         let mut start = 0;
         loop {
@@ -445,8 +421,8 @@ fn multipart(token: &str, parts: &[(&str, &str)]) -> Request<Body> {
 fn a_multipart_import_takes_the_executions_fields_from_its_info_part() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_with(&b, ON);
-        seed(&b.db, SMALL).await.unwrap();
-        let token = token(&state, "ci-multi").await;
+        seed(&b.db, SMALL_TENANT).await.unwrap();
+        let token = bearer_for(&state, "ci-multi").await;
         let results = json!({
             "info": { "summary": "overridden", "project": "XK" },
             "tests": [{ "testKey": "XK-1", "status": "PASSED" }, { "testKey": "XK-2", "status": "FAILED" }]

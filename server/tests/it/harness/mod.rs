@@ -8,6 +8,7 @@ pub mod keepalive;
 pub mod logs;
 pub mod postgres;
 pub mod process;
+pub mod standin;
 
 pub use client::{page, post_json, send, server_fn_request, Answer};
 pub use fixtures::{key_for, named_key, person, signed_in, user, TEST_PASSWORD};
