@@ -38,6 +38,8 @@ pub mod state;
 pub mod vault;
 #[cfg(feature = "ssr")]
 pub mod xray_api;
+#[cfg(feature = "ssr")]
+pub mod xray_backups;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

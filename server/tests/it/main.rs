@@ -23,3 +23,4 @@ mod standin;
 mod standin_backup;
 mod standin_graphql;
 mod startup;
+mod xray_backups;
