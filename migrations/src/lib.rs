@@ -13,6 +13,7 @@ mod m20261123_000008_create_change_triggers;
 mod m20261201_000009_add_key_lifecycle;
 mod m20261201_000010_create_standin;
 mod m20261201_000011_create_standin_backups;
+mod m20261201_000012_create_xray_backup_runs;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_add_key_lifecycle::Migration),
             Box::new(m20261201_000010_create_standin::Migration),
             Box::new(m20261201_000011_create_standin_backups::Migration),
+            Box::new(m20261201_000012_create_xray_backup_runs::Migration),
         ]
     }
 }

@@ -53,6 +53,12 @@ pub enum Command {
         #[arg(long)]
         include_master_key: bool,
     },
+    /// Xray backups with the stored Xray Credentials.
+    #[command(name = "xray-backup")]
+    XrayBackup {
+        #[command(subcommand)]
+        action: XrayBackupAction,
+    },
     /// Development helpers.
     Dev {
         #[command(subcommand)]
@@ -265,6 +271,21 @@ pub enum StandinAction {
     },
 }
 
+#[derive(Subcommand, Clone, Copy)]
+pub enum XrayBackupAction {
+    /// Run a backup now and wait for it. Exit 0 succeeded, 10 with warnings, 20 postponed,
+    /// 30 skipped, 40 failed, 50 another run is active.
+    Run {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The runs, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Subcommand, Clone)]
 pub enum FaultAction {
     /// Answer requests to TARGET with FAULT (the next N of them, or until cleared).
@@ -331,6 +352,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
         } => {
             let Opened { db, master, .. } = open_migrated(&config).await?;
             rotate_master_key(&db, &config, master, new_key_file).await
+        }
+        Command::XrayBackup { action } => {
+            let Opened { db, master, .. } = open_migrated(&config).await?;
+            xray_backup(&db, &config, &master, action).await
         }
         Command::Backup {
             to,
@@ -894,4 +919,100 @@ async fn keys(
         }
     }
     Ok(())
+}
+
+/// A backup run's row as the command line prints it.
+fn run_json(run: &app::entities::xray_backup_runs::Model) -> serde_json::Value {
+    serde_json::json!({
+        "id": run.id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "message": run.message,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "retry_at": run.retry_at,
+        "api_url": run.api_url,
+        "client_id": run.client_id,
+        "xray_job_id": run.xray_job_id,
+        "tests": run.tests,
+        "test_executions": run.test_executions,
+        "size": run.size,
+        "sha256": run.sha256,
+    })
+}
+
+async fn xray_backup(
+    db: &sea_orm::DatabaseConnection,
+    config: &Config,
+    master: &app::vault::MasterKey,
+    action: XrayBackupAction,
+) -> Result<(), CliError> {
+    use app::xray_backups::run::{self, Pacing, RunSettings, RunStatus, Trigger};
+    match action {
+        XrayBackupAction::Run { json } => {
+            let mut tester = app::credentials::connection::Tester::for_server(config);
+            tester.timeout = std::time::Duration::from_secs(60);
+            let settings = RunSettings {
+                folder: config.data_dir.join("xray-backups"),
+                this_server: vec![config.public_url.clone(), tester.self_root.clone()],
+                tester,
+                pacing: Pacing::XRAY,
+                max_bytes: 10 * 1024 * 1024 * 1024,
+                holder: format!("cli-{}", std::process::id()),
+            };
+            let done = match run::run(db, master, &settings, Trigger::Cli).await {
+                Ok(done) => done,
+                Err(app::AppError::Conflict(message)) => {
+                    eprintln!("xray-keys: {message}");
+                    return Err(CliError::Exit(50));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run_json(&done))?);
+            } else {
+                println!("run {}: {}: {}", done.id, done.status, done.message);
+            }
+            let status = [
+                RunStatus::Succeeded,
+                RunStatus::SucceededWithWarnings,
+                RunStatus::Postponed,
+                RunStatus::Skipped,
+            ]
+            .into_iter()
+            .find(|s| s.name() == done.status)
+            .unwrap_or(RunStatus::Failed);
+            match u8::try_from(status.exit_code()) {
+                Ok(0) | Err(_) => Ok(()),
+                Ok(code) => Err(CliError::Exit(code)),
+            }
+        }
+        XrayBackupAction::List { json } => {
+            use sea_orm::{EntityTrait, QueryOrder};
+            let runs = app::entities::xray_backup_runs::Entity::find()
+                .order_by_desc(app::entities::xray_backup_runs::Column::Id)
+                .all(db)
+                .await
+                .map_err(app::AppError::from)?;
+            if json {
+                let listed: Vec<_> = runs.iter().map(run_json).collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+                return Ok(());
+            }
+            if runs.is_empty() {
+                println!("no backup runs");
+            }
+            for r in runs {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.started_at.format("%Y-%m-%d %H:%M UTC"),
+                    r.trigger,
+                    r.status,
+                    r.message
+                );
+            }
+            Ok(())
+        }
+    }
 }

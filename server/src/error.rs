@@ -35,6 +35,9 @@ pub enum CliError {
     },
     #[error("server error: {0}")]
     Server(std::io::Error),
+    /// The command said what happened and ends with this exit code (a backup run's outcome).
+    #[error("exit code {0}")]
+    Exit(u8),
     #[error("cannot write JSON: {0}")]
     Output(#[from] serde_json::Error),
     #[error("{0}")]

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(server::error::CliError::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("xray-keys: {err}");
             ExitCode::FAILURE

@@ -58,11 +58,13 @@ impl Tester {
         }
     }
 
-    pub async fn test(&self, base: &BaseUrl, client_id: &str, secret: &XraySecret) -> Outcome {
-        // Checked before anything is sent: the first request carries the secret.
+    /// The HTTP client and API root for `base`, once the policy allows the destination (checked
+    /// before anything is sent: the first request carries the secret). The connection test and
+    /// the backup run both use it.
+    pub async fn client_for(&self, base: &BaseUrl) -> Result<(reqwest::Client, String), Outcome> {
         let destination = match self.policy.resolve(base).await {
             Ok(d) => d,
-            Err(Refused(reason)) => return Outcome::NotAllowed { detail: reason },
+            Err(Refused(reason)) => return Err(Outcome::NotAllowed { detail: reason }),
         };
         let mut builder = reqwest::Client::builder()
             .timeout(self.timeout)
@@ -77,16 +79,20 @@ impl Tester {
             // Connect to the address that was checked; a proxy would look the name up again.
             builder = builder.resolve(host, *addr).no_proxy();
         }
-        let client = match builder.build() {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build the HTTP client");
-                return Outcome::Unreachable {
-                    detail: "the HTTP client could not be set up".into(),
-                };
+        let client = builder.build().map_err(|e| {
+            tracing::error!(error = %e, "cannot build the HTTP client");
+            Outcome::Unreachable {
+                detail: "the HTTP client could not be set up".into(),
             }
+        })?;
+        Ok((client, self.root(base)))
+    }
+
+    pub async fn test(&self, base: &BaseUrl, client_id: &str, secret: &XraySecret) -> Outcome {
+        let (client, root) = match self.client_for(base).await {
+            Ok(pair) => pair,
+            Err(outcome) => return outcome,
         };
-        let root = self.root(base);
         let token = match authenticate(&client, &root, client_id, secret).await {
             Ok(token) => token,
             Err(outcome) => return outcome,

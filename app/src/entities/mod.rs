@@ -16,4 +16,5 @@ pub mod standin_runs;
 pub mod standin_steps;
 pub mod throttle;
 pub mod users;
+pub mod xray_backup_runs;
 pub mod xray_credentials;

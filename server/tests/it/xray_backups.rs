@@ -27,9 +27,21 @@ const ON: &[(&str, &str)] = &[
 async fn serve(
     b: &harness::Backend,
 ) -> (String, app::state::AppState, tokio::task::JoinHandle<()>) {
+    serve_with(b, &[]).await
+}
+
+async fn serve_with(
+    b: &harness::Backend,
+    extra: &[(&str, &str)],
+) -> (String, app::state::AppState, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
-    let mut vars = ON.to_vec();
+    let mut vars: Vec<(&str, &str)> = ON
+        .iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+        .copied()
+        .collect();
+    vars.extend_from_slice(extra);
     vars.push(("XRAY_KEYS_PUBLIC_URL", origin.as_str()));
     let state = harness::app_state_with(b, &vars);
     let router = server::serve::router(state.clone());
@@ -293,4 +305,284 @@ fn redirects_are_bounded_https_only_and_a_cut_or_oversized_file_fails_leaving_no
         stub.abort();
         task.abort();
     }));
+}
+
+mod runs {
+    //! A whole run against the stand-in: every ending the first steps can reach.
+    use super::*;
+    use app::credentials::connection::Tester;
+    use app::credentials::destination::HostPolicy;
+    use app::credentials::{service as credentials, CredentialsForm};
+    use app::entities::xray_backup_runs as history;
+    use app::xray_backups::run::{run, Pacing, RunSettings, RunStatus, Trigger};
+
+    fn settings(origin: &str, folder: &std::path::Path, wait_at_most: Duration) -> RunSettings {
+        RunSettings {
+            folder: folder.to_path_buf(),
+            tester: Tester {
+                self_root: format!("{origin}/api"),
+                timeout: Duration::from_secs(10),
+                policy: HostPolicy::new(&["127.0.0.1".into(), "localhost".into()], &[]),
+                standin_graphql: false,
+            },
+            pacing: Pacing {
+                first_poll: Duration::from_millis(10),
+                poll_every: Duration::from_millis(20),
+                wait_at_most,
+            },
+            max_bytes: 1 << 26,
+            this_server: vec![origin.to_string()],
+            holder: "test-instance".into(),
+        }
+    }
+
+    /// Stores Xray Credentials for "This server": a key of its own, or `secret` instead of it.
+    async fn store_credentials(state: &app::state::AppState, secret: Option<&str>) -> String {
+        let key = harness::named_key(&state.db, "backup-svc", "Backup Service").await;
+        let form = CredentialsForm {
+            client_id: key.client_id.clone(),
+            client_secret: secret.unwrap_or(&key.client_secret).to_string(),
+            base_url: "this".into(),
+            custom_url: String::new(),
+            version: 0,
+        };
+        credentials::save(
+            &state.db,
+            &state.master_key,
+            &app::audit::service::Actor::cli(),
+            &form,
+            &HostPolicy::new(&["127.0.0.1".into()], &[]),
+        )
+        .await
+        .unwrap();
+        key.client_secret
+    }
+
+    #[test]
+    fn a_run_backs_up_the_tenant_and_the_next_one_is_postponed_by_the_6_hour_rule() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) =
+                serve_with(&b, &[("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "0")]).await;
+            app::standin::seed::seed(&state.db, SMALL_TENANT)
+                .await
+                .unwrap();
+            let secret = store_credentials(&state, None).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(20));
+
+            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
+            assert_eq!(done.message, "Backed up 60 tests and 8 test executions.");
+            assert_eq!((done.tests, done.test_executions), (Some(60), Some(8)));
+            assert_eq!(done.api_url, format!("{origin}/api"));
+            assert!(done.xray_job_id.as_deref().is_some_and(|j| j.len() == 32));
+            let file = folder.path().join(done.file.as_deref().unwrap());
+            let bytes = std::fs::read(&file).unwrap();
+            use sha2::Digest;
+            assert_eq!(
+                done.sha256.as_deref(),
+                Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str())
+            );
+            assert_eq!(done.size, Some(bytes.len() as i64));
+            for step in [
+                "Authenticating",
+                "Requesting a backup",
+                "Downloading",
+                "Verifying",
+                "Succeeded",
+            ] {
+                assert!(done.events.contains(step), "{step}: {}", done.events);
+            }
+            assert!(
+                !format!("{done:?}").contains(&secret),
+                "no secret in the history"
+            );
+
+            let again = run(&state.db, &state.master_key, &settings, Trigger::Manual)
+                .await
+                .unwrap();
+            assert_eq!(
+                again.status,
+                RunStatus::Postponed.name(),
+                "{}",
+                again.message
+            );
+            assert!(
+                again
+                    .message
+                    .starts_with("Xray allows one backup every 6 hours; trying again at "),
+                "{}",
+                again.message
+            );
+            let wait = again.retry_at.unwrap() - Utc::now();
+            assert!(
+                wait > Span::minutes(359) && wait <= Span::minutes(361),
+                "{wait}"
+            );
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn credentials_missing_rejected_or_elsewhere_skip_the_xray_data() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) = serve_with(&b, &[]).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(5));
+            let skipped = run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
+                .await
+                .unwrap();
+            assert_eq!(skipped.status, RunStatus::Skipped.name());
+            assert_eq!(
+                skipped.message,
+                "No Xray Credentials are stored. Add them on the Xray Credentials page."
+            );
+
+            store_credentials(&state, Some(&"0".repeat(64))).await;
+            let rejected = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(rejected.status, RunStatus::Skipped.name());
+            assert_eq!(
+                rejected.message,
+                "Xray rejected the Client ID and Client secret (401: Authentication failed. Invalid client credentials!)."
+            );
+            for (fault, message) in [
+                (Fault::Region, "Xray data is in another region. Choose that region's URL on the Xray Credentials page."),
+                (Fault::License, "Xray says its licence is not valid."),
+            ] {
+                faults::add(&state.db, Target::Authenticate, fault, Some(1), Utc::now()).await.unwrap();
+                let refused = run(&state.db, &state.master_key, &settings, Trigger::Cli).await.unwrap();
+                assert_eq!((refused.status.as_str(), refused.message.as_str()), (RunStatus::Skipped.name(), message));
+            }
+            assert!(
+                files_in(folder.path()).is_empty(),
+                "nothing stored for a skipped run"
+            );
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn a_job_that_never_finishes_or_a_refused_request_fails_with_xrays_words() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) = serve_with(&b, &[]).await;
+            store_credentials(&state, None).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_millis(300));
+            faults::add(
+                &state.db,
+                Target::Backup,
+                Fault::ServerError,
+                Some(1),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            let refused = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(refused.status, RunStatus::Failed.name());
+            assert_eq!(
+                refused.message,
+                "Xray refused the backup request (500: Internal Server Error)."
+            );
+            // The stand-in's jobs take an hour here: the run stops waiting.
+            let waited = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(waited.status, RunStatus::Failed.name());
+            assert!(
+                waited
+                    .message
+                    .starts_with("Xray did not finish backup job "),
+                "{}",
+                waited.message
+            );
+            assert!(
+                waited.events.contains("Xray is working (0%)"),
+                "{}",
+                waited.events
+            );
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn one_run_at_a_time_and_a_stopped_instances_run_is_marked_failed() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) = serve_with(&b, &[]).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(5));
+            // Another instance holds the lease, with its run in the history.
+            assert!(app::lease::acquire(
+                &state.db,
+                "xray-backup-run",
+                "other",
+                Utc::now(),
+                Span::minutes(5)
+            )
+            .await
+            .unwrap());
+            history::ActiveModel {
+                trigger: Set("Scheduled".into()),
+                status: Set(RunStatus::Running.name().into()),
+                message: Set(String::new()),
+                started_at: Set(Utc::now()),
+                events: Set("[]".into()),
+                ..Default::default()
+            }
+            .insert(&state.db)
+            .await
+            .unwrap();
+            let busy = run(&state.db, &state.master_key, &settings, Trigger::Manual).await;
+            match busy {
+                Err(app::error::AppError::Conflict(m)) => {
+                    assert!(
+                        m.starts_with("A backup is already running (started "),
+                        "{m}"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+            // That instance stops; once its lease runs out the next run marks its run failed.
+            app::entities::leases::Entity::delete_many()
+                .exec(&state.db)
+                .await
+                .unwrap();
+            let next = run(&state.db, &state.master_key, &settings, Trigger::Manual)
+                .await
+                .unwrap();
+            assert_eq!(next.status, RunStatus::Skipped.name());
+            let stale = history::Entity::find_by_id(next.id - 1)
+                .one(&state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (stale.status.as_str(), stale.message.as_str()),
+                ("Failed", "The server running this backup stopped.")
+            );
+            task.abort();
+        }));
+    }
+}
+
+#[test]
+fn the_command_line_runs_a_backup_with_its_exit_code_and_lists_the_history() {
+    use crate::harness::cli::{self, succeeded};
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli::run(dir.path(), &["xray-backup", "run"]);
+    assert_eq!(out.status.code(), Some(30), "skipped");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("run 1: Skipped (Xray data): No Xray Credentials are stored."),
+        "{said}"
+    );
+    let listed = succeeded(cli::run(dir.path(), &["xray-backup", "list", "--json"]));
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["status"], "Skipped (Xray data)");
+    assert_eq!(listed[0]["trigger"], "CLI");
 }

@@ -1,0 +1,612 @@
+//! A backup run, steps 1–7 of issue 18: one run at a time across instances (a lease), the
+//! stored credentials, authenticate, request the backup (Xray's 6-hour rule postpones it),
+//! poll its status, download the file ([`super::fetch`]) and verify it ([`super::verify`]).
+//! Every step is recorded with its time in the run's history row; Xray's answers are quoted,
+//! never a token or secret.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+
+use super::fetch::Fetcher;
+use crate::credentials::connection::{Tester, XraySecret};
+use crate::credentials::{service as credentials, BaseUrl};
+use crate::entities::xray_backup_runs as runs;
+use crate::error::AppError;
+use crate::vault::MasterKey;
+
+const LEASE: &str = "xray-backup-run";
+/// How long a run's lease lasts without renewal; a crashed instance's run is found stale after it.
+const LEASE_LENGTH: chrono::Duration = chrono::Duration::minutes(5);
+
+/// What started a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled,
+    Manual,
+    Cli,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Scheduled => "Scheduled",
+            Trigger::Manual => "Manual",
+            Trigger::Cli => "CLI",
+        }
+    }
+}
+
+/// How a run ended (`Running` while it runs), as stored and shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    SucceededWithWarnings,
+    Postponed,
+    Skipped,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "Running",
+            RunStatus::Succeeded => "Succeeded",
+            RunStatus::SucceededWithWarnings => "Succeeded with warnings",
+            RunStatus::Postponed => "Postponed",
+            RunStatus::Skipped => "Skipped (Xray data)",
+            RunStatus::Failed => "Failed",
+        }
+    }
+
+    /// The command line's exit code for a finished run.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunStatus::Succeeded => 0,
+            RunStatus::SucceededWithWarnings => 10,
+            RunStatus::Postponed => 20,
+            RunStatus::Skipped => 30,
+            RunStatus::Running | RunStatus::Failed => 40,
+        }
+    }
+}
+
+/// One line of a run's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// How a run waits for Xray.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    pub first_poll: Duration,
+    pub poll_every: Duration,
+    pub wait_at_most: Duration,
+}
+
+impl Pacing {
+    /// Issue 18's: after 5 s, then every 30 s, at most 240 minutes.
+    pub const XRAY: Pacing = Pacing {
+        first_poll: Duration::from_secs(5),
+        poll_every: Duration::from_secs(30),
+        wait_at_most: Duration::from_secs(240 * 60),
+    };
+}
+
+/// Where and how a run works.
+pub struct RunSettings {
+    /// Runs' files go under `<folder>/<run id>/`.
+    pub folder: PathBuf,
+    pub tester: Tester,
+    pub pacing: Pacing,
+    /// The largest backup file taken.
+    pub max_bytes: u64,
+    /// Origins plain http may go to (this server under its names).
+    pub this_server: Vec<String>,
+    /// Who holds the lease (this instance).
+    pub holder: String,
+}
+
+/// A run as it goes: its row, and the timeline kept in it.
+struct Recorder<'a> {
+    db: &'a DatabaseConnection,
+    row: runs::Model,
+    events: Vec<Event>,
+}
+
+impl Recorder<'_> {
+    async fn step(&mut self, step: &str, text: String) -> Result<(), AppError> {
+        self.events.push(Event {
+            at: Utc::now(),
+            text: text.clone(),
+        });
+        let mut row: runs::ActiveModel = self.row.clone().into();
+        row.step = Set(Some(step.to_string()));
+        row.events =
+            Set(serde_json::to_string(&self.events).map_err(AppError::logged("run events"))?);
+        self.row = row.update(self.db).await?;
+        Ok(())
+    }
+
+    async fn finish(
+        mut self,
+        status: RunStatus,
+        message: String,
+        change: impl FnOnce(&mut runs::ActiveModel),
+    ) -> Result<runs::Model, AppError> {
+        self.events.push(Event {
+            at: Utc::now(),
+            text: format!("{}: {message}", status.name()),
+        });
+        let mut row: runs::ActiveModel = self.row.clone().into();
+        row.status = Set(status.name().to_string());
+        row.step = Set(None);
+        row.message = Set(message);
+        row.finished_at = Set(Some(Utc::now()));
+        row.events =
+            Set(serde_json::to_string(&self.events).map_err(AppError::logged("run events"))?);
+        change(&mut row);
+        Ok(row.update(self.db).await?)
+    }
+}
+
+/// Parses Xray's "… you can create a new one in: 5 hours, 56 minutes and 47 seconds.".
+pub fn six_hour_wait(text: &str) -> Option<chrono::Duration> {
+    let rest = text.split("create a new one in:").nth(1)?;
+    let mut seconds = 0i64;
+    let mut found = false;
+    let words: Vec<&str> = rest
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
+        .filter(|w| !w.is_empty() && *w != "and")
+        .collect();
+    for pair in words.chunks(2) {
+        let [n, unit] = pair else { return None };
+        let n: i64 = n.parse().ok()?;
+        seconds += n * match unit.trim_end_matches('s') {
+            "hour" => 3600,
+            "minute" => 60,
+            "second" => 1,
+            _ => return None,
+        };
+        found = true;
+    }
+    found.then(|| chrono::Duration::seconds(seconds))
+}
+
+fn error_text(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| body.trim().chars().take(300).collect())
+}
+
+/// Why authenticate refused, as the run records it (a skip: the credentials are the cause).
+fn refusal(status: u16, body: &str) -> String {
+    let text = error_text(body);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("region") {
+        "Xray data is in another region. Choose that region's URL on the Xray Credentials page."
+            .into()
+    } else if lower.contains("license") || lower.contains("licence") {
+        "Xray says its licence is not valid.".into()
+    } else {
+        format!("Xray rejected the Client ID and Client secret ({status}: {text}).")
+    }
+}
+
+/// Runs one backup now. `Err(Conflict)` when another run holds the lease.
+pub async fn run(
+    db: &DatabaseConnection,
+    master_key: &MasterKey,
+    settings: &RunSettings,
+    trigger: Trigger,
+) -> Result<runs::Model, AppError> {
+    let now = Utc::now();
+    if !crate::lease::acquire(db, LEASE, &settings.holder, now, LEASE_LENGTH).await? {
+        let started = runs::Entity::find()
+            .filter(runs::Column::Status.eq(RunStatus::Running.name()))
+            .one(db)
+            .await?
+            .map(|r| r.started_at.format(" (started %H:%M UTC)").to_string())
+            .unwrap_or_default();
+        return Err(AppError::Conflict(format!(
+            "A backup is already running{started}."
+        )));
+    }
+    // Holding the lease, any run still "Running" belongs to an instance that stopped.
+    runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            sea_orm::sea_query::Expr::value(RunStatus::Failed.name()),
+        )
+        .col_expr(
+            runs::Column::Message,
+            sea_orm::sea_query::Expr::value("The server running this backup stopped."),
+        )
+        .col_expr(
+            runs::Column::FinishedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(runs::Column::Status.eq(RunStatus::Running.name()))
+        .exec(db)
+        .await?;
+    let row = runs::ActiveModel {
+        trigger: Set(trigger.name().to_string()),
+        status: Set(RunStatus::Running.name().to_string()),
+        message: Set(String::new()),
+        started_at: Set(now),
+        events: Set("[]".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let recorder = Recorder {
+        db,
+        row,
+        events: Vec::new(),
+    };
+    let outcome = steps(recorder, master_key, settings).await;
+    crate::entities::leases::Entity::delete_many()
+        .filter(crate::entities::leases::Column::Name.eq(LEASE))
+        .filter(crate::entities::leases::Column::Holder.eq(settings.holder.as_str()))
+        .exec(db)
+        .await?;
+    outcome
+}
+
+async fn steps(
+    mut run: Recorder<'_>,
+    master_key: &MasterKey,
+    settings: &RunSettings,
+) -> Result<runs::Model, AppError> {
+    let db = run.db;
+    let Some((stored, secret)) = credentials::read_stored(db, master_key).await? else {
+        return run
+            .finish(
+                RunStatus::Skipped,
+                "No Xray Credentials are stored. Add them on the Xray Credentials page.".into(),
+                |_| {},
+            )
+            .await;
+    };
+    let base = BaseUrl::from_stored(&stored.base_url);
+    let (client, root) = match settings.tester.client_for(&base).await {
+        Ok(pair) => pair,
+        Err(outcome) => {
+            return run
+                .finish(
+                    RunStatus::Failed,
+                    format!("Xray could not be reached: {}.", outcome.badge()),
+                    |_| {},
+                )
+                .await
+        }
+    };
+    {
+        let mut row: runs::ActiveModel = run.row.clone().into();
+        row.api_url = Set(root.clone());
+        row.client_id = Set(stored.client_id.clone());
+        run.row = row.update(db).await?;
+    }
+    run.step(
+        "Authenticating",
+        format!("Authenticating at {root}/v2/authenticate"),
+    )
+    .await?;
+    let token = match authenticate(&client, &root, &stored.client_id, &secret).await {
+        Ok(token) => token,
+        Err(Answer::Status(status, body)) => {
+            return run
+                .finish(RunStatus::Skipped, refusal(status, &body), |_| {})
+                .await
+        }
+        Err(Answer::Unreachable(why)) => {
+            return run
+                .finish(
+                    RunStatus::Failed,
+                    format!("Xray could not be reached ({why})."),
+                    |_| {},
+                )
+                .await
+        }
+    };
+
+    run.step(
+        "Requesting backup",
+        format!("Requesting a backup at {root}/v2/backup"),
+    )
+    .await?;
+    let asked = client
+        .post(format!("{root}/v2/backup"))
+        .bearer_auth(&token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await;
+    let (status, body) = match read(asked).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            return run
+                .finish(
+                    RunStatus::Failed,
+                    format!("Xray could not be reached ({why})."),
+                    |_| {},
+                )
+                .await
+        }
+    };
+    let job_id = match status {
+        200 => match serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("jobId").and_then(|j| j.as_str()).map(str::to_string))
+        {
+            Some(id) => id,
+            None => {
+                return run
+                    .finish(
+                        RunStatus::Failed,
+                        "Xray's answer to the backup request held no jobId.".into(),
+                        |_| {},
+                    )
+                    .await
+            }
+        },
+        400 if body.contains("once every 6 hours") => {
+            let text = error_text(&body);
+            let wait = six_hour_wait(&text).unwrap_or(chrono::Duration::hours(6));
+            let again = Utc::now() + wait + chrono::Duration::minutes(1);
+            let message = format!(
+                "Xray allows one backup every 6 hours; trying again at {}.",
+                again.format("%H:%M UTC")
+            );
+            return run
+                .finish(RunStatus::Postponed, message, |row| {
+                    row.retry_at = Set(Some(again));
+                })
+                .await;
+        }
+        401 | 403 => {
+            return run
+                .finish(RunStatus::Skipped, refusal(status, &body), |_| {})
+                .await
+        }
+        other => {
+            let message = format!(
+                "Xray refused the backup request ({other}: {}).",
+                error_text(&body)
+            );
+            return run.finish(RunStatus::Failed, message, |_| {}).await;
+        }
+    };
+    {
+        let mut row: runs::ActiveModel = run.row.clone().into();
+        row.xray_job_id = Set(Some(job_id.clone()));
+        run.row = row.update(db).await?;
+    }
+
+    // Poll: first after a short wait, then at a steady pace, for at most the configured time.
+    let started = std::time::Instant::now();
+    let mut wait = settings.pacing.first_poll;
+    let file_url = loop {
+        tokio::time::sleep(wait).await;
+        wait = settings.pacing.poll_every;
+        if started.elapsed() > settings.pacing.wait_at_most {
+            let message = format!(
+                "Xray did not finish backup job {job_id} within {} minutes.",
+                settings.pacing.wait_at_most.as_secs() / 60
+            );
+            return run.finish(RunStatus::Failed, message, |_| {}).await;
+        }
+        // Still this run's: a crashed instance's lease would let another start.
+        crate::lease::acquire(db, LEASE, &settings.holder, Utc::now(), LEASE_LENGTH).await?;
+        let polled = client
+            .get(format!("{root}/v2/backup/{job_id}/status"))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        let (status, body) = match read(polled).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                return run
+                    .finish(
+                        RunStatus::Failed,
+                        format!("Xray could not be reached ({why})."),
+                        |_| {},
+                    )
+                    .await
+            }
+        };
+        match status {
+            200 => {}
+            404 => {
+                let message = format!("Xray no longer knows backup job {job_id}.");
+                return run.finish(RunStatus::Failed, message, |_| {}).await;
+            }
+            401 | 403 => {
+                let message = "The Xray Credentials stopped working during the backup.".to_string();
+                return run.finish(RunStatus::Failed, message, |_| {}).await;
+            }
+            other => {
+                let message = format!(
+                    "Xray answered the status request with {other}: {}",
+                    error_text(&body)
+                );
+                return run.finish(RunStatus::Failed, message, |_| {}).await;
+            }
+        }
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        match answer.get("status").and_then(|s| s.as_str()) {
+            Some("working") => {
+                let progress = answer
+                    .get("progressValue")
+                    .and_then(|p| p.as_str())
+                    .unwrap_or("");
+                run.step(
+                    &format!("Waiting for Xray ({progress})"),
+                    format!("Xray is working ({progress})"),
+                )
+                .await?;
+            }
+            Some("successful") => match answer.get("fileUrl").and_then(|u| u.as_str()) {
+                Some(url) => break url.to_string(),
+                None => {
+                    return run
+                        .finish(
+                            RunStatus::Failed,
+                            "Xray said successful without a fileUrl.".into(),
+                            |_| {},
+                        )
+                        .await
+                }
+            },
+            other => {
+                let message = format!("Xray answered an unknown status {:?}.", other.unwrap_or(""));
+                return run.finish(RunStatus::Failed, message, |_| {}).await;
+            }
+        }
+    };
+
+    run.step("Downloading data", format!("Downloading {file_url}"))
+        .await?;
+    let folder = settings.folder.join(run.row.id.to_string());
+    let fetcher = match Fetcher::new(
+        &settings.this_server,
+        settings.max_bytes,
+        settings.tester.timeout,
+    ) {
+        Ok(f) => f,
+        Err(e) => return run.finish(RunStatus::Failed, e.message(), |_| {}).await,
+    };
+    let fetched = match fetcher.fetch(&file_url, &token, &folder, "data.zip").await {
+        Ok(f) => f,
+        Err(e) => return run.finish(RunStatus::Failed, e.message(), |_| {}).await,
+    };
+
+    run.step(
+        "Verifying",
+        format!(
+            "Verifying {} bytes, SHA-256 {}",
+            fetched.size, fetched.sha256
+        ),
+    )
+    .await?;
+    let path = fetched.path.clone();
+    let verified = match tokio::task::spawn_blocking(move || super::verify::verify(&path)).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(message)) => {
+            let _ = tokio::fs::remove_file(&fetched.path).await;
+            return run.finish(RunStatus::Failed, message, |_| {}).await;
+        }
+        Err(_) => return Err(AppError::Internal),
+    };
+    let count = |name: &str| {
+        verified
+            .counts
+            .get(name)
+            .map(|n| i64::try_from(*n).unwrap_or(i64::MAX))
+    };
+    let (status, message) = if verified.warnings.is_empty() {
+        (
+            RunStatus::Succeeded,
+            format!(
+                "Backed up {} tests and {} test executions.",
+                count("tests").unwrap_or(0),
+                count("testExecutions").unwrap_or(0)
+            ),
+        )
+    } else {
+        (
+            RunStatus::SucceededWithWarnings,
+            verified.warnings.join(" "),
+        )
+    };
+    let relative = fetched
+        .path
+        .strip_prefix(&settings.folder)
+        .unwrap_or(&fetched.path)
+        .to_string_lossy()
+        .into_owned();
+    run.finish(status, message, |row| {
+        row.tests = Set(count("tests"));
+        row.test_executions = Set(count("testExecutions"));
+        row.size = Set(Some(i64::try_from(fetched.size).unwrap_or(i64::MAX)));
+        row.sha256 = Set(Some(fetched.sha256.clone()));
+        row.file = Set(Some(relative));
+    })
+    .await
+}
+
+enum Answer {
+    Status(u16, String),
+    Unreachable(String),
+}
+
+async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> Result<(u16, String), String> {
+    let response = sent.map_err(|e| category(&e))?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| category(&e))?;
+    Ok((status, body.chars().take(64 * 1024).collect()))
+}
+
+/// A failed request's category, never the operating system's text.
+fn category(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "no connection".into()
+    } else {
+        "the connection failed".into()
+    }
+}
+
+async fn authenticate(
+    client: &reqwest::Client,
+    root: &str,
+    client_id: &str,
+    secret: &XraySecret,
+) -> Result<String, Answer> {
+    let sent = client
+        .post(format!("{root}/v2/authenticate"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(
+            serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() })
+                .to_string(),
+        )
+        .send()
+        .await;
+    let (status, body) = read(sent).await.map_err(Answer::Unreachable)?;
+    if status != 200 {
+        return Err(Answer::Status(status, body));
+    }
+    serde_json::from_str::<String>(&body)
+        .map_err(|_| Answer::Status(status, "no token in the answer".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xrays_wait_is_read_from_its_text() {
+        let text = "A backup can be created once every 6 hours, you can create a new one in: 5 hours, 56 minutes and 47 seconds.";
+        assert_eq!(
+            six_hour_wait(text),
+            Some(chrono::Duration::seconds(5 * 3600 + 56 * 60 + 47))
+        );
+        assert_eq!(
+            six_hour_wait("… create a new one in: 1 hour, 1 minute and 1 second."),
+            Some(chrono::Duration::seconds(3661))
+        );
+        assert_eq!(
+            six_hour_wait("A backup can be created once every 6 hours."),
+            None
+        );
+        assert_eq!(six_hour_wait("… create a new one in: soon."), None);
+    }
+}
