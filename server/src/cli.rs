@@ -957,6 +957,7 @@ async fn xray_backup(
                 this_server: vec![config.public_url.clone(), tester.self_root.clone()],
                 tester,
                 pacing: Pacing::XRAY,
+                retries: run::Retries::xray(),
                 max_bytes: 10 * 1024 * 1024 * 1024,
                 holder: format!("cli-{}", std::process::id()),
             };

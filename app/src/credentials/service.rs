@@ -393,19 +393,7 @@ pub async fn test_stored(
     };
     let base = BaseUrl::from_stored(&row.base_url);
     let outcome = tester.test(&base, &row.client_id, &secret).await;
-    let (code, detail) = outcome.to_stored();
-    creds::Entity::update_many()
-        .col_expr(creds::Column::LastTestOutcome, Expr::value(code.clone()))
-        .col_expr(
-            creds::Column::LastTestDetail,
-            Expr::value(detail.map(|d| d.chars().take(512).collect::<String>())),
-        )
-        .col_expr(creds::Column::LastTestedAt, Expr::value(Utc::now()))
-        .col_expr(creds::Column::LastTestVersion, Expr::value(row.version))
-        .filter(creds::Column::Id.eq(row.id))
-        .filter(creds::Column::Version.eq(row.version))
-        .exec(db)
-        .await?;
+    store_outcome(db, &row, &outcome).await?;
     record(
         db,
         actor,
@@ -422,6 +410,29 @@ pub async fn test_stored(
     load_checked(db, master_key)
         .await?
         .ok_or_else(|| AppError::NotFound("The Xray credentials were removed meanwhile.".into()))
+}
+
+/// Keeps `outcome` as the last check of the credentials in `row`, unless they were saved again
+/// meanwhile (a connection test, or a backup run that the credentials stopped).
+pub async fn store_outcome(
+    db: &impl ConnectionTrait,
+    row: &creds::Model,
+    outcome: &Outcome,
+) -> Result<(), AppError> {
+    let (code, detail) = outcome.to_stored();
+    creds::Entity::update_many()
+        .col_expr(creds::Column::LastTestOutcome, Expr::value(code.clone()))
+        .col_expr(
+            creds::Column::LastTestDetail,
+            Expr::value(detail.map(|d| d.chars().take(512).collect::<String>())),
+        )
+        .col_expr(creds::Column::LastTestedAt, Expr::value(Utc::now()))
+        .col_expr(creds::Column::LastTestVersion, Expr::value(row.version))
+        .filter(creds::Column::Id.eq(row.id))
+        .filter(creds::Column::Version.eq(row.version))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Re-seals rows stored before the secret was bound to its Client ID and URL, once: after that a

@@ -12,15 +12,16 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetcher;
-use crate::credentials::connection::{Tester, XraySecret};
+use crate::credentials::connection::Tester;
 use crate::credentials::{service as credentials, BaseUrl};
 use crate::entities::xray_backup_runs as runs;
 use crate::error::AppError;
 use crate::vault::MasterKey;
 
 const LEASE: &str = "xray-backup-run";
-/// How long a run's lease lasts without renewal; a crashed instance's run is found stale after it.
-const LEASE_LENGTH: chrono::Duration = chrono::Duration::minutes(5);
+/// How long a run's lease lasts without renewal (longer than its longest wait between two
+/// requests); a crashed instance's run is found stale after it.
+const LEASE_LENGTH: chrono::Duration = chrono::Duration::minutes(20);
 
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,12 +100,49 @@ impl Pacing {
     };
 }
 
+/// How a run retries a request that did not get through.
+#[derive(Clone, Debug)]
+pub struct Retries {
+    /// Xray unreachable (no connection, time-out): wait these in turn, then fail.
+    pub unreachable: Vec<Duration>,
+    /// A 5xx answer: wait these in turn, then take the answer.
+    pub server_error: Vec<Duration>,
+    /// 429 without `Retry-After`: the first wait, doubled each time.
+    pub too_many_first: Duration,
+    pub too_many_times: u32,
+    /// The longest single wait (a longer `Retry-After` is cut to it).
+    pub longest: Duration,
+}
+
+impl Retries {
+    /// Issue 18's: unreachable after 1, 5 and 15 minutes; 5xx after 10 s, 60 s and 5 minutes;
+    /// 429 after `Retry-After` (else 60 s, doubling) up to 5 times.
+    pub fn xray() -> Self {
+        Retries {
+            unreachable: vec![
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+                Duration::from_secs(900),
+            ],
+            server_error: vec![
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+            ],
+            too_many_first: Duration::from_secs(60),
+            too_many_times: 5,
+            longest: Duration::from_secs(900),
+        }
+    }
+}
+
 /// Where and how a run works.
 pub struct RunSettings {
     /// Runs' files go under `<folder>/<run id>/`.
     pub folder: PathBuf,
     pub tester: Tester,
     pub pacing: Pacing,
+    pub retries: Retries,
     /// The largest backup file taken.
     pub max_bytes: u64,
     /// Origins plain http may go to (this server under its names).
@@ -132,6 +170,56 @@ impl Recorder<'_> {
             Set(serde_json::to_string(&self.events).map_err(AppError::logged("run events"))?);
         self.row = row.update(self.db).await?;
         Ok(())
+    }
+
+    /// Sends the request `make` builds, retrying as `settings.retries` says (each wait is in
+    /// the timeline, and the lease is renewed after it). The inner `Err` is the category of a
+    /// request that never got an answer.
+    async fn send(
+        &mut self,
+        settings: &RunSettings,
+        what: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Result<Reply, String>, AppError> {
+        let retries = &settings.retries;
+        let (mut unreachable, mut server_error, mut limited) = (0usize, 0usize, 0u32);
+        loop {
+            let answer = read(make().send().await).await;
+            let wait = match &answer {
+                Err(why) => retries.unreachable.get(unreachable).map(|w| {
+                    unreachable += 1;
+                    (*w, format!("{what}: Xray could not be reached ({why})"))
+                }),
+                Ok(reply) if reply.status == 429 && limited < retries.too_many_times => {
+                    let doubled = retries.too_many_first * 2u32.saturating_pow(limited);
+                    limited += 1;
+                    let wait = reply.retry_after.map_or(doubled, Duration::from_secs);
+                    Some((
+                        wait,
+                        format!("{what}: Xray answered 429 (too many requests)"),
+                    ))
+                }
+                Ok(reply) if (500..600).contains(&reply.status) => {
+                    retries.server_error.get(server_error).map(|w| {
+                        server_error += 1;
+                        (*w, format!("{what}: Xray answered {}", reply.status))
+                    })
+                }
+                Ok(_) => None,
+            };
+            let Some((wait, why)) = wait else {
+                return Ok(answer);
+            };
+            let wait = wait.min(retries.longest);
+            self.step(
+                "Retrying",
+                format!("{why}; trying again in {} s", wait.as_secs_f32()),
+            )
+            .await?;
+            tokio::time::sleep(wait).await;
+            crate::lease::acquire(self.db, LEASE, &settings.holder, Utc::now(), LEASE_LENGTH)
+                .await?;
+        }
     }
 
     async fn finish(
@@ -197,6 +285,29 @@ fn refusal(status: u16, body: &str) -> String {
         "Xray says its licence is not valid.".into()
     } else {
         format!("Xray rejected the Client ID and Client secret ({status}: {text}).")
+    }
+}
+
+/// The failed credential check a refused authenticate is, as the Xray Credentials page shows it.
+fn check_of(status: u16, body: &str) -> crate::credentials::Outcome {
+    use crate::credentials::Outcome;
+    let text = error_text(body).to_ascii_lowercase();
+    if text.contains("region") {
+        Outcome::OtherRegion {
+            detail: format!("a backup's authenticate answered {status} about the region"),
+        }
+    } else if text.contains("license") || text.contains("licence") {
+        Outcome::Unexpected {
+            status,
+            step: "authenticate (the Xray licence is not valid)".into(),
+        }
+    } else if status == 401 {
+        Outcome::InvalidCredentials
+    } else {
+        Outcome::Unexpected {
+            status,
+            step: "authenticate".into(),
+        }
     }
 }
 
@@ -299,12 +410,25 @@ async fn steps(
         format!("Authenticating at {root}/v2/authenticate"),
     )
     .await?;
-    let token = match authenticate(&client, &root, &stored.client_id, &secret).await {
+    let credentials_body =
+        serde_json::json!({ "client_id": stored.client_id, "client_secret": secret.expose() })
+            .to_string();
+    let authenticated = run
+        .send(settings, "authenticate", || {
+            client
+                .post(format!("{root}/v2/authenticate"))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(credentials_body.clone())
+        })
+        .await?;
+    let token = match token_of(authenticated) {
         Ok(token) => token,
         Err(Answer::Status(status, body)) => {
+            // The credentials page says the same as the run: the stored credentials failed.
+            credentials::store_outcome(db, &stored, &check_of(status, &body)).await?;
             return run
                 .finish(RunStatus::Skipped, refusal(status, &body), |_| {})
-                .await
+                .await;
         }
         Err(Answer::Unreachable(why)) => {
             return run
@@ -322,15 +446,17 @@ async fn steps(
         format!("Requesting a backup at {root}/v2/backup"),
     )
     .await?;
-    let asked = client
-        .post(format!("{root}/v2/backup"))
-        .bearer_auth(&token)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body("{}")
-        .send()
-        .await;
-    let (status, body) = match read(asked).await {
-        Ok(answer) => answer,
+    let asked = run
+        .send(settings, "the backup request", || {
+            client
+                .post(format!("{root}/v2/backup"))
+                .bearer_auth(&token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body("{}")
+        })
+        .await?;
+    let (status, body) = match asked {
+        Ok(reply) => (reply.status, reply.body),
         Err(why) => {
             return run
                 .finish(
@@ -397,21 +523,28 @@ async fn steps(
         tokio::time::sleep(wait).await;
         wait = settings.pacing.poll_every;
         if started.elapsed() > settings.pacing.wait_at_most {
-            let message = format!(
-                "Xray did not finish backup job {job_id} within {} minutes.",
-                settings.pacing.wait_at_most.as_secs() / 60
-            );
+            let limit = settings.pacing.wait_at_most.as_secs();
+            let message = if limit >= 60 {
+                format!(
+                    "Xray did not finish backup job {job_id} within {} minutes.",
+                    limit / 60
+                )
+            } else {
+                format!("Xray did not finish backup job {job_id} within {limit} seconds.")
+            };
             return run.finish(RunStatus::Failed, message, |_| {}).await;
         }
         // Still this run's: a crashed instance's lease would let another start.
         crate::lease::acquire(db, LEASE, &settings.holder, Utc::now(), LEASE_LENGTH).await?;
-        let polled = client
-            .get(format!("{root}/v2/backup/{job_id}/status"))
-            .bearer_auth(&token)
-            .send()
-            .await;
-        let (status, body) = match read(polled).await {
-            Ok(answer) => answer,
+        let polled = run
+            .send(settings, "the status request", || {
+                client
+                    .get(format!("{root}/v2/backup/{job_id}/status"))
+                    .bearer_auth(&token)
+            })
+            .await?;
+        let (status, body) = match polled {
+            Ok(reply) => (reply.status, reply.body),
             Err(why) => {
                 return run
                     .finish(
@@ -547,11 +680,28 @@ enum Answer {
     Unreachable(String),
 }
 
-async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> Result<(u16, String), String> {
+/// An answer as a run reads it.
+struct Reply {
+    status: u16,
+    /// `Retry-After` in seconds, when given.
+    retry_after: Option<u64>,
+    body: String,
+}
+
+async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Reply, String> {
     let response = sent.map_err(|e| category(&e))?;
     let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let body = response.text().await.map_err(|e| category(&e))?;
-    Ok((status, body.chars().take(64 * 1024).collect()))
+    Ok(Reply {
+        status,
+        retry_after,
+        body: body.chars().take(64 * 1024).collect(),
+    })
 }
 
 /// A failed request's category, never the operating system's text.
@@ -565,27 +715,14 @@ fn category(e: &reqwest::Error) -> String {
     }
 }
 
-async fn authenticate(
-    client: &reqwest::Client,
-    root: &str,
-    client_id: &str,
-    secret: &XraySecret,
-) -> Result<String, Answer> {
-    let sent = client
-        .post(format!("{root}/v2/authenticate"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(
-            serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() })
-                .to_string(),
-        )
-        .send()
-        .await;
-    let (status, body) = read(sent).await.map_err(Answer::Unreachable)?;
-    if status != 200 {
-        return Err(Answer::Status(status, body));
+/// The token in authenticate's answer (a bare JSON string).
+fn token_of(answer: Result<Reply, String>) -> Result<String, Answer> {
+    let reply = answer.map_err(Answer::Unreachable)?;
+    if reply.status != 200 {
+        return Err(Answer::Status(reply.status, reply.body));
     }
-    serde_json::from_str::<String>(&body)
-        .map_err(|_| Answer::Status(status, "no token in the answer".into()))
+    serde_json::from_str::<String>(&reply.body)
+        .map_err(|_| Answer::Status(reply.status, "no token in the answer".into()))
 }
 
 #[cfg(test)]

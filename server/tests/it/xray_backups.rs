@@ -307,6 +307,10 @@ fn redirects_are_bounded_https_only_and_a_cut_or_oversized_file_fails_leaving_no
     }));
 }
 
+mod runs_support {
+    pub use super::runs::{settings, store_credentials};
+}
+
 mod runs {
     //! A whole run against the stand-in: every ending the first steps can reach.
     use super::*;
@@ -314,9 +318,20 @@ mod runs {
     use app::credentials::destination::HostPolicy;
     use app::credentials::{service as credentials, CredentialsForm};
     use app::entities::xray_backup_runs as history;
-    use app::xray_backups::run::{run, Pacing, RunSettings, RunStatus, Trigger};
+    use app::xray_backups::run::{run, Pacing, Retries, RunSettings, RunStatus, Trigger};
 
-    fn settings(origin: &str, folder: &std::path::Path, wait_at_most: Duration) -> RunSettings {
+    /// Issue 18's retry schedule, in milliseconds instead of minutes.
+    fn quick_retries() -> Retries {
+        Retries {
+            unreachable: vec![Duration::from_millis(10); 3],
+            server_error: vec![Duration::from_millis(10); 3],
+            too_many_first: Duration::from_millis(10),
+            too_many_times: 5,
+            longest: Duration::from_secs(3),
+        }
+    }
+
+    pub fn settings(origin: &str, folder: &std::path::Path, wait_at_most: Duration) -> RunSettings {
         RunSettings {
             folder: folder.to_path_buf(),
             tester: Tester {
@@ -330,6 +345,7 @@ mod runs {
                 poll_every: Duration::from_millis(20),
                 wait_at_most,
             },
+            retries: quick_retries(),
             max_bytes: 1 << 26,
             this_server: vec![origin.to_string()],
             holder: "test-instance".into(),
@@ -337,7 +353,7 @@ mod runs {
     }
 
     /// Stores Xray Credentials for "This server": a key of its own, or `secret` instead of it.
-    async fn store_credentials(state: &app::state::AppState, secret: Option<&str>) -> String {
+    pub async fn store_credentials(state: &app::state::AppState, secret: Option<&str>) -> String {
         let key = harness::named_key(&state.db, "backup-svc", "Backup Service").await;
         let form = CredentialsForm {
             client_id: key.client_id.clone(),
@@ -476,7 +492,7 @@ mod runs {
                 &state.db,
                 Target::Backup,
                 Fault::ServerError,
-                Some(1),
+                Some(4),
                 Utc::now(),
             )
             .await
@@ -489,7 +505,8 @@ mod runs {
                 refused.message,
                 "Xray refused the backup request (500: Internal Server Error)."
             );
-            // The stand-in's jobs take an hour here: the run stops waiting.
+            // Four 500s: three retries, then the answer stands. The stand-in's jobs take an hour
+            // here: the next run stops waiting.
             let waited = run(&state.db, &state.master_key, &settings, Trigger::Cli)
                 .await
                 .unwrap();
@@ -585,4 +602,164 @@ fn the_command_line_runs_a_backup_with_its_exit_code_and_lists_the_history() {
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["status"], "Skipped (Xray data)");
     assert_eq!(listed[0]["trigger"], "CLI");
+}
+
+mod retries {
+    //! What did not get through is tried again on issue 18's schedule, then given up with its
+    //! category; a skip the credentials caused is also their failed check.
+    use super::runs_support::*;
+    use super::*;
+    use app::entities::{throttle, xray_credentials as creds};
+    use app::xray_backups::run::{run, RunStatus, Trigger};
+
+    #[test]
+    fn server_errors_and_unavailability_are_retried_three_times() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) =
+                serve_with(&b, &[("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "0")]).await;
+            store_credentials(&state, None).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(20));
+            // Two 500s, then the request gets through.
+            faults::add(
+                &state.db,
+                Target::Backup,
+                Fault::ServerError,
+                Some(2),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
+            assert_eq!(
+                done.events
+                    .matches("the backup request: Xray answered 500; trying again")
+                    .count(),
+                2,
+                "{}",
+                done.events
+            );
+            // Four 503s: three retries, then the fourth answer is the run's.
+            app::standin::backup::forget_interval(&state.db)
+                .await
+                .unwrap();
+            faults::add(
+                &state.db,
+                Target::Backup,
+                Fault::Unavailable,
+                Some(5),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            let failed = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(failed.status, RunStatus::Failed.name());
+            assert_eq!(
+                failed.message,
+                "Xray refused the backup request (503: Service Unavailable)."
+            );
+            let left = faults::in_force(&state.db).await.unwrap();
+            assert_eq!(left[0].remaining, Some(1), "exactly four attempts");
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn too_many_requests_waits_for_retry_after() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) =
+                serve_with(&b, &[("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "0")]).await;
+            store_credentials(&state, None).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(20));
+            // The plan's 300 requests were made 299 s ago: Xray says to come back in a second.
+            throttle::ActiveModel {
+                bucket: Set(app::standin::routes::REQUESTS_BUCKET.to_string()),
+                window_start: Set(Utc::now() - Span::seconds(299)),
+                failures: Set(300),
+            }
+            .insert(&state.db)
+            .await
+            .unwrap();
+            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
+            assert!(
+                done.events
+                    .contains("Xray answered 429 (too many requests); trying again in 1 s"),
+                "{}",
+                done.events
+            );
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn an_unreachable_xray_is_tried_three_more_times_then_the_run_fails_with_the_category() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) = serve_with(&b, &[]).await;
+            store_credentials(&state, None).await;
+            let folder = tempfile::tempdir().unwrap();
+            let closed = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                format!("http://{}", l.local_addr().unwrap())
+            };
+            let mut settings = settings(&origin, folder.path(), Duration::from_secs(5));
+            settings.tester.self_root = format!("{closed}/api");
+            let failed = run(&state.db, &state.master_key, &settings, Trigger::Cli)
+                .await
+                .unwrap();
+            assert_eq!(failed.status, RunStatus::Failed.name());
+            assert_eq!(failed.message, "Xray could not be reached (no connection).");
+            assert_eq!(
+                failed
+                    .events
+                    .matches(
+                        "authenticate: Xray could not be reached (no connection); trying again"
+                    )
+                    .count(),
+                3
+            );
+            task.abort();
+        }));
+    }
+
+    #[test]
+    fn a_skip_the_credentials_caused_is_their_failed_check_too() {
+        harness::block_on(harness::each_backend(|b| async move {
+            let (origin, state, task) = serve_with(&b, &[]).await;
+            store_credentials(&state, Some(&"0".repeat(64))).await;
+            let folder = tempfile::tempdir().unwrap();
+            let settings = settings(&origin, folder.path(), Duration::from_secs(5));
+            run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
+                .await
+                .unwrap();
+            let stored = creds::Entity::find().one(&state.db).await.unwrap().unwrap();
+            assert_eq!(
+                stored.last_test_outcome.as_deref(),
+                Some("invalid_credentials")
+            );
+            faults::add(
+                &state.db,
+                Target::Authenticate,
+                Fault::Region,
+                Some(1),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
+                .await
+                .unwrap();
+            let stored = creds::Entity::find().one(&state.db).await.unwrap().unwrap();
+            assert_eq!(stored.last_test_outcome.as_deref(), Some("other_region"));
+            task.abort();
+        }));
+    }
 }
