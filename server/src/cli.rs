@@ -271,7 +271,7 @@ pub enum StandinAction {
     },
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum XrayBackupAction {
     /// Run a backup now and wait for it. Exit 0 succeeded, 10 with warnings, 20 postponed,
     /// 30 skipped, 40 failed, 50 another run is active.
@@ -283,6 +283,12 @@ pub enum XrayBackupAction {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Write a run's backup, decrypted, into a new folder: data.zip and manifest.json.
+    Export {
+        run_id: i32,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -987,6 +993,49 @@ async fn xray_backup(
                 Ok(0) | Err(_) => Ok(()),
                 Ok(code) => Err(CliError::Exit(code)),
             }
+        }
+        XrayBackupAction::Export { run_id, out } => {
+            use sea_orm::EntityTrait;
+            let run = app::entities::xray_backup_runs::Entity::find_by_id(run_id)
+                .one(db)
+                .await
+                .map_err(app::AppError::from)?
+                .ok_or_else(|| {
+                    app::AppError::NotFound(format!("There is no backup run {run_id}."))
+                })?;
+            let Some(file) = run.file.as_deref() else {
+                return Err(app::AppError::NotFound(format!(
+                    "Backup run {run_id} stored no backup ({}).",
+                    run.status
+                ))
+                .into());
+            };
+            let folder = config.data_dir.join("xray-backups");
+            let sealed = folder.join(file);
+            std::fs::create_dir(&out).map_err(|e| CliError::File {
+                action: "create",
+                path: out.clone(),
+                reason: e.to_string(),
+            })?;
+            for (name, path) in [
+                ("data.zip", sealed.clone()),
+                ("manifest.json", sealed.with_file_name("manifest.json.xk")),
+            ] {
+                let target = out.join(name);
+                let mut writer = std::fs::File::create(&target).map_err(|e| CliError::File {
+                    action: "write",
+                    path: target.clone(),
+                    reason: e.to_string(),
+                })?;
+                app::xray_backups::store::open_file(master, run_id, name, &path, &mut writer)
+                    .map_err(|e| app::AppError::Conflict(e.to_string()))?;
+            }
+            println!(
+                "wrote {} and {}",
+                out.join("data.zip").display(),
+                out.join("manifest.json").display()
+            );
+            Ok(())
         }
         XrayBackupAction::List { json } => {
             use sea_orm::{EntityTrait, QueryOrder};

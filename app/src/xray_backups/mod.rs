@@ -6,4 +6,5 @@
 
 pub mod fetch;
 pub mod run;
+pub mod store;
 pub mod verify;

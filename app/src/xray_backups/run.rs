@@ -659,20 +659,65 @@ async fn steps(
             verified.warnings.join(" "),
         )
     };
-    let relative = fetched
-        .path
-        .strip_prefix(&settings.folder)
-        .unwrap_or(&fetched.path)
-        .to_string_lossy()
-        .into_owned();
+    run.step("Storing", "Encrypting the file and its manifest".into())
+        .await?;
+    let manifest = serde_json::json!({
+        "run": run.row.id,
+        "trigger": run.row.trigger,
+        "started_at": run.row.started_at,
+        "stored_at": Utc::now(),
+        "api_url": run.row.api_url,
+        "client_id": run.row.client_id,
+        "xray_job_id": run.row.xray_job_id,
+        "request": {},
+        "files": [{ "name": "data.zip", "size": fetched.size, "sha256": fetched.sha256 }],
+        "counts": verified.counts,
+        "warnings": verified.warnings,
+    });
+    let (key, run_id, plain) = (master_key.clone(), run.row.id, fetched.path.clone());
+    let sealed_name = format!("{}/data.zip.xk", run.row.id);
+    let stored = tokio::task::spawn_blocking(move || store_sealed(&key, run_id, &plain, &manifest))
+        .await
+        .map_err(|_| AppError::Internal)?;
+    if let Err(e) = stored {
+        return run.finish(RunStatus::Failed, e.to_string(), |_| {}).await;
+    }
     run.finish(status, message, |row| {
         row.tests = Set(count("tests"));
         row.test_executions = Set(count("testExecutions"));
         row.size = Set(Some(i64::try_from(fetched.size).unwrap_or(i64::MAX)));
         row.sha256 = Set(Some(fetched.sha256.clone()));
-        row.file = Set(Some(relative));
+        row.file = Set(Some(sealed_name));
     })
     .await
+}
+
+/// Seals the downloaded `plain` file and the manifest beside it, then removes the plaintext:
+/// what stays on disk is only ever sealed.
+fn store_sealed(
+    key: &MasterKey,
+    run_id: i32,
+    plain: &std::path::Path,
+    manifest: &serde_json::Value,
+) -> Result<(), super::store::StoreError> {
+    use super::store::{seal_file, StoreError};
+    let folder = plain.parent().ok_or(StoreError::Io)?;
+    let outcome = (|| {
+        seal_file(key, run_id, "data.zip", plain, &folder.join("data.zip.xk"))?;
+        let manifest_plain = folder.join(".manifest.json");
+        std::fs::write(&manifest_plain, manifest.to_string()).map_err(|_| StoreError::Io)?;
+        let sealed = seal_file(
+            key,
+            run_id,
+            "manifest.json",
+            &manifest_plain,
+            &folder.join("manifest.json.xk"),
+        );
+        let _ = std::fs::remove_file(&manifest_plain);
+        sealed
+    })();
+    let _ = std::fs::remove_file(plain);
+    outcome
 }
 
 enum Answer {

@@ -394,14 +394,42 @@ mod runs {
             assert_eq!((done.tests, done.test_executions), (Some(60), Some(8)));
             assert_eq!(done.api_url, format!("{origin}/api"));
             assert!(done.xray_job_id.as_deref().is_some_and(|j| j.len() == 32));
-            let file = folder.path().join(done.file.as_deref().unwrap());
-            let bytes = std::fs::read(&file).unwrap();
+            // Only sealed files stay on disk; opened, the file is what was downloaded.
+            let sealed = folder.path().join(done.file.as_deref().unwrap());
+            assert!(sealed.ends_with("data.zip.xk"), "{}", sealed.display());
+            let mut bytes = Vec::new();
+            app::xray_backups::store::open_file(
+                &state.master_key,
+                done.id,
+                "data.zip",
+                &sealed,
+                &mut bytes,
+            )
+            .unwrap();
             use sha2::Digest;
             assert_eq!(
                 done.sha256.as_deref(),
                 Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str())
             );
             assert_eq!(done.size, Some(bytes.len() as i64));
+            let mut names = files_in(sealed.parent().unwrap());
+            names.sort();
+            assert_eq!(names, ["data.zip.xk", "manifest.json.xk"]);
+            let mut manifest = Vec::new();
+            app::xray_backups::store::open_file(
+                &state.master_key,
+                done.id,
+                "manifest.json",
+                &sealed.with_file_name("manifest.json.xk"),
+                &mut manifest,
+            )
+            .unwrap();
+            let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+            assert_eq!(manifest["counts"]["tests"], 60);
+            assert_eq!(
+                manifest["xray_job_id"].as_str(),
+                done.xray_job_id.as_deref()
+            );
             for step in [
                 "Authenticating",
                 "Requesting a backup",
@@ -602,6 +630,20 @@ fn the_command_line_runs_a_backup_with_its_exit_code_and_lists_the_history() {
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["status"], "Skipped (Xray data)");
     assert_eq!(listed[0]["trigger"], "CLI");
+    // A skipped run stored nothing to export; an unknown run is said to be unknown.
+    let out = dir.path().join("export");
+    let nothing = cli::run(
+        dir.path(),
+        &["xray-backup", "export", "1", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nothing.stderr)
+        .contains("Backup run 1 stored no backup (Skipped (Xray data))."));
+    let unknown = cli::run(
+        dir.path(),
+        &["xray-backup", "export", "9", "--out", out.to_str().unwrap()],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("There is no backup run 9."));
 }
 
 mod retries {
@@ -762,4 +804,63 @@ mod retries {
             task.abort();
         }));
     }
+}
+
+#[test]
+fn a_sealed_file_opens_only_whole_in_its_place_and_with_its_key() {
+    use app::xray_backups::store::{open_file, seal_file, StoreError, CHUNK};
+    let dir = tempfile::tempdir().unwrap();
+    let key = harness::test_master_key();
+    // Three and a half chunks of varied bytes.
+    let plain: Vec<u8> = (0..(CHUNK * 7 / 2)).map(|i| (i * 31 % 251) as u8).collect();
+    let plain_path = dir.path().join("data.zip");
+    std::fs::write(&plain_path, &plain).unwrap();
+    let sealed = dir.path().join("data.zip.xk");
+    seal_file(&key, 7, "data.zip", &plain_path, &sealed).unwrap();
+    let stored = std::fs::read(&sealed).unwrap();
+    assert!(
+        !stored.windows(64).any(|w| w == &plain[..64]),
+        "no plaintext in the sealed file"
+    );
+    let mut opened = Vec::new();
+    assert_eq!(
+        open_file(&key, 7, "data.zip", &sealed, &mut opened),
+        Ok(plain.len() as u64)
+    );
+    assert_eq!(opened, plain);
+    let open = |path: &std::path::Path, run: i32, file: &str| {
+        open_file(&key, run, file, path, &mut Vec::new())
+    };
+    // Another run's, or another file's: refused.
+    assert_eq!(open(&sealed, 8, "data.zip"), Err(StoreError::Forged));
+    assert_eq!(open(&sealed, 7, "attachments.zip"), Err(StoreError::Forged));
+    // Chunk boundaries: header 12 bytes, each chunk 4 + 24 + CHUNK + 16.
+    let whole = 4 + 24 + CHUNK + 16;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    // The last chunk cut off, or the file cut in a chunk: cut short.
+    let without_last = write("a.xk", &stored[..12 + 3 * whole]);
+    assert_eq!(
+        open(&without_last, 7, "data.zip"),
+        Err(StoreError::CutShort)
+    );
+    let halfway = write("b.xk", &stored[..12 + whole + 100]);
+    assert_eq!(open(&halfway, 7, "data.zip"), Err(StoreError::CutShort));
+    // Two chunks swapped: each is bound to its place.
+    let mut swapped = stored[..12].to_vec();
+    swapped.extend_from_slice(&stored[12 + whole..12 + 2 * whole]);
+    swapped.extend_from_slice(&stored[12..12 + whole]);
+    swapped.extend_from_slice(&stored[12 + 2 * whole..]);
+    let swapped = write("c.xk", &swapped);
+    assert_eq!(open(&swapped, 7, "data.zip"), Err(StoreError::Forged));
+    // Another master key, or a file this server did not write.
+    let other = app::vault::MasterKey::new([7u8; 32]);
+    assert!(matches!(
+        open_file(&other, 7, "data.zip", &sealed, &mut Vec::new()),
+        Err(StoreError::OtherKey(_))
+    ));
+    assert_eq!(open(&plain_path, 7, "data.zip"), Err(StoreError::NotSealed));
 }
