@@ -71,20 +71,8 @@ pub enum OpenError {
 impl MasterKey {
     /// Encrypts `plaintext` for the record named by `record` (the additional data).
     pub fn seal(&self, plaintext: &[u8], record: &str) -> Result<String, AppError> {
-        let nonce = crate::crypto::random_bytes::<24>()?;
-        let cipher = XChaCha20Poly1305::new((&self.key).into());
-        let ciphertext = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: record.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                tracing::error!("AEAD encryption failed");
-                AppError::Internal
-            })?;
+        let sealed = self.seal_bytes(plaintext, record)?;
+        let (nonce, ciphertext) = sealed.split_at(24);
         Ok(format!(
             "{PREFIX}{}${}${}",
             self.id,

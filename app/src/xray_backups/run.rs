@@ -222,6 +222,16 @@ impl Recorder<'_> {
         }
     }
 
+    /// Ends the run as Failed because Xray never answered (after the retries).
+    async fn unreachable(self, why: &str) -> Result<runs::Model, AppError> {
+        self.finish(
+            RunStatus::Failed,
+            format!("Xray could not be reached ({why})."),
+            |_| {},
+        )
+        .await
+    }
+
     async fn finish(
         mut self,
         status: RunStatus,
@@ -430,15 +440,7 @@ async fn steps(
                 .finish(RunStatus::Skipped, refusal(status, &body), |_| {})
                 .await;
         }
-        Err(Answer::Unreachable(why)) => {
-            return run
-                .finish(
-                    RunStatus::Failed,
-                    format!("Xray could not be reached ({why})."),
-                    |_| {},
-                )
-                .await
-        }
+        Err(Answer::Unreachable(why)) => return run.unreachable(&why).await,
     };
 
     run.step(
@@ -457,15 +459,7 @@ async fn steps(
         .await?;
     let (status, body) = match asked {
         Ok(reply) => (reply.status, reply.body),
-        Err(why) => {
-            return run
-                .finish(
-                    RunStatus::Failed,
-                    format!("Xray could not be reached ({why})."),
-                    |_| {},
-                )
-                .await
-        }
+        Err(why) => return run.unreachable(&why).await,
     };
     let job_id = match status {
         200 => match serde_json::from_str::<serde_json::Value>(&body)
@@ -545,15 +539,7 @@ async fn steps(
             .await?;
         let (status, body) = match polled {
             Ok(reply) => (reply.status, reply.body),
-            Err(why) => {
-                return run
-                    .finish(
-                        RunStatus::Failed,
-                        format!("Xray could not be reached ({why})."),
-                        |_| {},
-                    )
-                    .await
-            }
+            Err(why) => return run.unreachable(&why).await,
         };
         match status {
             200 => {}
