@@ -57,7 +57,8 @@ fi
 # The Python Xray client the stand-in tests run unchanged (pinned in end2end/clients/).
 if ! cmp -s end2end/clients/requirements.txt "$XK_CLIENTS_VENV/.installed-requirements.txt"; then
   step "installing the Python Xray client for the stand-in tests (pytest-jira-xray, in a venv)"
-  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  # Debian's python3 makes venvs only with python3-venv (ensurepip) installed.
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_install python3-venv
   python3 -m venv "$XK_CLIENTS_VENV"
   "$XK_CLIENTS_VENV/bin/pip" install --quiet --disable-pip-version-check \
     -r end2end/clients/requirements.txt
