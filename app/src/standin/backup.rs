@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
@@ -15,7 +15,7 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{IssueType, ISSUE_ID_BASE, PROJECT_ID_BASE};
+use super::{iso, IssueType, ISSUE_ID_BASE, PROJECT_ID_BASE};
 use crate::entities::{standin_backups as backups, standin_downloads as downloads};
 use crate::entities::{standin_issues as issues, standin_links as links};
 use crate::entities::{standin_runs as runs, standin_steps as steps};
@@ -184,10 +184,6 @@ pub async fn latest(
         .one(db)
         .await?
         .ok_or(AppError::Internal)
-}
-
-fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn issue_id(row: i32) -> String {
@@ -467,16 +463,6 @@ pub async fn redeem(
         job.data
     };
     file.ok_or(AppError::Internal)
-}
-
-/// Newest first, for the page.
-pub async fn recent(db: &DatabaseConnection, limit: u64) -> Result<Vec<backups::Model>, AppError> {
-    use sea_orm::QuerySelect;
-    Ok(backups::Entity::find()
-        .order_by_desc(backups::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
 }
 
 /// Lets a test or `fault clear`-style reset start a backup before 6 hours are over.

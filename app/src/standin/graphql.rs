@@ -14,7 +14,7 @@ use async_graphql::{
     ComplexObject, Context, EmptyMutation, EmptySubscription, InputObject, Json, Object,
     OutputType, Schema, SimpleObject, Value, Variables,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, Query as SqlQuery, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -22,7 +22,7 @@ use sea_orm::{
 };
 
 use super::jql::{self, Clause};
-use super::{IssueType, ISSUE_ID_BASE, PROJECT_ID_BASE};
+use super::{iso, IssueType, ISSUE_ID_BASE, PROJECT_ID_BASE};
 use crate::entities::standin_steps as steps;
 use crate::entities::{standin_issues as issues, standin_links as links};
 use crate::entities::{standin_projects as projects, standin_runs as runs};
@@ -84,10 +84,6 @@ fn row_of_project_id(id: &str) -> Option<i32> {
         .ok()
         .and_then(|n| n.checked_sub(PROJECT_ID_BASE))
         .filter(|n| *n > 0)
-}
-
-fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn window(start: Option<i32>, limit: i32) -> Result<(u64, u64)> {

@@ -72,6 +72,12 @@ pub struct ImportedExecution {
     pub self_url: String,
 }
 
+/// A time as the stand-in's answers and files write it: RFC 3339 in UTC with milliseconds.
+#[cfg(feature = "ssr")]
+pub fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Issue ids start here, as Jira's do, so an id never looks like a small counter.
 pub const ISSUE_ID_BASE: i32 = 10_000;
 /// Project ids likewise (project 1 is "10001"), as `projectId` and backups' `projectIds` name them.

@@ -17,7 +17,7 @@ use super::{backup, graphql};
 use crate::auth::throttle::{self, Limit};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::xray_api::routes::ApiError;
+use crate::xray_api::routes::{error_response, ApiError};
 use crate::xray_api::service;
 
 pub fn routes() -> Router<AppState> {
@@ -64,14 +64,10 @@ pub const OTHER_REGION: &str =
 /// Xray's 401 (text/plain) when the licence is not valid.
 pub const INVALID_LICENSE: &str = "The Xray license is not valid";
 
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
 /// What a general fault answers (the file and status faults are answered by their endpoints).
 pub async fn fault_response(fault: Fault) -> Response {
     match fault {
-        Fault::Region => json_error(StatusCode::UNAUTHORIZED, OTHER_REGION),
+        Fault::Region => error_response(StatusCode::UNAUTHORIZED, OTHER_REGION),
         Fault::License => (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -86,13 +82,13 @@ pub async fn fault_response(fault: Fault) -> Response {
             .into_response(),
         Fault::Hang => {
             tokio::time::sleep(faults::HANG).await;
-            json_error(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout")
+            error_response(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout")
         }
         Fault::ServerError
         | Fault::StuckWorking
         | Fault::TruncatedZip
         | Fault::RedirectOtherOrigin => {
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
 }
@@ -138,7 +134,7 @@ async fn enter(
             "Too many requests: the plan allows {} requests in 5 minutes. Try again in {retry_after_secs} seconds.",
             plan.failures
         );
-        let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, &message);
+        let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, &message);
         if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }

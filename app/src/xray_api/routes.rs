@@ -65,7 +65,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Cache-Control is set for every answer by the REST router's own layer (the server crate).
-fn error_response(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
