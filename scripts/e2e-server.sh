@@ -6,6 +6,11 @@ port=${1:?port}
 data=$(mktemp -d -t xray-keys-e2e.XXXXXX)
 trap 'rm -rf "$data"' EXIT
 export XRAY_KEYS_DATA_DIR="$data"
+# Where the suite finds this server's data, to run the command line against it.
+echo "$data" > "${TMPDIR:-/tmp}/xray-keys-e2e-$port.data"
+# Backups poll the stand-in every second, and its jobs take 4 seconds: progress shows live.
+export XRAY_KEYS_BACKUP_POLL_SECONDS=1
+export XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS=4
 export XRAY_KEYS_LISTEN="127.0.0.1:$port"
 export XRAY_KEYS_LOG="${XRAY_KEYS_LOG:-info,tower_http=warn}"
 export XRAY_KEYS_ADMIN_USER=admin
@@ -22,7 +27,7 @@ printf '%s\n' "${XK_E2E_OPERATOR_PASSWORD:-e2e operator password}" \
 # Users the API Keys tests pick, and seeded keys so paging has pages (25; the browser
 # benchmark asks for more).
 for key in revyz-backup-user addon_com.atlassian.jira.chat ci-bot del-me regen-me bulk-a bulk-b bulk-c race-user kbd-user kbd-create xray-backup \
-  life-new life-edit life-off life-grace life-many-1 life-many-2 life-kbd handshake-user ci-xray; do
+  life-new life-edit life-off life-grace life-many-1 life-many-2 life-kbd handshake-user ci-xray backup-e2e; do
   "$XK_SERVER_BIN" users add "$key" --name "User $key" >/dev/null
 done
 # A display name that is markup: it must show as text everywhere.

@@ -170,6 +170,24 @@ pub const XRAY_STANDIN_BACKUP_SECONDS: Setting = Setting {
     meaning: "How long (0 to 3600 seconds) a stand-in backup job stays `working` before it is \
         `successful`.",
 };
+pub const BACKUP_POLL_SECONDS: Setting = Setting {
+    name: "XRAY_KEYS_BACKUP_POLL_SECONDS",
+    default: Fallback::Value("30"),
+    meaning: "How often (1 to 300 seconds) a backup run asks Xray whether its backup job is \
+        done; the first time after at most 5 seconds.",
+};
+pub const BACKUP_MAX_MB: Setting = Setting {
+    name: "XRAY_KEYS_BACKUP_MAX_MB",
+    default: Fallback::Value("10240"),
+    meaning: "The largest backup file (1 to 1048576 MB) a run downloads; a larger one fails the \
+        run instead of filling the disk.",
+};
+pub const CREDENTIAL_CHECK_HOURS: Setting = Setting {
+    name: "XRAY_KEYS_CREDENTIAL_CHECK_HOURS",
+    default: Fallback::Value("6"),
+    meaning: "How often (1 to 168 hours, or 0 for never) the stored Xray Credentials are \
+        checked between backups; each check is listed on the Xray Credentials page.",
+};
 
 /// Every setting, in README's order. Any other `XRAY_KEYS_*` variable is refused as a likely typo.
 pub const SETTINGS: &[&Setting] = &[
@@ -186,6 +204,9 @@ pub const SETTINGS: &[&Setting] = &[
     &XRAY_STANDIN,
     &XRAY_STANDIN_PLAN,
     &XRAY_STANDIN_BACKUP_SECONDS,
+    &BACKUP_POLL_SECONDS,
+    &BACKUP_MAX_MB,
+    &CREDENTIAL_CHECK_HOURS,
     &RETENTION_DAYS,
     &ADMIN_USER,
     &ADMIN_PASSWORD,
@@ -361,6 +382,12 @@ pub struct Config {
     pub xray_standin_requests: i32,
     /// How long a stand-in backup job works.
     pub xray_standin_backup_seconds: u32,
+    /// How often a backup run polls Xray.
+    pub backup_poll_seconds: u64,
+    /// The largest backup file a run takes.
+    pub backup_max_bytes: u64,
+    /// Hours between checks of the stored credentials (0: none).
+    pub credential_check_hours: u32,
     /// Days that expired sessions, old throttle rows and sign-in failures are kept.
     pub retention_days: u32,
     pub admin_bootstrap: Option<AdminBootstrap>,
@@ -455,6 +482,27 @@ impl Config {
                 format!("'{backup_seconds}' is not a number of seconds from 0 to 3600"),
             ));
         };
+        let poll = vars.value(&BACKUP_POLL_SECONDS);
+        let Ok(backup_poll_seconds @ 1..=300) = poll.parse::<u64>() else {
+            return Err(ConfigError::new(
+                BACKUP_POLL_SECONDS.name,
+                format!("'{poll}' is not a number of seconds from 1 to 300"),
+            ));
+        };
+        let max_mb = vars.value(&BACKUP_MAX_MB);
+        let Ok(backup_max_mb @ 1..=1_048_576) = max_mb.parse::<u64>() else {
+            return Err(ConfigError::new(
+                BACKUP_MAX_MB.name,
+                format!("'{max_mb}' is not a number of megabytes from 1 to 1048576"),
+            ));
+        };
+        let check = vars.value(&CREDENTIAL_CHECK_HOURS);
+        let Ok(credential_check_hours @ 0..=168) = check.parse::<u32>() else {
+            return Err(ConfigError::new(
+                CREDENTIAL_CHECK_HOURS.name,
+                format!("'{check}' is not a number of hours from 0 to 168"),
+            ));
+        };
         let trust_proxy = vars.value(&TRUST_PROXY);
         let trust_proxy_hops = match trust_proxy.parse::<usize>() {
             Ok(hops @ 0..=10) => hops,
@@ -528,6 +576,9 @@ impl Config {
             xray_standin_requests,
             xray_standin_backup_seconds,
             retention_days,
+            backup_poll_seconds,
+            backup_max_bytes: backup_max_mb * 1024 * 1024,
+            credential_check_hours,
             admin_bootstrap,
             database_url,
             listen,

@@ -8,6 +8,7 @@ pub const NAV_ITEMS: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/api-keys", "API Keys"),
     ("/xray-credentials", "Xray Credentials"),
+    ("/xray-backups", "Xray Backups"),
     ("/users", "Users"),
     ("/audit", "Audit"),
 ];

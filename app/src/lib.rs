@@ -17,6 +17,7 @@ pub mod pages;
 pub mod standin;
 pub mod ui;
 pub mod users;
+pub mod xray_backups;
 
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -38,8 +39,6 @@ pub mod state;
 pub mod vault;
 #[cfg(feature = "ssr")]
 pub mod xray_api;
-#[cfg(feature = "ssr")]
-pub mod xray_backups;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -49,6 +48,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 pub const SIGNED_IN_PAGES: &[&str] = &[
     "/api-keys",
     "/xray-credentials",
+    "/xray-backups",
     "/users",
     "/audit",
     "/xray-standin",
@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/api-keys") view=pages::ApiKeysPage />
                     <Route path=path!("/api-key-policy") view=pages::KeyPolicyPage />
                     <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage />
+                    <Route path=path!("/xray-backups") view=pages::XrayBackupsPage />
                     <Route path=path!("/users") view=pages::UsersPage />
                     <Route path=path!("/xray-standin") view=pages::StandinPage />
                     <Route path=path!("/audit") view=pages::AuditPage />

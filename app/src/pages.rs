@@ -7,6 +7,7 @@ pub use crate::credentials::page::XrayCredentialsPage;
 pub use crate::key_policy::page::KeyPolicyPage;
 pub use crate::standin::page::StandinPage;
 pub use crate::users::page::UsersPage;
+pub use crate::xray_backups::page::XrayBackupsPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -32,6 +33,11 @@ pub fn HomePage() -> impl IntoView {
                 href="/xray-credentials"
                 title="Xray Credentials"
                 text="The Client ID and Client secret that backup jobs use to reach the Xray API. For backup operators."
+            />
+            <OverviewCard
+                href="/xray-backups"
+                title="Xray Backups"
+                text="Back up Xray test data on a schedule with the stored credentials: health, history and downloads."
             />
             <OverviewCard
                 href="/users"

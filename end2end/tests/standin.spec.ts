@@ -158,7 +158,7 @@ test('a script requests, polls and downloads a backup with the same key', async 
   const again = await request.post('/api/v2/backup', { headers, data: {} });
   expect(again.status()).toBe(400);
   expect((await again.json()).error).toMatch(/^A backup can be created once every 6 hours, you can create a new one in: 5 hours, 59 minutes and \d+ seconds?\.$/);
-  // Poll as backup jobs do until the job is done (the e2e server's jobs take 5 seconds).
+  // Poll as backup jobs do until the job is done (the e2e server's jobs take 4 seconds).
   let status: any = { status: 'working' };
   await expect
     .poll(

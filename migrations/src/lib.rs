@@ -14,6 +14,7 @@ mod m20261201_000009_add_key_lifecycle;
 mod m20261201_000010_create_standin;
 mod m20261201_000011_create_standin_backups;
 mod m20261201_000012_create_xray_backup_runs;
+mod m20261201_000013_add_xray_backup_schedule;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_create_standin::Migration),
             Box::new(m20261201_000011_create_standin_backups::Migration),
             Box::new(m20261201_000012_create_xray_backup_runs::Migration),
+            Box::new(m20261201_000013_add_xray_backup_schedule::Migration),
         ]
     }
 }

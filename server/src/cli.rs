@@ -269,13 +269,19 @@ pub enum StandinAction {
         #[command(subcommand)]
         action: FaultAction,
     },
+    /// Let the next backup request through the stand-in's 6-hour rule (tests and demos).
+    #[command(name = "allow-backup")]
+    AllowBackup,
 }
 
 #[derive(Subcommand, Clone)]
 pub enum XrayBackupAction {
-    /// Run a backup now and wait for it. Exit 0 succeeded, 10 with warnings, 20 postponed,
-    /// 30 skipped, 40 failed, 50 another run is active.
+    /// Start a backup now. With --wait it runs in this process and the exit code says how it
+    /// ended: 0 succeeded, 10 with warnings, 20 postponed, 30 skipped, 40 failed; without, it
+    /// is queued for a running server to start within 30 seconds. 50: another run is active.
     Run {
+        #[arg(long)]
+        wait: bool,
         #[arg(long)]
         json: bool,
     },
@@ -284,7 +290,8 @@ pub enum XrayBackupAction {
         #[arg(long)]
         json: bool,
     },
-    /// Write a run's backup, decrypted, into a new folder: data.zip and manifest.json.
+    /// Write a run's backup, decrypted, into a new folder: data.zip, attachments.zip when it
+    /// was stored, and manifest.json.
     Export {
         run_id: i32,
         #[arg(long)]
@@ -377,6 +384,14 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             let start = app::api_keys::service::count(&db).await?;
             let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
             println!("seeded {made} users with API keys");
+            Ok(())
+        }
+        Command::Standin {
+            action: StandinAction::AllowBackup,
+        } => {
+            let Opened { db, .. } = open_migrated(&config).await?;
+            app::standin::backup::forget_interval(&db).await?;
+            println!("the stand-in allows the next backup request");
             Ok(())
         }
         Command::Standin {
@@ -953,21 +968,31 @@ async fn xray_backup(
     master: &app::vault::MasterKey,
     action: XrayBackupAction,
 ) -> Result<(), CliError> {
-    use app::xray_backups::run::{self, Pacing, RunSettings, RunStatus, Trigger};
+    use app::xray_backups::run::{self, RunSettings, RunStatus, Trigger};
     match action {
-        XrayBackupAction::Run { json } => {
-            let mut tester = app::credentials::connection::Tester::for_server(config);
-            tester.timeout = std::time::Duration::from_secs(60);
-            let settings = RunSettings {
-                folder: config.data_dir.join("xray-backups"),
-                this_server: vec![config.public_url.clone(), tester.self_root.clone()],
-                tester,
-                pacing: Pacing::XRAY,
-                retries: run::Retries::xray(),
-                max_bytes: 10 * 1024 * 1024 * 1024,
-                holder: format!("cli-{}", std::process::id()),
-            };
-            let done = match run::run(db, master, &settings, Trigger::Cli).await {
+        XrayBackupAction::Run { wait, json } => {
+            let settings = RunSettings::for_server(config, format!("cli-{}", std::process::id()));
+            if !wait {
+                let queued = match run::queue(db, &settings, Trigger::Cli, "cli").await {
+                    Ok(queued) => queued,
+                    Err(app::AppError::Conflict(message)) => {
+                        eprintln!("xray-keys: {message}");
+                        return Err(CliError::Exit(50));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&run_json(&queued))?);
+                } else {
+                    println!(
+                        "run {}: queued; a running server starts it within 30 seconds \
+                         (xray-keys xray-backup list shows how it goes)",
+                        queued.id
+                    );
+                }
+                return Ok(());
+            }
+            let done = match run::run(db, master, &settings, Trigger::Cli, "cli").await {
                 Ok(done) => done,
                 Err(app::AppError::Conflict(message)) => {
                     eprintln!("xray-keys: {message}");
@@ -980,16 +1005,7 @@ async fn xray_backup(
             } else {
                 println!("run {}: {}: {}", done.id, done.status, done.message);
             }
-            let status = [
-                RunStatus::Succeeded,
-                RunStatus::SucceededWithWarnings,
-                RunStatus::Postponed,
-                RunStatus::Skipped,
-            ]
-            .into_iter()
-            .find(|s| s.name() == done.status)
-            .unwrap_or(RunStatus::Failed);
-            match u8::try_from(status.exit_code()) {
+            match u8::try_from(RunStatus::of(&done.status).exit_code()) {
                 Ok(0) | Err(_) => Ok(()),
                 Ok(code) => Err(CliError::Exit(code)),
             }
@@ -1010,17 +1026,24 @@ async fn xray_backup(
                 ))
                 .into());
             };
-            let folder = config.data_dir.join("xray-backups");
-            let sealed = folder.join(file);
+            if run.removed_at.is_some() {
+                return Err(app::AppError::NotFound(format!(
+                    "Backup run {run_id}'s files were removed by retention."
+                ))
+                .into());
+            }
+            let sealed = RunSettings::folder_of(config).join(file);
             std::fs::create_dir(&out).map_err(|e| CliError::File {
                 action: "create",
                 path: out.clone(),
                 reason: e.to_string(),
             })?;
-            for (name, path) in [
-                ("data.zip", sealed.clone()),
-                ("manifest.json", sealed.with_file_name("manifest.json.xk")),
-            ] {
+            let mut names = vec!["data.zip", "manifest.json"];
+            if run.files.contains("\"attachments.zip\"") {
+                names.insert(1, "attachments.zip");
+            }
+            for name in names {
+                let path = sealed.with_file_name(format!("{name}.xk"));
                 let target = out.join(name);
                 let mut writer = std::fs::File::create(&target).map_err(|e| CliError::File {
                     action: "write",
@@ -1030,11 +1053,7 @@ async fn xray_backup(
                 app::xray_backups::store::open_file(master, run_id, name, &path, &mut writer)
                     .map_err(|e| app::AppError::Conflict(e.to_string()))?;
             }
-            println!(
-                "wrote {} and {}",
-                out.join("data.zip").display(),
-                out.join("manifest.json").display()
-            );
+            println!("wrote the backup of run {run_id} into {}", out.display());
             Ok(())
         }
         XrayBackupAction::List { json } => {

@@ -79,6 +79,9 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     app::xray_api::owners::spawn_change_listener(&state.db, state.change_feed.clone());
     app::maintenance::spawn_pruning(state.db.clone(), state.config.retention_days);
     app::api_keys::sweep::spawn_sweeping(state.db.clone());
+    app::xray_backups::scheduler::spawn_scheduling(
+        app::xray_backups::scheduler::Scheduler::for_server(&state),
+    );
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(listen)
@@ -172,6 +175,7 @@ fn browser(state: &AppState) -> Router<AppState> {
     ));
     pages
         .merge(server_functions)
+        .merge(app::xray_backups::downloads::routes())
         .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
 }
 

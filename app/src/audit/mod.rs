@@ -57,6 +57,11 @@ pub mod action {
     pub const CREDENTIALS_SAVE: &str = "credentials_save";
     pub const CREDENTIALS_TEST: &str = "credentials_test";
     pub const MASTER_KEY_ROTATED: &str = "master_key_rotate";
+    /// A backup run ended (one entry per run, by whoever started it).
+    pub const XRAY_BACKUP_RUN: &str = "xray_backup_run";
+    pub const XRAY_BACKUP_CANCEL: &str = "xray_backup_cancel";
+    pub const XRAY_BACKUP_DOWNLOAD: &str = "xray_backup_download";
+    pub const XRAY_BACKUP_SCHEDULE: &str = "xray_backup_schedule";
     pub const ALL: &[&str] = &[
         SIGN_IN,
         SIGN_OUT,
@@ -85,6 +90,10 @@ pub mod action {
         CREDENTIALS_SAVE,
         CREDENTIALS_TEST,
         MASTER_KEY_ROTATED,
+        XRAY_BACKUP_RUN,
+        XRAY_BACKUP_CANCEL,
+        XRAY_BACKUP_DOWNLOAD,
+        XRAY_BACKUP_SCHEDULE,
     ];
 }
 

@@ -13,8 +13,11 @@ pub async fn get_xray_credentials() -> Result<CredentialsPage, AppError> {
     crate::auth::context::serve(|ctx| async move {
         let (user, _) = ctx.require_any(service::ROLES).await?;
         let stored = service::load_checked(&ctx.state.db, &ctx.state.master_key).await?;
+        let db = &ctx.state.db;
         Ok(CredentialsPage {
-            issued_here: service::issued_here(&ctx.state.db, stored.as_ref()).await?,
+            issued_here: service::issued_here(db, stored.as_ref()).await?,
+            checks: service::recent_checks(db, 5).await?,
+            backup_health: crate::xray_backups::service::health(db, chrono::Utc::now()).await?,
             stored,
             viewer_is_admin: user.is_administrator,
         })

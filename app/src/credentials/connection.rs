@@ -26,6 +26,7 @@ const MAX_ANSWER: usize = 64 * 1024;
 /// A light read on Xray Cloud: one test's count.
 const GRAPHQL_PROBE: &str = r#"{"query":"{ getTests(limit: 1) { total } }"}"#;
 
+#[derive(Clone)]
 pub struct Tester {
     /// This server's own API root, reached over loopback.
     pub self_root: String,

@@ -466,6 +466,16 @@ pub struct CredentialsView {
     pub secret_matches: bool,
 }
 
+/// One check of the stored credentials, as the page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRow {
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// "Connection test", "Scheduled check", "Backup run 12".
+    pub source: String,
+    pub badge: String,
+    pub ok: bool,
+}
+
 /// What the page loads: the credentials if any, and whether the viewer may open API Keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CredentialsPage {
@@ -474,6 +484,11 @@ pub struct CredentialsPage {
     /// When the stored Client ID is a key of this server: whose it is and how it stands.
     #[serde(default)]
     pub issued_here: Option<IssuedHere>,
+    /// The last five checks, newest first.
+    #[serde(default)]
+    pub checks: Vec<CheckRow>,
+    /// How the backups that use these credentials stand.
+    pub backup_health: crate::xray_backups::Health,
 }
 
 /// The API key of this server that the stored credentials use.

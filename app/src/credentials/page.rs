@@ -283,6 +283,7 @@ fn CredentialsScreen() -> impl IntoView {
                         shown.set(Some(page.clone()));
                         let stored = page.stored.clone();
                         let issued_line = page.issued_here.as_ref().map(super::IssuedHere::line);
+                        let (checks, health) = (page.checks.clone(), page.backup_health.clone());
                         view! {
                             <About viewer_is_admin=page.viewer_is_admin />
                             {move || {
@@ -302,7 +303,8 @@ fn CredentialsScreen() -> impl IntoView {
                                         Some(stored) => {
                                             let issued = issued_line.clone();
                                             view! {
-                                                <ViewPanel stored=stored test=test />
+                                                <ViewPanel stored=stored test=test health=health.clone() />
+                                                <RecentChecks checks=checks.clone() />
                                                 {issued
                                                     .map(|line| {
                                                         view! {
@@ -436,7 +438,11 @@ fn About(viewer_is_admin: bool) -> impl IntoView {
 }
 
 #[component]
-fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) -> impl IntoView {
+fn ViewPanel(
+    stored: CredentialsView,
+    test: ServerAction<TestXrayConnection>,
+    health: crate::xray_backups::Health,
+) -> impl IntoView {
     let updated = format!(
         "{} by {}",
         stored.updated_at.format("%Y-%m-%d %H:%M UTC"),
@@ -474,6 +480,13 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
                 <dd>
                     <ConnectionStatus last_test=stored.last_test.clone() />
                 </dd>
+                <dt>"Backups"</dt>
+                <dd data-testid="backup-health">
+                    <span class=health.state.class()>{health.state.label()}</span>
+                    <p class="cell-sub">
+                        {health.text} " " <A href="/xray-backups">"Open Xray Backups"</A>
+                    </p>
+                </dd>
             </dl>
             <div class="form-actions form-actions--start">
                 <button
@@ -489,6 +502,54 @@ fn ViewPanel(stored: CredentialsView, test: ServerAction<TestXrayConnection>) ->
             </div>
         </section>
     }
+}
+
+/// The last five checks of the stored credentials: tests, scheduled checks and backup runs.
+#[component]
+fn RecentChecks(checks: Vec<super::CheckRow>) -> impl IntoView {
+    if checks.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="section" aria-labelledby="recent-checks">
+            <h2 id="recent-checks">"Recent checks"</h2>
+            <div class="table-wrap">
+                <table class="data" aria-label="Recent checks">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Checked"</th>
+                            <th scope="col">"By"</th>
+                            <th scope="col">"Outcome"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {checks
+                            .into_iter()
+                            .map(|c| {
+                                let class = if c.ok {
+                                    "badge badge--success"
+                                } else {
+                                    "badge badge--danger"
+                                };
+                                view! {
+                                    <tr>
+                                        <td>
+                                            {c.checked_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
+                                        </td>
+                                        <td>{c.source}</td>
+                                        <td>
+                                            <span class=class>{c.badge}</span>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

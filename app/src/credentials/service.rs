@@ -393,7 +393,7 @@ pub async fn test_stored(
     };
     let base = BaseUrl::from_stored(&row.base_url);
     let outcome = tester.test(&base, &row.client_id, &secret).await;
-    store_outcome(db, &row, &outcome).await?;
+    store_outcome(db, &row, &outcome, "Connection test").await?;
     record(
         db,
         actor,
@@ -413,13 +413,25 @@ pub async fn test_stored(
 }
 
 /// Keeps `outcome` as the last check of the credentials in `row`, unless they were saved again
-/// meanwhile (a connection test, or a backup run that the credentials stopped).
+/// meanwhile, and adds it to the checks' history with its `source` (a connection test, a
+/// scheduled check, a backup run).
 pub async fn store_outcome(
     db: &impl ConnectionTrait,
     row: &creds::Model,
     outcome: &Outcome,
+    source: &str,
 ) -> Result<(), AppError> {
     let (code, detail) = outcome.to_stored();
+    crate::entities::xray_credential_checks::ActiveModel {
+        checked_at: Set(Utc::now()),
+        source: Set(source.chars().take(64).collect()),
+        outcome: Set(code.clone()),
+        detail: Set(detail.as_deref().map(|d| d.chars().take(512).collect())),
+        ok: Set(outcome.is_ok()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     creds::Entity::update_many()
         .col_expr(creds::Column::LastTestOutcome, Expr::value(code.clone()))
         .col_expr(
@@ -433,6 +445,33 @@ pub async fn store_outcome(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The latest `n` checks of the stored credentials, newest first.
+pub async fn recent_checks(
+    db: &impl ConnectionTrait,
+    n: u64,
+) -> Result<Vec<super::CheckRow>, AppError> {
+    use crate::entities::xray_credential_checks as checks;
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(checks::Entity::find()
+        .order_by_desc(checks::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let outcome = Outcome::from_stored(&c.outcome, c.detail.clone());
+            super::CheckRow {
+                checked_at: c.checked_at,
+                source: c.source,
+                badge: outcome
+                    .as_ref()
+                    .map_or_else(|| c.outcome.clone(), |o| o.badge().to_string()),
+                ok: c.ok,
+            }
+        })
+        .collect())
 }
 
 /// Re-seals rows stored before the secret was bound to its Client ID and URL, once: after that a

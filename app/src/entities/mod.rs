@@ -16,5 +16,8 @@ pub mod standin_runs;
 pub mod standin_steps;
 pub mod throttle;
 pub mod users;
+pub mod xray_backup_events;
 pub mod xray_backup_runs;
+pub mod xray_backup_schedule;
+pub mod xray_credential_checks;
 pub mod xray_credentials;

@@ -22,6 +22,17 @@ pub struct Model {
     pub sha256: Option<String>,
     pub file: Option<String>,
     pub events: String,
+    /// Who started it: a user key, `cli` or `system` (the schedule).
+    pub started_by: String,
+    pub cancel_requested: bool,
+    /// The backup request sent (JSON).
+    pub request: String,
+    /// A JSON array of {name, size, sha256}: the files stored, before encryption.
+    pub files: String,
+    /// A JSON object: records per entity type.
+    pub counts: String,
+    /// When retention removed the stored files.
+    pub removed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,4 +23,6 @@ mod standin;
 mod standin_backup;
 mod standin_graphql;
 mod startup;
+mod xray_backup_console;
+mod xray_backup_processes;
 mod xray_backups;

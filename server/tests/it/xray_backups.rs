@@ -30,7 +30,7 @@ async fn serve(
     serve_with(b, &[]).await
 }
 
-async fn serve_with(
+pub async fn serve_with(
     b: &harness::Backend,
     extra: &[(&str, &str)],
 ) -> (String, app::state::AppState, tokio::task::JoinHandle<()>) {
@@ -307,8 +307,9 @@ fn redirects_are_bounded_https_only_and_a_cut_or_oversized_file_fails_leaving_no
     }));
 }
 
-mod runs_support {
+pub mod runs_support {
     pub use super::runs::{settings, store_credentials};
+    pub use super::serve_with;
 }
 
 mod runs {
@@ -386,9 +387,15 @@ mod runs {
             let folder = tempfile::tempdir().unwrap();
             let settings = settings(&origin, folder.path(), Duration::from_secs(20));
 
-            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let done = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
             assert_eq!(done.message, "Backed up 60 tests and 8 test executions.");
             assert_eq!((done.tests, done.test_executions), (Some(60), Some(8)));
@@ -444,9 +451,15 @@ mod runs {
                 "no secret in the history"
             );
 
-            let again = run(&state.db, &state.master_key, &settings, Trigger::Manual)
-                .await
-                .unwrap();
+            let again = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Manual,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(
                 again.status,
                 RunStatus::Postponed.name(),
@@ -475,9 +488,15 @@ mod runs {
             let (origin, state, task) = serve_with(&b, &[]).await;
             let folder = tempfile::tempdir().unwrap();
             let settings = settings(&origin, folder.path(), Duration::from_secs(5));
-            let skipped = run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
-                .await
-                .unwrap();
+            let skipped = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Scheduled,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(skipped.status, RunStatus::Skipped.name());
             assert_eq!(
                 skipped.message,
@@ -485,9 +504,15 @@ mod runs {
             );
 
             store_credentials(&state, Some(&"0".repeat(64))).await;
-            let rejected = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let rejected = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(rejected.status, RunStatus::Skipped.name());
             assert_eq!(
                 rejected.message,
@@ -498,7 +523,7 @@ mod runs {
                 (Fault::License, "Xray says its licence is not valid."),
             ] {
                 faults::add(&state.db, Target::Authenticate, fault, Some(1), Utc::now()).await.unwrap();
-                let refused = run(&state.db, &state.master_key, &settings, Trigger::Cli).await.unwrap();
+                let refused = run(&state.db, &state.master_key, &settings, Trigger::Cli, "tester").await.unwrap();
                 assert_eq!((refused.status.as_str(), refused.message.as_str()), (RunStatus::Skipped.name(), message));
             }
             assert!(
@@ -525,9 +550,15 @@ mod runs {
             )
             .await
             .unwrap();
-            let refused = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let refused = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(refused.status, RunStatus::Failed.name());
             assert_eq!(
                 refused.message,
@@ -535,9 +566,15 @@ mod runs {
             );
             // Four 500s: three retries, then the answer stands. The stand-in's jobs take an hour
             // here: the next run stops waiting.
-            let waited = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let waited = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(waited.status, RunStatus::Failed.name());
             assert!(
                 waited
@@ -582,7 +619,14 @@ mod runs {
             .insert(&state.db)
             .await
             .unwrap();
-            let busy = run(&state.db, &state.master_key, &settings, Trigger::Manual).await;
+            let busy = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Manual,
+                "tester",
+            )
+            .await;
             match busy {
                 Err(app::error::AppError::Conflict(m)) => {
                     assert!(
@@ -597,9 +641,15 @@ mod runs {
                 .exec(&state.db)
                 .await
                 .unwrap();
-            let next = run(&state.db, &state.master_key, &settings, Trigger::Manual)
-                .await
-                .unwrap();
+            let next = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Manual,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(next.status, RunStatus::Skipped.name());
             let stale = history::Entity::find_by_id(next.id - 1)
                 .one(&state.db)
@@ -619,7 +669,7 @@ mod runs {
 fn the_command_line_runs_a_backup_with_its_exit_code_and_lists_the_history() {
     use crate::harness::cli::{self, succeeded};
     let dir = tempfile::tempdir().unwrap();
-    let out = cli::run(dir.path(), &["xray-backup", "run"]);
+    let out = cli::run(dir.path(), &["xray-backup", "run", "--wait"]);
     assert_eq!(out.status.code(), Some(30), "skipped");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -672,9 +722,15 @@ mod retries {
             )
             .await
             .unwrap();
-            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let done = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
             assert_eq!(
                 done.events
@@ -697,9 +753,15 @@ mod retries {
             )
             .await
             .unwrap();
-            let failed = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let failed = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(failed.status, RunStatus::Failed.name());
             assert_eq!(
                 failed.message,
@@ -728,9 +790,15 @@ mod retries {
             .insert(&state.db)
             .await
             .unwrap();
-            let done = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let done = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(done.status, RunStatus::Succeeded.name(), "{}", done.message);
             assert!(
                 done.events
@@ -754,9 +822,15 @@ mod retries {
             };
             let mut settings = settings(&origin, folder.path(), Duration::from_secs(5));
             settings.tester.self_root = format!("{closed}/api");
-            let failed = run(&state.db, &state.master_key, &settings, Trigger::Cli)
-                .await
-                .unwrap();
+            let failed = run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Cli,
+                "tester",
+            )
+            .await
+            .unwrap();
             assert_eq!(failed.status, RunStatus::Failed.name());
             assert_eq!(failed.message, "Xray could not be reached (no connection).");
             assert_eq!(
@@ -779,9 +853,15 @@ mod retries {
             store_credentials(&state, Some(&"0".repeat(64))).await;
             let folder = tempfile::tempdir().unwrap();
             let settings = settings(&origin, folder.path(), Duration::from_secs(5));
-            run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
-                .await
-                .unwrap();
+            run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Scheduled,
+                "tester",
+            )
+            .await
+            .unwrap();
             let stored = creds::Entity::find().one(&state.db).await.unwrap().unwrap();
             assert_eq!(
                 stored.last_test_outcome.as_deref(),
@@ -796,9 +876,15 @@ mod retries {
             )
             .await
             .unwrap();
-            run(&state.db, &state.master_key, &settings, Trigger::Scheduled)
-                .await
-                .unwrap();
+            run(
+                &state.db,
+                &state.master_key,
+                &settings,
+                Trigger::Scheduled,
+                "tester",
+            )
+            .await
+            .unwrap();
             let stored = creds::Entity::find().one(&state.db).await.unwrap().unwrap();
             assert_eq!(stored.last_test_outcome.as_deref(), Some("other_region"));
             task.abort();
