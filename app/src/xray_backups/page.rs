@@ -604,28 +604,18 @@ fn ScheduleForm(form: FormParts) -> impl IntoView {
                     </label>
                 </div>
             </fieldset>
-            <div class="field">
-                <label for="schedule-keep-days">"Keep backups for (days)"</label>
-                <input
-                    id="schedule-keep-days"
-                    class="input input--narrow"
-                    inputmode="numeric"
-                    prop:value=move || fields.keep_days.get()
-                    on:input=move |ev| fields.keep_days.set(event_target_value(&ev))
-                />
-                <FieldError message=field_error("keep_days") />
-            </div>
-            <div class="field">
-                <label for="schedule-keep-last">"Always keep the last (successful backups)"</label>
-                <input
-                    id="schedule-keep-last"
-                    class="input input--narrow"
-                    inputmode="numeric"
-                    prop:value=move || fields.keep_last.get()
-                    on:input=move |ev| fields.keep_last.set(event_target_value(&ev))
-                />
-                <FieldError message=field_error("keep_last") />
-            </div>
+            <NumberField
+                id="schedule-keep-days"
+                label="Keep backups for (days)"
+                value=fields.keep_days
+                error=field_error("keep_days")
+            />
+            <NumberField
+                id="schedule-keep-last"
+                label="Always keep the last (successful backups)"
+                value=fields.keep_last
+                error=field_error("keep_last")
+            />
             <div class="field">
                 <label for="schedule-api">"API version"</label>
                 <select
@@ -656,17 +646,12 @@ fn ScheduleForm(form: FormParts) -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
-            <div class="field">
-                <label for="schedule-wait">"Wait at most (minutes)"</label>
-                <input
-                    id="schedule-wait"
-                    class="input input--narrow"
-                    inputmode="numeric"
-                    prop:value=move || fields.wait_minutes.get()
-                    on:input=move |ev| fields.wait_minutes.set(event_target_value(&ev))
-                />
-                <FieldError message=field_error("wait_minutes") />
-            </div>
+            <NumberField
+                id="schedule-wait"
+                label="Wait at most (minutes)"
+                value=fields.wait_minutes
+                error=field_error("wait_minutes")
+            />
             <div class="form-actions form-actions--start">
                 <button type="submit" class="button button--primary" disabled=move || saving.get()>
                     {move || if saving.get() { "Saving…" } else { "Save" }}
@@ -676,6 +661,29 @@ fn ScheduleForm(form: FormParts) -> impl IntoView {
                 </button>
             </div>
         </form>
+    }
+}
+
+/// A whole-number field of the schedule form, with its error below it.
+#[component]
+fn NumberField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                class="input input--narrow"
+                inputmode="numeric"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <FieldError message=error />
+        </div>
     }
 }
 
