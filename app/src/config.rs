@@ -182,6 +182,14 @@ pub const BACKUP_MAX_MB: Setting = Setting {
     meaning: "The largest backup file (1 to 1048576 MB) a run downloads; a larger one fails the \
         run instead of filling the disk.",
 };
+pub const BACKUP_STORE: Setting = Setting {
+    name: "XRAY_KEYS_BACKUP_STORE",
+    default: Fallback::Value("local"),
+    meaning: "Where Xray backups are kept, sealed: `local` (`<data dir>/xray-backups`, owner \
+        only) or an S3-compatible bucket `s3://bucket/prefix`, shared by every instance; its \
+        endpoint and keys come from the standard `AWS_*` variables (`AWS_ACCESS_KEY_ID`, \
+        `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`).",
+};
 pub const CREDENTIAL_CHECK_HOURS: Setting = Setting {
     name: "XRAY_KEYS_CREDENTIAL_CHECK_HOURS",
     default: Fallback::Value("6"),
@@ -206,6 +214,7 @@ pub const SETTINGS: &[&Setting] = &[
     &XRAY_STANDIN_BACKUP_SECONDS,
     &BACKUP_POLL_SECONDS,
     &BACKUP_MAX_MB,
+    &BACKUP_STORE,
     &CREDENTIAL_CHECK_HOURS,
     &RETENTION_DAYS,
     &ADMIN_USER,
@@ -386,6 +395,8 @@ pub struct Config {
     pub backup_poll_seconds: u64,
     /// The largest backup file a run takes.
     pub backup_max_bytes: u64,
+    /// The bucket backups are kept in; `None`: the local folder.
+    pub backup_bucket: Option<crate::xray_backups::storage::Bucket>,
     /// Hours between checks of the stored credentials (0: none).
     pub credential_check_hours: u32,
     /// Days that expired sessions, old throttle rows and sign-in failures are kept.
@@ -496,6 +507,21 @@ impl Config {
                 format!("'{max_mb}' is not a number of megabytes from 1 to 1048576"),
             ));
         };
+        let store = vars.value(&BACKUP_STORE);
+        let backup_bucket = if store == "local" {
+            None
+        } else {
+            let options: Vec<(String, String)> = vars
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Some(
+                crate::xray_backups::storage::Bucket::open(&store, &options)
+                    .map_err(|why| ConfigError::new(BACKUP_STORE.name, why))?,
+            )
+        };
         let check = vars.value(&CREDENTIAL_CHECK_HOURS);
         let Ok(credential_check_hours @ 0..=168) = check.parse::<u32>() else {
             return Err(ConfigError::new(
@@ -579,6 +605,7 @@ impl Config {
             backup_poll_seconds,
             backup_max_bytes: backup_max_mb * 1024 * 1024,
             credential_check_hours,
+            backup_bucket,
             admin_bootstrap,
             database_url,
             listen,

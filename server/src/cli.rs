@@ -1019,20 +1019,20 @@ async fn xray_backup(
                 .ok_or_else(|| {
                     app::AppError::NotFound(format!("There is no backup run {run_id}."))
                 })?;
-            let Some(file) = run.file.as_deref() else {
+            if run.file.is_none() {
                 return Err(app::AppError::NotFound(format!(
                     "Backup run {run_id} stored no backup ({}).",
                     run.status
                 ))
                 .into());
-            };
+            }
             if run.removed_at.is_some() {
                 return Err(app::AppError::NotFound(format!(
                     "Backup run {run_id}'s files were removed by retention."
                 ))
                 .into());
             }
-            let sealed = RunSettings::folder_of(config).join(file);
+            let folder = RunSettings::folder_of(config);
             std::fs::create_dir(&out).map_err(|e| CliError::File {
                 action: "create",
                 path: out.clone(),
@@ -1043,7 +1043,23 @@ async fn xray_backup(
                 names.insert(1, "attachments.zip");
             }
             for name in names {
-                let path = sealed.with_file_name(format!("{name}.xk"));
+                let sealed = app::xray_backups::storage::open(
+                    config.backup_bucket.as_ref(),
+                    &folder,
+                    &config.data_dir.join("tmp"),
+                    run_id,
+                    &format!("{name}.xk"),
+                )
+                .await
+                .map_err(|e| {
+                    app::AppError::Conflict(format!("The backup storage could not be read: {e}"))
+                })?
+                .ok_or_else(|| {
+                    app::AppError::NotFound(format!(
+                        "Backup run {run_id}'s {name} is missing from the backup storage."
+                    ))
+                })?;
+                let path = sealed.path.clone();
                 let target = out.join(name);
                 let mut writer = std::fs::File::create(&target).map_err(|e| CliError::File {
                     action: "write",

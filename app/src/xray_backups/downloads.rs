@@ -117,20 +117,30 @@ async fn serve(
         };
         return Err(AppError::NotFound(why));
     }
-    let sealed = super::run::RunSettings::folder_of(&state.config)
-        .join(id.to_string())
-        .join(format!("{file}.xk"));
-    if !sealed.exists() {
+    let folder = super::run::RunSettings::folder_of(&state.config);
+    let opened = super::storage::open(
+        state.config.backup_bucket.as_ref(),
+        &folder,
+        &state.config.data_dir.join("tmp"),
+        id,
+        &format!("{file}.xk"),
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, run = id, "reading a backup from the backup storage");
+        AppError::Unavailable
+    })?;
+    let Some(sealed) = opened else {
         return Err(AppError::NotFound(format!(
             "Backup run {id}'s {file} is missing from the backup storage."
         )));
-    }
+    };
     audit(AuditOutcome::Success, file.to_string()).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let (key, name) = (state.master_key.clone(), file.to_string());
     tokio::task::spawn_blocking(move || {
         let mut out = ChannelWriter(sender.clone());
-        if let Err(e) = super::store::open_file(&key, id, &name, &sealed, &mut out) {
+        if let Err(e) = super::store::open_file(&key, id, &name, &sealed.path, &mut out) {
             tracing::error!(error = %e, run = id, file = %name, "a backup download failed");
             // Ends the response with an error, so the browser says the download failed.
             let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));

@@ -200,8 +200,11 @@ impl Retries {
 /// Where and how a run works.
 #[derive(Clone)]
 pub struct RunSettings {
-    /// Runs' files go under `<folder>/<run id>/`.
+    /// Runs' files go under `<folder>/<run id>/` (their work folder, and their storage
+    /// without a bucket).
     pub folder: PathBuf,
+    /// The bucket the sealed files go to, if any.
+    pub bucket: Option<super::storage::Bucket>,
     pub tester: Tester,
     pub pacing: Pacing,
     pub retries: Retries,
@@ -225,6 +228,7 @@ impl RunSettings {
         tester.timeout = Duration::from_secs(60);
         RunSettings {
             folder: RunSettings::folder_of(config),
+            bucket: config.backup_bucket.clone(),
             this_server: vec![config.public_url.clone(), tester.self_root.clone()],
             tester,
             pacing: Pacing::every(config.backup_poll_seconds),
@@ -561,12 +565,7 @@ async fn fail_stale(
 
 /// Removes what a run that stored no backup left on disk.
 async fn remove_files(settings: &RunSettings, run_id: i32) {
-    let folder = settings.folder.join(run_id.to_string());
-    match tokio::fs::remove_dir_all(&folder).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(error = %e, run = run_id, "removing a run's partial files"),
-    }
+    super::storage::remove(settings.bucket.as_ref(), &settings.folder, run_id).await;
 }
 
 /// What must not have happened for a queued run to be wanted (checked under the lease).
@@ -1142,6 +1141,17 @@ async fn steps(
             .map_err(|_| AppError::Internal)?;
     if let Err(e) = stored_files {
         return run.fail(e.to_string()).await;
+    }
+    let mut sealed: Vec<String> = files.iter().map(|f| format!("{}.xk", f.name)).collect();
+    sealed.push("manifest.json.xk".into());
+    if let Some(bucket) = &settings.bucket {
+        run.step("Storing", format!("Uploading to {}", bucket.url))
+            .await?;
+    }
+    if let Err(message) =
+        super::storage::keep(settings.bucket.as_ref(), &settings.folder, run_id, &sealed).await
+    {
+        return run.fail(message).await;
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
     let counts = serde_json::to_string(&verified.counts).map_err(AppError::logged("counts"))?;

@@ -451,13 +451,7 @@ pub async fn apply_retention(
         if run.finished_at.unwrap_or(run.started_at) >= cutoff {
             continue;
         }
-        let folder = settings.folder.join(run.id.to_string());
-        if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, run = run.id, "retention could not remove a backup");
-                continue;
-            }
-        }
+        super::storage::remove(settings.bucket.as_ref(), &settings.folder, run.id).await;
         let mut events: Vec<super::run::Event> =
             serde_json::from_str(&run.events).unwrap_or_default();
         events.push(super::run::Event {

@@ -25,4 +25,5 @@ mod standin_graphql;
 mod startup;
 mod xray_backup_console;
 mod xray_backup_processes;
+mod xray_backup_storage;
 mod xray_backups;

@@ -335,6 +335,7 @@ mod runs {
     pub fn settings(origin: &str, folder: &std::path::Path, wait_at_most: Duration) -> RunSettings {
         RunSettings {
             folder: folder.to_path_buf(),
+            bucket: None,
             tester: Tester {
                 self_root: format!("{origin}/api"),
                 timeout: Duration::from_secs(10),

@@ -8,6 +8,7 @@ pub mod keepalive;
 pub mod logs;
 pub mod postgres;
 pub mod process;
+pub mod s3;
 pub mod standin;
 
 pub use client::{page, post_json, send, server_fn_request, Answer};
