@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds in release mode, runs every benchmark and writes one Markdown report
 # (default docs/benchmark-report.md; XK_BENCH_REPORT sets another path).
-# `bench.sh NAME...` runs only the named Rust benchmarks (api_keys_scale, auth_api) and prints.
+# `bench.sh NAME...` runs only the named Rust benchmarks (api_keys_scale, auth_api, xray_backup)
+# and prints.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -28,6 +29,7 @@ step "browser benchmark (Playwright, Chromium)"
 step "Rust benchmarks (release)"
 cargo bench -p server --bench auth_api | tee "$work/auth.md"
 cargo bench -p server --bench api_keys_scale | tee "$work/scale.md"
+cargo bench -p server --bench xray_backup | tee "$work/backup.md"
 
 step "bundle sizes"
 pkg="$XRAY_KEYS_SITE_ROOT/pkg"
@@ -81,6 +83,8 @@ mkdir -p "$(dirname "$report")"
   cat "$work/auth.md"
   echo
   cat "$work/scale.md"
+  echo
+  cat "$work/backup.md"
   echo
   cat "$work/browser.md"
   echo
