@@ -33,6 +33,14 @@ async function asOperator(page: Page) {
   return backups;
 }
 
+test('before any backup the health says it never backed up', async ({ page }, testInfo) => {
+  const backups = await asOperator(page);
+  await expect(backups.health).toContainText('Never backed up');
+  await expect(backups.health).toContainText('No backup has run yet.');
+  await expect(page.getByText('No backup has run yet. Run one now, or turn on the schedule.')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('backups-never.png'), fullPage: true });
+});
+
 test('a wrong stored secret makes the health critical, with the way to fix it', async ({ page }, testInfo) => {
   await new LoginPage(page).signInAs(ADMIN, '/api-keys');
   const keys = new ApiKeysPage(page);

@@ -354,6 +354,60 @@ impl Recorder<'_> {
         }
     }
 
+    /// Downloads `url` into `folder/name`, retrying as `settings.retries` says: no connection
+    /// or a time-out, a 5xx and a 429 are tried again (a v2 link is asked for afresh each time).
+    async fn download(
+        &mut self,
+        settings: &RunSettings,
+        fetcher: &Fetcher,
+        url: &str,
+        token: &str,
+        folder: &std::path::Path,
+        name: &str,
+    ) -> Step<Result<super::fetch::Fetched, super::fetch::FetchError>> {
+        use super::fetch::FetchError;
+        let what = format!("the download of {name}");
+        let retries = &settings.retries;
+        let (mut unreachable, mut server_error, mut limited) = (0usize, 0usize, 0u32);
+        loop {
+            let fetched = fetcher.fetch(url, token, folder, name).await;
+            let wait = match &fetched {
+                Err(FetchError::Unreachable | FetchError::TimedOut) => {
+                    retries.unreachable.get(unreachable).map(|w| {
+                        unreachable += 1;
+                        *w
+                    })
+                }
+                Err(FetchError::Status { status, .. }) if (500..600).contains(status) => {
+                    retries.server_error.get(server_error).map(|w| {
+                        server_error += 1;
+                        *w
+                    })
+                }
+                Err(FetchError::Status { status: 429, .. }) if limited < retries.too_many_times => {
+                    let doubled = retries.too_many_first * 2u32.saturating_pow(limited);
+                    limited += 1;
+                    Some(doubled)
+                }
+                _ => None,
+            };
+            let (Some(wait), Err(e)) = (wait, &fetched) else {
+                return Ok(fetched);
+            };
+            let wait = wait.min(retries.longest);
+            self.step(
+                "Retrying",
+                format!(
+                    "{what}: {} Trying again in {} s",
+                    e.message(),
+                    wait.as_secs_f32()
+                ),
+            )
+            .await?;
+            self.pause(wait).await?;
+        }
+    }
+
     /// Ends the run as Failed because Xray never answered (after the retries).
     async fn unreachable(&mut self, why: &str) -> Step<runs::Model> {
         self.finish(
@@ -1043,7 +1097,10 @@ async fn steps(
         Ok(f) => f,
         Err(e) => return run.fail(e.message()).await,
     };
-    let data = match fetcher.fetch(file_url, &token, &folder, "data.zip").await {
+    let data = match run
+        .download(settings, &fetcher, file_url, &token, &folder, "data.zip")
+        .await?
+    {
         Ok(f) => f,
         Err(e) => return run.fail(e.message()).await,
     };
@@ -1055,7 +1112,10 @@ async fn steps(
             Some(url) => {
                 run.step("Downloading attachments", format!("Downloading {url}"))
                     .await?;
-                match fetcher.fetch(url, &token, &folder, "attachments.zip").await {
+                let fetched = run
+                    .download(settings, &fetcher, url, &token, &folder, "attachments.zip")
+                    .await?;
+                match fetched {
                     Ok(f) => attachments = Some(f),
                     Err(super::fetch::FetchError::DiskFull) => {
                         return run.fail(super::fetch::FetchError::DiskFull.message()).await

@@ -360,6 +360,64 @@ fn a_token_refused_while_waiting_is_renewed_once_then_the_run_fails() {
 }
 
 #[test]
+fn a_download_that_answers_5xx_is_tried_again_then_fails_with_the_answer() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let (origin, state, task) =
+            serve_with(&b, &[("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "0")]).await;
+        app::standin::seed::seed(&state.db, crate::harness::standin::SMALL_TENANT)
+            .await
+            .unwrap();
+        store_credentials(&state, None).await;
+        let folder = tempfile::tempdir().unwrap();
+        let settings = settings(&origin, folder.path(), Duration::from_secs(20));
+        faults::add(
+            &state.db,
+            Target::File,
+            Fault::ServerError,
+            Some(2),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let done = run::run(&state.db, &state.master_key, &settings, Trigger::Cli, "cli")
+            .await
+            .unwrap();
+        assert_eq!(done.status, "Succeeded", "{}", done.message);
+        assert_eq!(
+            done.events
+                .matches("the download of data.zip: The download answered HTTP 500")
+                .count(),
+            2,
+            "{}",
+            done.events
+        );
+        // Four 500s: three tries again, then the answer stands.
+        app::standin::backup::forget_interval(&state.db)
+            .await
+            .unwrap();
+        faults::add(
+            &state.db,
+            Target::File,
+            Fault::ServerError,
+            Some(4),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let failed = run::run(&state.db, &state.master_key, &settings, Trigger::Cli, "cli")
+            .await
+            .unwrap();
+        assert_eq!(failed.status, "Failed");
+        assert!(
+            failed.message.starts_with("The download answered HTTP 500"),
+            "{}",
+            failed.message
+        );
+        task.abort();
+    }));
+}
+
+#[test]
 fn attachments_are_stored_and_downloads_decrypt_for_the_pages_roles_only() {
     harness::block_on(harness::each_backend(|b| async move {
         // The server's own backups folder, under a data folder of this test's.
