@@ -1039,7 +1039,7 @@ async fn xray_backup(
                 reason: e.to_string(),
             })?;
             let mut names = vec!["data.zip", "manifest.json"];
-            if run.files.contains("\"attachments.zip\"") {
+            if app::xray_backups::service::row_of(&run).has_attachments {
                 names.insert(1, "attachments.zip");
             }
             for name in names {

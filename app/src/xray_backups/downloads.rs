@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::service;
+use super::{clip, service};
 use crate::audit::service::{record, Actor};
 use crate::audit::{action, Outcome as AuditOutcome};
 use crate::auth::session;
@@ -170,10 +170,6 @@ fn attachment(body: Body, kind: &'static str, name: &str) -> Response {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// Hands what `open_file` writes to the response, a chunk at a time.

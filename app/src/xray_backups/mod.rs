@@ -214,7 +214,8 @@ impl Schedule {
     }
 }
 
-fn clip(s: &str) -> String {
+/// The start of a user's input, for a message that quotes it.
+pub fn clip(s: &str) -> String {
     s.chars().take(40).collect()
 }
 

@@ -550,9 +550,7 @@ impl Plan {
 
 /// The message of a refused start: which run is active.
 async fn already_running(db: &DatabaseConnection) -> Result<AppError, AppError> {
-    let started = runs::Entity::find()
-        .filter(runs::Column::Status.is_in([status::QUEUED, status::RUNNING]))
-        .one(db)
+    let started = super::service::active_run(db)
         .await?
         .map(|r| r.started_at.format(" (started %H:%M UTC)").to_string())
         .unwrap_or_default();

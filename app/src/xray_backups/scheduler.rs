@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 
 use super::run::{self, Guard, RunSettings, Trigger};
 use super::{service, status};
@@ -98,7 +98,12 @@ pub async fn tick(s: &Scheduler, now: DateTime<Utc>) -> Result<Ticked, AppError>
             Err(e) => return Err(e),
         }
     }
-    if let Some((row, holder)) = run::claim(db, &s.settings).await? {
+    // Only with a run queued or left running is the lease worth taking: an idle tick reads.
+    let claimed = match service::active_run(db).await? {
+        Some(_) => run::claim(db, &s.settings).await?,
+        None => None,
+    };
+    if let Some((row, holder)) = claimed {
         let done = run::execute(db, &s.master_key, &s.settings, row, holder).await?;
         ticked.ran = Some((done.id, done.status));
     }
@@ -208,12 +213,4 @@ pub async fn start_now(s: &Scheduler, by: &str) -> Result<runs::Model, AppError>
         }
     });
     Ok(queued)
-}
-
-/// Whether a run is queued or running (the page refreshes faster while one is).
-pub async fn active(db: &DatabaseConnection) -> Result<Option<runs::Model>, AppError> {
-    Ok(runs::Entity::find()
-        .filter(runs::Column::Status.is_in([status::QUEUED, status::RUNNING]))
-        .one(db)
-        .await?)
 }

@@ -120,6 +120,15 @@ fn summary(s: &Schedule) -> String {
     )
 }
 
+/// The run that is queued or running, if any (one at a time).
+pub async fn active_run(db: &impl ConnectionTrait) -> Result<Option<runs::Model>, AppError> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+        .order_by_desc(runs::Column::Id)
+        .one(db)
+        .await?)
+}
+
 /// The newest run that stored a backup.
 pub async fn last_success(db: &impl ConnectionTrait) -> Result<Option<runs::Model>, AppError> {
     Ok(runs::Entity::find()
@@ -285,11 +294,7 @@ pub async fn overview(
         .limit(PER_PAGE)
         .all(db)
         .await?;
-    let active = runs::Entity::find()
-        .filter(runs::Column::Status.is_in([status::QUEUED, status::RUNNING]))
-        .order_by_desc(runs::Column::Id)
-        .one(db)
-        .await?;
+    let active = active_run(db).await?;
     let details = match details {
         Some(id) => Some(details_of(&find_run(db, id).await?)),
         None => None,
@@ -310,11 +315,7 @@ pub async fn overview(
 /// Asks the active run to stop; it ends "Cancelled" at its next step or within seconds of a
 /// wait.
 pub async fn cancel(db: &DatabaseConnection, actor: &Actor) -> Result<RunRow, AppError> {
-    let Some(active) = runs::Entity::find()
-        .filter(runs::Column::Status.is_in([status::QUEUED, status::RUNNING]))
-        .one(db)
-        .await?
-    else {
+    let Some(active) = active_run(db).await? else {
         return Err(AppError::NotFound("No backup is running.".into()));
     };
     let said = format!("Cancelled by {}.", actor.name);

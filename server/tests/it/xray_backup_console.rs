@@ -851,14 +851,14 @@ fn only_queued_or_running_runs_count_as_active() {
     harness::block_on(harness::each_backend(|b| async move {
         let state = harness::app_state_of(&b);
         past_run(&state.db, RunStatus::Failed, Span::minutes(1)).await;
-        assert!(scheduler::active(&state.db).await.unwrap().is_none());
+        assert!(service::active_run(&state.db).await.unwrap().is_none());
         let folder = tempfile::tempdir().unwrap();
         let settings = settings("http://127.0.0.1:9", folder.path(), Duration::from_secs(1));
         let queued = run::queue(&state.db, &settings, Trigger::Manual, "alice")
             .await
             .unwrap();
         assert_eq!(
-            scheduler::active(&state.db).await.unwrap().map(|r| r.id),
+            service::active_run(&state.db).await.unwrap().map(|r| r.id),
             Some(queued.id)
         );
         let waiting = history::Entity::find()
