@@ -84,28 +84,36 @@ pub async fn connect_with(
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                builder.mode(0o700);
-            }
-            builder.create(dir)?;
+            crate::owner_only::create_dir(dir)?;
         }
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
+    match crate::owner_only::create_new_file(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Brings the query planner's statistics up to date, so it picks the index that suits each
+/// list and filter at any size. SQLite reads a bounded sample of each index
+/// (`analysis_limit`), so this takes milliseconds even at a million keys; PostgreSQL's
+/// autovacuum does the same on its own, and this only makes it happen now.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            // One transaction, so both run on the same pooled connection.
+            let txn = db.begin().await?;
+            txn.execute_unprepared("PRAGMA analysis_limit = 1000")
+                .await?;
+            txn.execute_unprepared("ANALYZE").await?;
+            txn.commit().await?;
+        }
+        _ => {
+            db.execute_unprepared("ANALYZE api_keys, users, api_key_search")
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`

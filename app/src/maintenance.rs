@@ -63,6 +63,10 @@ pub fn spawn_pruning(db: DatabaseConnection, retention_days: u32) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning failed; trying again later"),
             }
+            // At start and hourly: the planner's picture of the tables follows their growth.
+            if let Err(e) = crate::db::refresh_statistics(&db).await {
+                tracing::warn!(error = %e, "refreshing the query planner's statistics failed");
+            }
         }
     });
 }

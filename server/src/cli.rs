@@ -383,6 +383,11 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), CliError> {
             let Opened { db, hasher, .. } = open_migrated(&config).await?;
             let start = app::api_keys::service::count(&db).await?;
             let made = app::api_keys::service::seed(&db, &hasher, start, keys).await?;
+            // The list's plans depend on the tables' size; a running server would learn it
+            // within the hour.
+            app::db::refresh_statistics(&db)
+                .await
+                .map_err(app::AppError::from)?;
             println!("seeded {made} users with API keys");
             Ok(())
         }
@@ -1033,11 +1038,16 @@ async fn xray_backup(
                 .into());
             }
             let folder = RunSettings::folder_of(config);
-            std::fs::create_dir(&out).map_err(|e| CliError::File {
-                action: "create",
-                path: out.clone(),
-                reason: e.to_string(),
-            })?;
+            // A new folder (an export never writes over one), the user's only: it holds the
+            // decrypted test data.
+            if out.exists() {
+                return Err(CliError::File {
+                    action: "create",
+                    path: out.clone(),
+                    reason: "it exists already".into(),
+                });
+            }
+            app::owner_only::create_dir(&out).map_err(|e| CliError::file("create", &out, e))?;
             let mut names = vec!["data.zip", "manifest.json"];
             if app::xray_backups::service::row_of(&run).has_attachments {
                 names.insert(1, "attachments.zip");
@@ -1061,11 +1071,8 @@ async fn xray_backup(
                 })?;
                 let path = sealed.path.clone();
                 let target = out.join(name);
-                let mut writer = std::fs::File::create(&target).map_err(|e| CliError::File {
-                    action: "write",
-                    path: target.clone(),
-                    reason: e.to_string(),
-                })?;
+                let mut writer = app::owner_only::create_new_file(&target)
+                    .map_err(|e| CliError::file("write", &target, e))?;
                 app::xray_backups::store::open_file(master, run_id, name, &path, &mut writer)
                     .map_err(|e| app::AppError::Conflict(e.to_string()))?;
             }

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
@@ -15,7 +15,7 @@ use super::{
     ApiKeyPage, ApiKeyRow, BulkChange, ClientId, FilterWindow, IssuedKey, KeyCandidate, KeyDetails,
     KeyFilter, KeyQuery, Selection,
 };
-use crate::audit::service::{record, Actor};
+use crate::audit::service::{record, record_many, Actor};
 use crate::audit::Outcome;
 use crate::db::begin_write;
 use crate::entities::{api_keys, users, xray_credentials};
@@ -116,29 +116,162 @@ fn check_search(search: &str) -> Result<String, AppError> {
     Ok(search.to_string())
 }
 
-/// Keys whose user key, display name or Client Id contains `search`, case-insensitively.
-fn matching(search: &str) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity> {
-    let mut select = api_keys::Entity::find().find_also_related(users::Entity);
-    if !search.is_empty() {
-        let lower = format!("%{}%", escape_like(&search.to_lowercase()));
-        let upper = format!("%{}%", escape_like(&search.to_uppercase()));
-        select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::col((users::Entity, users::Column::UserKeyLower))
-                        .like(LikeExpr::new(&lower).escape('\\')),
+/// The keys a search finds: those whose user key, display name or Client Id contains it,
+/// case-insensitively.
+enum Found {
+    /// No search: every key.
+    Everything,
+    /// A condition on `api_keys` alone: the key is among those the trigram index of
+    /// `api_key_search` (see its migration) returns.
+    Indexed(Condition),
+    /// A condition on the key and its user, read row by row: on SQLite for fewer than three
+    /// characters (FTS5's trigram tokenizer matches no shorter phrase), and for a search holding
+    /// a control character (the index joins the three fields with line breaks, so one would
+    /// match across two fields).
+    Scanned(Condition),
+}
+
+impl Found {
+    fn of(backend: DbBackend, search: &str) -> Found {
+        if search.is_empty() {
+            return Found::Everything;
+        }
+        let lower = search.to_lowercase();
+        let key_id = Expr::col((api_keys::Entity, api_keys::Column::Id));
+        let indexable = !lower.chars().any(char::is_control);
+        match backend {
+            // pg_trgm answers `LIKE '%…%'` from the index for three characters or more, and
+            // reads the (narrow) search table for fewer.
+            DbBackend::Postgres if indexable => {
+                let pattern = format!("%{}%", escape_like(&lower));
+                let ids = Query::select()
+                    .column(Alias::new("id"))
+                    .from(Alias::new("api_key_search"))
+                    .and_where(
+                        Expr::col(Alias::new("text")).like(LikeExpr::new(pattern).escape('\\')),
+                    )
+                    .to_owned();
+                Found::Indexed(Condition::all().add(key_id.in_subquery(ids)))
+            }
+            DbBackend::Sqlite if indexable && lower.chars().count() >= 3 => {
+                // An FTS5 phrase: the text in double quotes, a quote inside doubled.
+                let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
+                let ids = Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new("api_key_search"))
+                    .and_where(Expr::cust_with_values("api_key_search MATCH ?", [phrase]))
+                    .to_owned();
+                Found::Indexed(Condition::all().add(key_id.in_subquery(ids)))
+            }
+            _ => {
+                let lower = format!("%{}%", escape_like(&lower));
+                let upper = format!("%{}%", escape_like(&search.to_uppercase()));
+                Found::Scanned(
+                    Condition::any()
+                        .add(
+                            Expr::col((users::Entity, users::Column::UserKeyLower))
+                                .like(LikeExpr::new(&lower).escape('\\')),
+                        )
+                        .add(
+                            Expr::col((users::Entity, users::Column::DisplayNameLower))
+                                .like(LikeExpr::new(&lower).escape('\\')),
+                        )
+                        .add(
+                            Expr::col((api_keys::Entity, api_keys::Column::ClientId))
+                                .like(LikeExpr::new(&upper).escape('\\')),
+                        ),
                 )
-                .add(
-                    Expr::col((users::Entity, users::Column::DisplayNameLower))
-                        .like(LikeExpr::new(&lower).escape('\\')),
-                )
-                .add(
-                    Expr::col((api_keys::Entity, api_keys::Column::ClientId))
-                        .like(LikeExpr::new(&upper).escape('\\')),
-                ),
-        );
+            }
+        }
     }
-    select
+
+    /// The condition, on the key and its user.
+    fn condition(&self) -> Condition {
+        match self {
+            Found::Everything => Condition::all(),
+            Found::Indexed(c) | Found::Scanned(c) => c.clone(),
+        }
+    }
+}
+
+/// The keys `search` finds, each with its user.
+fn matching(
+    backend: DbBackend,
+    search: &str,
+) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity> {
+    api_keys::Entity::find()
+        .inner_join(users::Entity)
+        .select_also(users::Entity)
+        .filter(Found::of(backend, search).condition())
+}
+
+/// How many keys meet `condition`, a condition on `api_keys` alone (every key has a user, so
+/// the join is not needed to count them).
+async fn count_keys(db: &impl ConnectionTrait, condition: Condition) -> Result<u64, AppError> {
+    let n: Option<i64> = api_keys::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(condition)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+}
+
+/// How many keys `found` and `filter` select, read from indexes and the stored total rather
+/// than by counting every row where the filter allows.
+async fn count_matching(
+    db: &impl ConnectionTrait,
+    found: Found,
+    filter: KeyFilter,
+    now: DateTime<Utc>,
+    window: FilterWindow,
+) -> Result<u64, AppError> {
+    use api_keys::Column as C;
+    let filtered = filter_condition(filter, now, window);
+    match (found, filter) {
+        (Found::Scanned(condition), _) => Ok(api_keys::Entity::find()
+            .inner_join(users::Entity)
+            .filter(condition)
+            .filter(filtered)
+            .count(db)
+            .await?),
+        (Found::Indexed(condition), _) => {
+            count_keys(db, Condition::all().add(condition).add(filtered)).await
+        }
+        (Found::Everything, KeyFilter::All) => stored_total(db).await,
+        // Nearly every key is active: count the few that are not (inactive, or active and
+        // expired; both read from the (is_active, expires_at) index) and subtract.
+        (Found::Everything, KeyFilter::Active) => {
+            let total = stored_total(db).await?;
+            let inactive = count_keys(db, Condition::all().add(C::IsActive.eq(false))).await?;
+            let expired = count_keys(
+                db,
+                Condition::all()
+                    .add(C::IsActive.eq(true))
+                    .add(C::ExpiresAt.lte(now)),
+            )
+            .await?;
+            Ok(total.saturating_sub(inactive + expired))
+        }
+        (Found::Everything, _) => count_keys(db, filtered).await,
+    }
+}
+
+/// How many keys there are, as `api_key_totals` keeps it (its triggers count every insert and
+/// delete in the writing transaction), without counting rows.
+async fn stored_total(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT keys FROM api_key_totals WHERE id = 1",
+        ))
+        .await?;
+    let keys: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => return Err(AppError::logged("api_key_totals")("no row")),
+    };
+    Ok(u64::try_from(keys).unwrap_or(0))
 }
 
 pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPage, AppError> {
@@ -164,25 +297,21 @@ pub async fn list_at(
     };
     let policy = crate::key_policy::service::load(db).await?;
     let window = policy.window();
-    let crate::db::Page { total, page, rows } = crate::db::fetch_page(
-        matching(&search)
-            .filter(filter_condition(query.filter, now, window))
-            .order_by_asc(users::Column::UserKeyLower)
-            .order_by_asc(api_keys::Column::Id),
-        db,
-        query.page,
-        per_page,
-    )
-    .await?;
+    // The user key is unique, so it orders the keys fully, and its index gives them in order.
+    let select = matching(db.get_database_backend(), &search)
+        .filter(filter_condition(query.filter, now, window))
+        .order_by_asc(users::Column::UserKeyLower);
+    let found = Found::of(db.get_database_backend(), &search);
+    let total = count_matching(db, found, query.filter, now, window).await?;
+    let page = crate::db::page_in_range(query.page, total, per_page);
+    let rows = select.paginate(db, per_page).fetch_page(page - 1).await?;
     let credentials = credentials_client_id(db).await?;
     let keys = rows
         .into_iter()
         .map(|(k, u)| row(k, u, credentials.as_deref()))
         .collect();
-    let expiring_soon = api_keys::Entity::find()
-        .filter(filter_condition(KeyFilter::ExpiringSoon, now, window))
-        .count(db)
-        .await?;
+    let expiring_soon =
+        count_keys(db, filter_condition(KeyFilter::ExpiringSoon, now, window)).await?;
     Ok(ApiKeyPage {
         keys,
         total,
@@ -415,7 +544,7 @@ async fn resolve(
         } => {
             let search = check_search(search)?;
             let window = window(txn).await?;
-            let found = matching(&search)
+            let found = matching(txn.get_database_backend(), &search)
                 .filter(filter_condition(*filter, now, window))
                 .all(txn)
                 .await?;
@@ -452,18 +581,17 @@ pub async fn delete(
             .exec(&txn)
             .await?;
     }
-    for (key, user) in &keys {
-        let detail = user.as_ref().map(|u| format!("user: {}", u.user_key));
-        record(
-            &txn,
-            actor,
-            action::DELETE,
-            Some(&key.client_id),
-            Outcome::Success,
-            detail,
-        )
-        .await?;
-    }
+    record_many(
+        &txn,
+        actor,
+        action::DELETE,
+        Outcome::Success,
+        keys.iter().map(|(key, user)| {
+            let detail = user.as_ref().map(|u| format!("user: {}", u.user_key));
+            (key.client_id.clone(), detail)
+        }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(keys.len() as u64)
 }
@@ -504,28 +632,117 @@ pub async fn regenerate_with_grace(
             "The selected API Keys changed while their secrets were being generated. Nothing was changed; try again.".into(),
         ));
     }
-    let mut issued = Vec::with_capacity(keys.len());
-    for ((key, user), (secret, hash)) in keys.into_iter().zip(hashed) {
-        let user_key = user.map(|u| u.user_key).unwrap_or_default();
-        let client_id = key.client_id.clone();
-        rotate(&txn, actor, &key, key.secret_generation, hash, grace, now).await?;
-        record(
-            &txn,
-            actor,
-            action::REGENERATE,
-            Some(&client_id),
-            Outcome::Success,
-            Some(format!("user: {user_key}")),
-        )
-        .await?;
-        issued.push(IssuedKey {
-            user_key,
-            client_id,
-            client_secret: secret.into_inner(),
-        });
+    let (secrets, hashes): (Vec<_>, Vec<_>) = hashed.into_iter().unzip();
+    let keys: Vec<_> = keys.into_iter().zip(hashes).collect();
+    for chunk in keys.chunks(ROTATE_CHUNK) {
+        rotate_many(&txn, actor, chunk, grace, now).await?;
     }
+    let issued: Vec<IssuedKey> = keys
+        .into_iter()
+        .zip(secrets)
+        .map(|(((key, user), _), secret)| IssuedKey {
+            user_key: user.map(|u| u.user_key).unwrap_or_default(),
+            client_id: key.client_id,
+            client_secret: secret.into_inner(),
+        })
+        .collect();
+    record_many(
+        &txn,
+        actor,
+        action::REGENERATE,
+        Outcome::Success,
+        issued
+            .iter()
+            .map(|k| (k.client_id.clone(), Some(format!("user: {}", k.user_key)))),
+    )
+    .await?;
     txn.commit().await?;
     Ok(issued)
+}
+
+/// Keys a multi-row rotation sets at once: three parameters a key.
+const ROTATE_CHUNK: usize = 500;
+
+/// [`rotate`] for many keys in one statement: each gets its new hash if its secret is still the
+/// generation read; if any was regenerated or deleted meanwhile, the answer says so and the
+/// caller's transaction changes nothing.
+async fn rotate_many(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    keys: &[((api_keys::Model, Option<users::Model>), String)],
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use sea_orm::{DbBackend, Statement, Value};
+    let backend = txn.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(keys.len() * 3 + 3);
+    let mut next = 0usize;
+    let mut param = |value: Value, values: &mut Vec<Value>| {
+        values.push(value);
+        next += 1;
+        match backend {
+            DbBackend::Postgres => format!("${next}"),
+            _ => "?".to_string(),
+        }
+    };
+    let rows: Vec<String> = keys
+        .iter()
+        .map(|((key, _), hash)| {
+            let id = param(key.id.into(), &mut values);
+            let generation = param(key.secret_generation.into(), &mut values);
+            let hash = param(hash.clone().into(), &mut values);
+            format!("(CAST({id} AS INTEGER), CAST({generation} AS INTEGER), {hash})")
+        })
+        .collect();
+    let (previous, until) = if grace > Duration::zero() {
+        ("api_keys.secret_hash", Some(now + grace))
+    } else {
+        ("NULL", None)
+    };
+    let until = param(until.into(), &mut values);
+    let at = param(Some(now).into(), &mut values);
+    let by = param(Some(actor.name.clone()).into(), &mut values);
+    let sql = format!(
+        "WITH v(id, generation, hash) AS (VALUES {}) \
+         UPDATE api_keys SET previous_secret_hash = {previous}, \
+         previous_secret_expires_at = {until}, secret_hash = v.hash, \
+         secret_generation = v.generation + 1, regenerated_at = {at}, regenerated_by = {by} \
+         FROM v WHERE api_keys.id = v.id AND api_keys.secret_generation = v.generation",
+        rows.join(", ")
+    );
+    let changed = txn
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    if changed.rows_affected() == keys.len() as u64 {
+        return Ok(());
+    }
+    // Someone else got to at least one of them: name the first.
+    let ids: Vec<i32> = keys.iter().map(|((k, _), _)| k.id).collect();
+    let now_stored: std::collections::BTreeMap<i32, api_keys::Model> = api_keys::Entity::find()
+        .filter(api_keys::Column::Id.is_in(ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
+    for ((key, _), _) in keys {
+        match now_stored.get(&key.id) {
+            None => {
+                return Err(AppError::NotFound(format!(
+                    "The API Key with Client Id {} was deleted meanwhile. Nothing was changed.",
+                    key.client_id
+                )))
+            }
+            // The ones this statement changed are one generation on.
+            Some(k) if k.secret_generation != key.secret_generation + 1 => {
+                return Err(regenerated_meanwhile(k))
+            }
+            Some(_) => {}
+        }
+    }
+    Err(AppError::Conflict(
+        "The selected API Keys changed meanwhile. Nothing was changed; try again.".into(),
+    ))
 }
 
 /// Gives `key` the secret `hash` if its secret is still generation `seen`: of two
@@ -723,17 +940,16 @@ pub async fn bulk_change(
         }
         (BulkChange::SetExpiry(_), None) => (action::EDIT, Some("expires: never".to_string())),
     };
-    for (key, _) in &to_change {
-        record(
-            &txn,
-            actor,
-            what,
-            Some(&key.client_id),
-            Outcome::Success,
-            detail.clone(),
-        )
-        .await?;
-    }
+    record_many(
+        &txn,
+        actor,
+        what,
+        Outcome::Success,
+        to_change
+            .iter()
+            .map(|(key, _)| (key.client_id.clone(), detail.clone())),
+    )
+    .await?;
     txn.commit().await?;
     Ok(super::BulkResult {
         changed: to_change.len() as u64,
@@ -888,7 +1104,7 @@ pub async fn revoke_old_secret(
 
 /// Counts keys; used by tests and the seeding command.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AppError> {
-    Ok(api_keys::Entity::find().count(db).await?)
+    stored_total(db).await
 }
 
 /// Whether `candidate` is the current secret of `client_id` (used by the authentication API).

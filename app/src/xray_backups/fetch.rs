@@ -182,10 +182,11 @@ impl Fetcher {
                 limit: self.max_bytes,
             });
         }
-        tokio::fs::create_dir_all(dir).await.map_err(storage)?;
+        crate::owner_only::create_dir(dir).map_err(storage)?;
         let target = dir.join(name);
         let partial = dir.join(format!(".{name}.partial"));
-        let mut file = tokio::fs::File::create(&partial).await.map_err(storage)?;
+        let mut file =
+            tokio::fs::File::from_std(crate::owner_only::create_file(&partial).map_err(storage)?);
         let written = async {
             let mut hasher = Sha256::new();
             let mut size = 0u64;

@@ -1087,6 +1087,18 @@ async fn steps(
     run.step("Downloading data", format!("Downloading {file_url}"))
         .await?;
     let folder = settings.folder.join(run.row.id.to_string());
+    // Plaintext lands here until it is sealed: the whole tree is the server user's only, also
+    // when an older release made the folder with the default mode.
+    if let Err(e) = crate::owner_only::create_dir(&settings.folder) {
+        let message = match e.kind() {
+            std::io::ErrorKind::StorageFull => super::fetch::FetchError::DiskFull.message(),
+            _ => {
+                tracing::error!(error = %e, folder = %settings.folder.display(), "the backups folder");
+                super::storage::STORAGE_FAILED.to_string()
+            }
+        };
+        return run.fail(message).await;
+    }
     let fetcher = match Fetcher::new(
         &settings.this_server,
         settings.max_bytes,
@@ -1234,13 +1246,16 @@ fn store_sealed(
     plain: &[(String, PathBuf)],
     manifest: &serde_json::Value,
 ) -> Result<(), super::store::StoreError> {
-    use super::store::{seal_file, StoreError};
+    use super::store::{io, seal_file};
+    use std::io::Write;
     let outcome = (|| {
         for (name, path) in plain {
             seal_file(key, run_id, name, path, &folder.join(format!("{name}.xk")))?;
         }
         let manifest_plain = folder.join(".manifest.json");
-        std::fs::write(&manifest_plain, manifest.to_string()).map_err(|_| StoreError::Io)?;
+        crate::owner_only::create_file(&manifest_plain)
+            .and_then(|mut f| f.write_all(manifest.to_string().as_bytes()))
+            .map_err(io)?;
         let sealed = seal_file(
             key,
             run_id,

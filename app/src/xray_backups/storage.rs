@@ -179,17 +179,15 @@ pub async fn open(
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    tokio::fs::create_dir_all(scratch)
-        .await
-        .map_err(|e| e.to_string())?;
+    crate::owner_only::create_dir(scratch).map_err(|e| e.to_string())?;
     let path = scratch.join(format!("{run_id}-{name}-{:08x}", rand::random::<u32>()));
     let sealed = Sealed {
         path: path.clone(),
         temporary: true,
     };
-    let mut out = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut out = tokio::fs::File::from_std(
+        crate::owner_only::create_file(&path).map_err(|e| e.to_string())?,
+    );
     let mut stream = got.into_stream();
     while let Some(part) = stream.next().await {
         let part = part.map_err(|e| e.to_string())?;

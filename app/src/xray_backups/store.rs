@@ -28,9 +28,14 @@ pub enum StoreError {
     CutShort,
     #[error("The stored backup file could not be read or written. The details were logged.")]
     Io,
+    #[error("Not enough space to store the backup.")]
+    DiskFull,
 }
 
-fn io(e: std::io::Error) -> StoreError {
+pub(super) fn io(e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        return StoreError::DiskFull;
+    }
     tracing::error!(error = %e, "backup storage");
     StoreError::Io
 }
@@ -60,7 +65,7 @@ pub fn seal_file(
     sealed: &Path,
 ) -> Result<(), StoreError> {
     let mut source = std::io::BufReader::new(std::fs::File::open(plain).map_err(io)?);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(sealed).map_err(io)?);
+    let mut out = std::io::BufWriter::new(crate::owner_only::create_file(sealed).map_err(io)?);
     out.write_all(MAGIC).map_err(io)?;
     out.write_all(key.id().as_bytes()).map_err(io)?;
     let mut current = vec![0u8; CHUNK];

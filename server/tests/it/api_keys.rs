@@ -370,3 +370,130 @@ async fn the_user_picker_finds_active_users_and_says_who_has_a_key() {
     })
     .await;
 }
+
+/// Every key's user key, display name and Client Id, read whole (the reference a search is
+/// held to).
+async fn every_key(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, String)> {
+    use app::entities::{api_keys, users};
+    api_keys::Entity::find()
+        .find_also_related(users::Entity)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, u)| {
+            let u = u.unwrap();
+            (u.user_key, u.display_name, k.client_id)
+        })
+        .collect()
+}
+
+/// What a search must find: the keys whose user key, name or Client Id contains it, ignoring case.
+fn expected(all: &[(String, String, String)], search: &str) -> Vec<String> {
+    let needle = search.to_lowercase();
+    let mut found: Vec<String> = all
+        .iter()
+        .filter(|(key, name, id)| {
+            [key, name, id]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&needle))
+        })
+        .map(|(key, _, _)| key.to_lowercase())
+        .collect();
+    found.sort();
+    found
+}
+
+async fn check_searches(db: &sea_orm::DatabaseConnection, searches: &[&str]) {
+    let all = every_key(db).await;
+    for search in searches {
+        let page = keys::list(db, query(search, 1, 100)).await.unwrap();
+        let got: Vec<String> = page
+            .keys
+            .iter()
+            .map(|k| k.user_key.to_lowercase())
+            .collect();
+        let want = expected(&all, search);
+        assert_eq!(got, want, "search {search:?}");
+        assert_eq!(page.total, want.len() as u64, "total of {search:?}");
+    }
+    let unfiltered = keys::list(db, query("", 1, 10)).await.unwrap();
+    assert_eq!(unfiltered.total, all.len() as u64, "the stored total");
+}
+
+#[tokio::test]
+async fn search_and_total_follow_every_change_to_keys_and_names() {
+    harness::each_backend(|b| async move {
+        let db = &b.db;
+        let mut issued = Vec::new();
+        for (key, name) in [
+            ("ana", "Ana Lima"),
+            ("bo", "Bo \"the quote\" Berg"),
+            ("zoë.ünïcode", "Zoë Ünïcode"),
+            ("percent", "100% sure_thing"),
+            ("ci-runner", "CI runner (GitHub)"),
+            ("ana-2", "Second Ana"),
+        ] {
+            issued.push(harness::named_key(db, key, name).await);
+        }
+        let id_fragment = issued[4].client_id[3..11].to_string();
+        let searches = [
+            "a",
+            "an",
+            "ana",
+            "ANA LI",
+            "\"the quote\"",
+            "\"",
+            "ünï",
+            "ZOË",
+            "0% s",
+            "_th",
+            "no-such-key",
+            "e\nb",
+            &id_fragment,
+            &id_fragment.to_lowercase(),
+        ];
+        check_searches(db, &searches).await;
+
+        // A new name is found at once and the old one no longer is.
+        let ana = users::find_by_key(db, &app::users::UserKey::parse("ana").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        users::update_user(
+            db,
+            &Actor::cli(),
+            None,
+            app::users::UserUpdate {
+                id: ana.id,
+                display_name: "Ana Renamed".into(),
+                email: String::new(),
+                roles: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        check_searches(db, &["lima", "renamed", "ana"]).await;
+        assert_eq!(keys::list(db, query("lima", 1, 10)).await.unwrap().total, 0);
+
+        // Deleted keys leave the index and the total; new ones join both.
+        keys::delete(
+            db,
+            &Actor::cli(),
+            Selection::Ids(vec![
+                issued[0].client_id.clone(),
+                issued[2].client_id.clone(),
+            ]),
+        )
+        .await
+        .unwrap();
+        check_searches(db, &searches).await;
+        harness::named_key(db, "late", "Late Arrival").await;
+        keys::create(db, &harness::test_hasher(), &Actor::cli(), "ana")
+            .await
+            .unwrap();
+        check_searches(db, &searches).await;
+        check_searches(db, &["late arr", "renamed"]).await;
+    })
+    .await;
+}

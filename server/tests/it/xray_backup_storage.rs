@@ -157,3 +157,77 @@ fn a_backup_store_that_is_not_local_or_s3_is_refused_at_start() {
         Ok(_) => panic!("accepted"),
     }
 }
+
+/// The mode bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn local_backups_are_the_server_users_only_and_a_full_disk_fails_the_run_leaving_nothing() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let (origin, state, task) =
+            serve_with(&b, &[("XRAY_KEYS_XRAY_STANDIN_BACKUP_SECONDS", "0")]).await;
+        let db = &state.db;
+        // Large enough that half of its backup file is several pages of a tmpfs.
+        let tenant = app::standin::seed::SeedPlan {
+            tests: 400,
+            ..crate::harness::standin::SMALL_TENANT
+        };
+        app::standin::seed::seed(db, tenant).await.unwrap();
+        store_credentials(&state, None).await;
+
+        // A backups folder an older release made with the default mode is tightened.
+        let roomy = tempfile::tempdir().unwrap();
+        let folder = roomy.path().join("xray-backups");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let stored = run::run(
+            db,
+            &state.master_key,
+            &settings(&origin, &folder, Duration::from_secs(20)),
+            Trigger::Cli,
+            "cli",
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored.status, "Succeeded", "{}", stored.message);
+        let run_folder = folder.join(stored.id.to_string());
+        assert_eq!((mode(&folder), mode(&run_folder)), (0o700, 0o700));
+        for name in ["data.zip.xk", "manifest.json.xk"] {
+            assert_eq!(mode(&run_folder.join(name)), 0o600, "{name}");
+        }
+        let size = u64::try_from(stored.size.unwrap()).unwrap();
+        assert!(size > 32 * 1024, "the backup file is only {size} bytes");
+
+        // Too small for the download; then room for the download but not its sealed copy.
+        for room in [size / 2, size * 3 / 2] {
+            app::standin::backup::forget_interval(db).await.unwrap();
+            let disk = tokio::task::block_in_place(|| harness::tmpfs::Tmpfs::mount(room));
+            let full = run::run(
+                db,
+                &state.master_key,
+                &settings(&origin, disk.path(), Duration::from_secs(20)),
+                Trigger::Cli,
+                "cli",
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                (full.status.as_str(), full.message.as_str()),
+                ("Failed", "Not enough space to store the backup."),
+                "with room for {room} of {size} bytes: {}",
+                full.events
+            );
+            assert!(full.file.is_none());
+            let left: Vec<_> = std::fs::read_dir(disk.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "left behind: {left:?}");
+        }
+        task.abort();
+    }));
+}

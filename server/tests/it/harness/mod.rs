@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod process;
 pub mod s3;
 pub mod standin;
+pub mod tmpfs;
 
 pub use client::{page, post_json, send, server_fn_request, Answer};
 pub use fixtures::{key_for, named_key, person, signed_in, user, TEST_PASSWORD};
