@@ -239,11 +239,12 @@ async fn count_matching(
         (Found::Indexed(condition), _) => {
             count_keys(db, Condition::all().add(condition).add(filtered)).await
         }
-        (Found::Everything, KeyFilter::All) => stored_total(db).await,
+        (Found::Everything, KeyFilter::All) => stored_total(db, StoredTotal::Keys).await,
+        (Found::Everything, KeyFilter::NeverUsed) => stored_total(db, StoredTotal::NeverUsed).await,
         // Nearly every key is active: count the few that are not (inactive, or active and
         // expired; both read from the (is_active, expires_at) index) and subtract.
         (Found::Everything, KeyFilter::Active) => {
-            let total = stored_total(db).await?;
+            let total = stored_total(db, StoredTotal::Keys).await?;
             let inactive = count_keys(db, Condition::all().add(C::IsActive.eq(false))).await?;
             let expired = count_keys(
                 db,
@@ -258,20 +259,30 @@ async fn count_matching(
     }
 }
 
-/// How many keys there are, as `api_key_totals` keeps it (its triggers count every insert and
-/// delete in the writing transaction), without counting rows.
-async fn stored_total(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+/// A count `api_key_totals` keeps: its triggers count every insert, delete and first use in
+/// the writing transaction, so reading it counts no rows.
+#[derive(Clone, Copy)]
+enum StoredTotal {
+    Keys,
+    NeverUsed,
+}
+
+async fn stored_total(db: &impl ConnectionTrait, which: StoredTotal) -> Result<u64, AppError> {
+    let column = match which {
+        StoredTotal::Keys => "keys",
+        StoredTotal::NeverUsed => "never_used",
+    };
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT keys FROM api_key_totals WHERE id = 1",
+            format!("SELECT {column} FROM api_key_totals WHERE id = 1"),
         ))
         .await?;
-    let keys: i64 = match row {
+    let n: i64 = match row {
         Some(row) => row.try_get_by_index(0)?,
         None => return Err(AppError::logged("api_key_totals")("no row")),
     };
-    Ok(u64::try_from(keys).unwrap_or(0))
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub async fn list(db: &impl ConnectionTrait, query: KeyQuery) -> Result<ApiKeyPage, AppError> {
@@ -1104,7 +1115,7 @@ pub async fn revoke_old_secret(
 
 /// Counts keys; used by tests and the seeding command.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AppError> {
-    stored_total(db).await
+    stored_total(db, StoredTotal::Keys).await
 }
 
 /// Whether `candidate` is the current secret of `client_id` (used by the authentication API).

@@ -419,6 +419,25 @@ async fn check_searches(db: &sea_orm::DatabaseConnection, searches: &[&str]) {
     }
     let unfiltered = keys::list(db, query("", 1, 10)).await.unwrap();
     assert_eq!(unfiltered.total, all.len() as u64, "the stored total");
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let never_used = app::entities::api_keys::Entity::find()
+        .filter(app::entities::api_keys::Column::LastUsedAt.is_null())
+        .count(db)
+        .await
+        .unwrap();
+    let listed = keys::list(
+        db,
+        KeyQuery {
+            filter: app::api_keys::KeyFilter::NeverUsed,
+            ..query("", 1, 10)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        listed.total, never_used,
+        "the stored count of keys never used"
+    );
 }
 
 #[tokio::test]
@@ -475,6 +494,19 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
         .unwrap();
         check_searches(db, &["lima", "renamed", "ana"]).await;
         assert_eq!(keys::list(db, query("lima", 1, 10)).await.unwrap().total, 0);
+
+        // A first use leaves the never-used count; deleting a used key leaves it as it is.
+        use sea_orm::{ColumnTrait, QueryFilter};
+        app::entities::api_keys::Entity::update_many()
+            .col_expr(
+                app::entities::api_keys::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(Some(chrono::Utc::now())),
+            )
+            .filter(app::entities::api_keys::Column::ClientId.eq(issued[2].client_id.clone()))
+            .exec(db)
+            .await
+            .unwrap();
+        check_searches(db, &["ana"]).await;
 
         // Deleted keys leave the index and the total; new ones join both.
         keys::delete(

@@ -113,6 +113,19 @@ fn each_filter_lists_what_its_rule_says_and_the_banner_counts_the_expiring() {
                 .map(|row| row.user_key.clone())
                 .collect();
             assert_eq!(shown(&b.db, filter, now).await, expected, "{filter:?}");
+            // Without a search the totals come from the stored counts and indexes instead.
+            let unsearched = keys::list_at(
+                &b.db,
+                KeyQuery {
+                    filter,
+                    per_page: 100,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            assert_eq!(unsearched.total, expected.len() as u64, "{filter:?} total");
         }
         assert_eq!(shown(&b.db, KeyFilter::ExpiringSoon, now).await, ["f-soon"]);
         assert_eq!(shown(&b.db, KeyFilter::Expired, now).await, ["f-gone"]);
