@@ -53,29 +53,30 @@ fn options() -> OpenOptions {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
-    fn mode(path: &std::path::Path) -> u32 {
-        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    fn mode(path: &std::path::Path) -> std::io::Result<u32> {
+        Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
     }
 
     #[test]
-    fn new_folders_and_files_are_the_owners_only_and_an_old_folder_is_tightened() {
+    fn new_folders_and_files_are_the_owners_only_and_an_old_folder_is_tightened(
+    ) -> std::io::Result<()> {
         let root =
             std::env::temp_dir().join(format!("xk-owner-only-{:016x}", rand::random::<u64>()));
         let nested = root.join("a/b");
-        super::create_dir(&nested).unwrap();
-        assert_eq!(mode(&root.join("a")), 0o700);
-        assert_eq!(mode(&nested), 0o700);
+        super::create_dir(&nested)?;
+        assert_eq!(mode(&root.join("a"))?, 0o700);
+        assert_eq!(mode(&nested)?, 0o700);
 
         let old = root.join("old");
-        std::fs::create_dir(&old).unwrap();
-        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-        super::create_dir(&old).unwrap();
-        assert_eq!(mode(&old), 0o700);
+        std::fs::create_dir(&old)?;
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755))?;
+        super::create_dir(&old)?;
+        assert_eq!(mode(&old)?, 0o700);
 
         let file = nested.join("f");
-        super::create_file(&file).unwrap();
-        assert_eq!(mode(&file), 0o600);
+        super::create_file(&file)?;
+        assert_eq!(mode(&file)?, 0o600);
         assert!(super::create_new_file(&file).is_err());
-        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&root)
     }
 }
