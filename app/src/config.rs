@@ -39,7 +39,9 @@ pub const DATABASE_URL: Setting = Setting {
     name: "DATABASE_URL",
     default: Fallback::Derived("`sqlite://<data dir>/xray-keys.db?mode=rwc`"),
     meaning: "`sqlite:<path>` or `postgres://user:pass@host/db`. A missing SQLite file is created \
-        readable by its owner only (0600), its missing folder 0700. Never logged.",
+        readable by its owner only (0600), its missing folder 0700. Never logged. On PostgreSQL \
+        the migrations create the `pg_trgm` extension (contrib; trusted since PostgreSQL 13, so \
+        the database's owner may create it) for the API Keys search index.",
 };
 pub const DATA_DIR: Setting = Setting {
     name: "XRAY_KEYS_DATA_DIR",
