@@ -308,6 +308,12 @@ async fn filtered(db: &DatabaseConnection, plans: &mut Vec<(&'static str, String
     app::db::refresh_statistics(db).await.expect("statistics");
     let select = "SELECT k.*, u.* FROM api_keys k JOIN users u ON u.id = k.user_id";
     let page_50 = "ORDER BY u.user_key_lower LIMIT 10 OFFSET 490";
+    // As the app writes it: on SQLite a unary + keeps the planner off that column's index.
+    let unindexed = if db.get_database_backend() == DbBackend::Sqlite {
+        "+"
+    } else {
+        ""
+    };
     let expiring = "k.is_active = TRUE AND k.expires_at > '2026-12-05 00:00:00+00:00' \
                     AND k.expires_at <= '2026-12-12 00:00:00+00:00'";
     for (name, sql) in [
@@ -320,8 +326,15 @@ async fn filtered(db: &DatabaseConnection, plans: &mut Vec<(&'static str, String
             format!("SELECT COUNT(*) FROM api_keys k WHERE {expiring}"),
         ),
         (
+            "Active, page 50",
+            format!(
+                "{select} WHERE {unindexed}k.is_active = TRUE AND ({unindexed}k.expires_at IS NULL \
+                 OR {unindexed}k.expires_at > '2026-12-05 00:00:00+00:00') {page_50}"
+            ),
+        ),
+        (
             "Never used, page 50",
-            format!("{select} WHERE k.last_used_at IS NULL {page_50}"),
+            format!("{select} WHERE {unindexed}k.last_used_at IS NULL {page_50}"),
         ),
         (
             "Never used, count",
