@@ -820,14 +820,28 @@ async fn rotate_many(
     let until = param(until.into(), &mut values);
     let at = param(Some(now).into(), &mut values);
     let by = param(Some(actor.name.clone()).into(), &mut values);
-    let sql = format!(
-        "WITH v(id, generation, hash) AS (VALUES {}) \
-         UPDATE api_keys SET previous_secret_hash = {previous}, \
-         previous_secret_expires_at = {until}, secret_hash = v.hash, \
-         secret_generation = v.generation + 1, regenerated_at = {at}, regenerated_by = {by} \
-         FROM v WHERE api_keys.id = v.id AND api_keys.secret_generation = v.generation",
-        rows.join(", ")
-    );
+    let values_list = rows.join(", ");
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "WITH v(id, generation, hash) AS (VALUES {values_list}) \
+             UPDATE api_keys SET previous_secret_hash = {previous}, \
+             previous_secret_expires_at = {until}, secret_hash = v.hash, \
+             secret_generation = v.generation + 1, regenerated_at = {at}, regenerated_by = {by} \
+             FROM v WHERE api_keys.id = v.id AND api_keys.secret_generation = v.generation"
+        ),
+        // With statistics, SQLite plans `UPDATE … FROM v` as a scan of every key probing v
+        // (3.3 s for 10,000 keys at a million); written this way it looks the keys up by id.
+        _ => format!(
+            "WITH v(id, generation, hash) AS (VALUES {values_list}) \
+             UPDATE api_keys SET previous_secret_hash = {previous}, \
+             previous_secret_expires_at = {until}, \
+             secret_hash = (SELECT v.hash FROM v WHERE v.id = api_keys.id), \
+             secret_generation = secret_generation + 1, regenerated_at = {at}, \
+             regenerated_by = {by} \
+             WHERE api_keys.id IN (SELECT id FROM v) \
+             AND (api_keys.id, api_keys.secret_generation) IN (SELECT id, generation FROM v)"
+        ),
+    };
     let changed = txn
         .execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
