@@ -211,15 +211,12 @@ impl Found {
     }
 }
 
-/// The keys `search` finds, each with its user.
-fn matching(
-    backend: DbBackend,
-    search: &str,
-) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity> {
+/// The keys `found` names, each with its user.
+fn matching(found: &Found) -> sea_orm::SelectTwo<api_keys::Entity, users::Entity> {
     api_keys::Entity::find()
         .inner_join(users::Entity)
         .select_also(users::Entity)
-        .filter(Found::of(backend, search).condition())
+        .filter(found.condition())
 }
 
 /// How many keys meet `condition`, a condition on `api_keys` alone (every key has a user, so
@@ -326,7 +323,8 @@ pub async fn list_at(
     let policy = crate::key_policy::service::load(db).await?;
     let window = policy.window();
     // The user key is unique, so it orders the keys fully, and its index gives them in order.
-    let select = matching(db.get_database_backend(), &search)
+    let found = Found::of(db.get_database_backend(), &search);
+    let select = matching(&found)
         .filter(filter_condition(
             db.get_database_backend(),
             query.filter,
@@ -334,7 +332,6 @@ pub async fn list_at(
             window,
         ))
         .order_by_asc(users::Column::UserKeyLower);
-    let found = Found::of(db.get_database_backend(), &search);
     let total = count_matching(db, found, query.filter, now, window).await?;
     let page = crate::db::page_in_range(query.page, total, per_page);
     let rows = select.paginate(db, per_page).fetch_page(page - 1).await?;
