@@ -24,7 +24,7 @@ bash scripts/build.sh
 # cargo-leptos' LEPTOS_OUTPUT_NAME, and that binary's pages ask for a WASM file name
 # (xray-keys_bg.wasm) the release build did not write, so they would never hydrate.
 step "browser benchmark (Playwright, Chromium)"
-(cd end2end && XK_PERF_OUT="$work/browser.md" npx playwright test -c perf.config.ts)
+(cd end2end && XK_PERF_OUT="$work/browser.md" XK_PERF_FIRST_LOAD_OUT="$work/first-load.md" npx playwright test -c perf.config.ts)
 
 step "Rust benchmarks (release)"
 cargo bench -p server --bench auth_api | tee "$work/auth.md"
@@ -87,6 +87,8 @@ mkdir -p "$(dirname "$report")"
   cat "$work/backup.md"
   echo
   cat "$work/browser.md"
+  echo
+  cat "$work/first-load.md"
   echo
   cat "$work/bundle.md"
   echo

@@ -67,10 +67,18 @@ async fn raw(db: &DatabaseConnection, sql: &str) {
     .expect("raw query");
 }
 
+/// The columns the list reads of each key and its user, as the app's `ListedKey`.
+const LISTED: &str = "SELECT k.client_id, k.created_at, k.created_by, k.regenerated_at, \
+    k.regenerated_by, k.secret_generation, k.last_used_at, k.description, k.expires_at, \
+    k.is_active, k.last_failed_at, k.last_failed_reason, u.user_key, u.display_name, \
+    u.is_active AS user_active, CASE WHEN k.previous_secret_hash IS NOT NULL \
+    THEN k.previous_secret_expires_at END AS old_secret_until \
+    FROM api_keys k JOIN users u ON u.id = k.user_id";
+
 /// The SQL the list runs for `search`, written out by hand: the page query (`{offset}` to be
 /// filled in) and the count.
 fn raw_list(backend: DbBackend, search: &str) -> (String, String) {
-    let select = "SELECT k.*, u.* FROM api_keys k JOIN users u ON u.id = k.user_id";
+    let select = LISTED;
     let order = "ORDER BY u.user_key_lower LIMIT 10 OFFSET {offset}";
     if search.is_empty() {
         return (
@@ -306,7 +314,7 @@ async fn filtered(db: &DatabaseConnection, plans: &mut Vec<(&'static str, String
         .await
         .expect("uses");
     app::db::refresh_statistics(db).await.expect("statistics");
-    let select = "SELECT k.*, u.* FROM api_keys k JOIN users u ON u.id = k.user_id";
+    let select = LISTED;
     let page_50 = "ORDER BY u.user_key_lower LIMIT 10 OFFSET 490";
     // As the app writes it: on SQLite a unary + keeps the planner off that column's index.
     let unindexed = if db.get_database_backend() == DbBackend::Sqlite {

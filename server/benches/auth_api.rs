@@ -3,7 +3,9 @@
 //! under each hash scheme. Prints figures and the targets they are held against; asserts nothing.
 //!
 //! `make bench-auth` (or `cargo bench -p server --bench auth_api`). `XK_BENCH_SECONDS` sets the
-//! measuring time per endpoint (default 5), `XK_BENCH_CONNECTIONS` the concurrency (default 16).
+//! measuring time per endpoint (default 5), `XK_BENCH_CONNECTIONS` the concurrency (default 16),
+//! `XK_BENCH_PAGE_KEYS` the keys in the database behind the server-rendered page (default 100,000).
+//! `XK_BENCH_PROFILE_PAGE=SECONDS` only loads the page for that long on SQLite (for `perf record`).
 //!
 //! The load tool is a closed loop of keep-alive HTTP/1.1 connections written here (no client
 //! library), so it costs the same for every endpoint. Server and load share this machine's cores,
@@ -159,7 +161,7 @@ struct Prepared {
     page: Arc<Vec<u8>>,
 }
 
-/// Sets up a key, 150 more keys and an administrator's session, serves the app on `db` (on the
+/// Sets up a key, `XK_BENCH_PAGE_KEYS` more keys and an administrator's session, serves the app on `db` (on the
 /// server runtime) and returns the requests to measure.
 async fn prepare(db: DatabaseConnection, url: &DatabaseUrl) -> Prepared {
     Migrator::up(&db, None).await.expect("migrate");
@@ -183,9 +185,18 @@ async fn prepare(db: DatabaseConnection, url: &DatabaseUrl) -> Prepared {
     )
     .await
     .expect("key");
-    app::api_keys::service::seed(&db, &hasher(HashScheme::HmacSha256), 0, 150)
+    app::api_keys::service::seed(
+        &db,
+        &hasher(HashScheme::HmacSha256),
+        0,
+        env_or("XK_BENCH_PAGE_KEYS", 100_000),
+    )
+    .await
+    .expect("seed keys");
+    // As the server does at start: the planner sees the seeded keys.
+    app::db::refresh_statistics(&db)
         .await
-        .expect("seed keys");
+        .expect("planner statistics");
     let admin = users::create_user(
         &db,
         &Actor::cli(),
@@ -455,6 +466,14 @@ fn main() {
     let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
     let sqlite = server_rt
         .block_on(async { prepare(app::db::connect(&url).await.expect("sqlite"), &url).await });
+    if let Some(seconds) = std::env::var("XK_BENCH_PROFILE_PAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let e = load_rt.block_on(load(sqlite.addr, sqlite.page, 200, 16, seconds));
+        row("(e) server-rendered API Keys page, 100 rows", &e, None);
+        return;
+    }
     load_rt.block_on(measure("SQLite", bare, sqlite));
     durability(&server_rt, &load_rt);
 

@@ -1,0 +1,82 @@
+import { expect, test, type Browser } from '@playwright/test';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { ADMIN, LoginPage } from '../tests/pages/login-page';
+
+// What a first visit to each page downloads: every WASM file a cold browser context fetches
+// until the page has hydrated, sized as brotli (quality 11, as the release bundle is measured).
+// The reference is the whole release bundle's WASM, read from disk in the same run. Written as a
+// Markdown section to XK_PERF_FIRST_LOAD_OUT (or printed).
+
+const PAGES: { path: string; name: string; signedIn: boolean; goal?: number }[] = [
+  { path: '/login', name: 'Sign in', signedIn: false, goal: 150 * 1024 },
+  { path: '/', name: 'Home', signedIn: true },
+  { path: '/api-keys', name: 'API Keys', signedIn: true, goal: 250 * 1024 },
+  { path: '/api-key-policy', name: 'API Key Policy', signedIn: true },
+  { path: '/xray-credentials', name: 'Xray Credentials', signedIn: true },
+  { path: '/xray-backups', name: 'Xray backups', signedIn: true },
+  { path: '/users', name: 'Users', signedIn: true },
+  { path: '/audit', name: 'Audit log', signedIn: true },
+  { path: '/xray-standin', name: 'Xray Cloud stand-in', signedIn: true },
+];
+
+const brotli = (bytes: Buffer) =>
+  brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+/** Brotli bytes of the WASM files a cold context fetches to open and hydrate `path`. */
+async function firstLoad(browser: Browser, path: string, storageState?: string) {
+  const context = await browser.newContext({ storageState });
+  const page = await context.newPage();
+  const fetched: Promise<number>[] = [];
+  const files: string[] = [];
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (!url.pathname.endsWith('.wasm')) return;
+    files.push(url.pathname.split('/').pop() ?? url.pathname);
+    fetched.push(response.body().then(brotli));
+  });
+  await page.goto(path);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page).toHaveURL((url) => url.pathname === path);
+  const sizes = await Promise.all(fetched);
+  await context.close();
+  return { bytes: sizes.reduce((a, b) => a + b, 0), files };
+}
+
+test('first load: the WASM each page fetches', async ({ browser, page }, testInfo) => {
+  const pkg = join(process.env.XRAY_KEYS_SITE_ROOT ?? '../target/site', 'pkg');
+  const bundle = readdirSync(pkg)
+    .filter((f) => f.endsWith('.wasm'))
+    .reduce((sum, f) => sum + brotli(readFileSync(join(pkg, f))), 0);
+
+  const login = new LoginPage(page);
+  await login.signInAs(ADMIN, '/');
+  const state = testInfo.outputPath('admin-state.json');
+  await page.context().storageState({ path: state });
+
+  const lines = [
+    '## First load (Playwright, Chromium)',
+    '',
+    'The WASM bytes (brotli, quality 11) a cold browser context fetches to open each page and ' +
+      'hydrate it, beside the whole release bundle measured from `pkg/` in the same run. Goals ' +
+      '(issue 19): sign-in ≤ 150 KB, API Keys ≤ 250 KB.',
+    '',
+    '| Page | WASM fetched (brotli) | files | whole bundle (reference) | fetched / bundle | goal |',
+    '|---|---:|---|---:|---:|---|',
+  ];
+  for (const p of PAGES) {
+    const { bytes, files } = await firstLoad(browser, p.path, p.signedIn ? state : undefined);
+    expect(files.length, `${p.path} fetched its WASM`).toBeGreaterThan(0);
+    const goal = p.goal === undefined ? '–' : `${bytes <= p.goal ? 'meets' : 'MISSES'} ≤ ${kb(p.goal)}`;
+    lines.push(
+      `| ${p.name} (\`${p.path}\`) | ${kb(bytes)} | ${files.join(', ')} | ${kb(bundle)} | ` +
+        `${(bytes / bundle).toFixed(2)} | ${goal} |`,
+    );
+  }
+  lines.push('');
+  const text = lines.join('\n');
+  if (process.env.XK_PERF_FIRST_LOAD_OUT) writeFileSync(process.env.XK_PERF_FIRST_LOAD_OUT, text);
+  else console.log(text);
+});
