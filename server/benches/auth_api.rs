@@ -161,8 +161,8 @@ struct Prepared {
     page: Arc<Vec<u8>>,
 }
 
-/// Sets up a key, `seeded_keys` more keys and an administrator's session, serves the app on `db` (on the
-/// server runtime) and returns the requests to measure.
+/// Sets up a key, `seeded_keys` more keys and an administrator's session, serves the app on `db`
+/// (on the server runtime) and returns the requests to measure.
 async fn prepare(db: DatabaseConnection, url: &DatabaseUrl, seeded_keys: u64) -> Prepared {
     Migrator::up(&db, None).await.expect("migrate");
     users::create_user(
@@ -470,7 +470,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        let e = load_rt.block_on(load(sqlite.addr, sqlite.page, 200, 16, seconds));
+        let e = load_rt.block_on(load(
+            sqlite.addr,
+            sqlite.page,
+            200,
+            env_or("XK_BENCH_CONNECTIONS", 16),
+            seconds,
+        ));
         row("(e) server-rendered API Keys page, 100 rows", &e, None);
         return;
     }
