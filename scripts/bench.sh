@@ -32,26 +32,12 @@ cargo bench -p server --bench api_keys_scale | tee "$work/scale.md"
 cargo bench -p server --bench xray_backup | tee "$work/backup.md"
 
 step "bundle sizes"
-pkg="$XRAY_KEYS_SITE_ROOT/pkg"
 {
   echo "## Release bundle"
   echo
-  echo "As served from \`pkg/\` after \`cargo leptos build --release\` (wasm-opt, profile \`wasm-release\`); gzip -9 and brotli -q 11."
+  echo "As served from \`pkg/\` after \`cargo leptos build --release --split\` (wasm-opt, profile \`wasm-release\`); gzip -9 and brotli -q 11. Chunks are compressed together per kind, so their figure is a lower bound of what separate downloads cost. What each page fetches is in \"First load\"."
   echo
-  echo "| File | raw | gzip | brotli |"
-  echo "|---|---:|---:|---:|"
-  for f in "$pkg"/*.wasm "$pkg"/*.js "$pkg"/*.css; do
-    [ -f "$f" ] || continue
-    printf '| %s | %d | %d | %d |\n' "$(basename "$f")" "$(stat -c %s "$f")" \
-      "$(gzip -9 -c "$f" | wc -c)" "$(brotli -q 11 -c "$f" | wc -c)"
-  done
-  wasm_br=$(brotli -q 11 -c "$pkg"/*.wasm | wc -c)
-  echo
-  if [ "$wasm_br" -lt 153600 ]; then
-    echo "WASM: $wasm_br bytes brotli, **meets** the goal of under 150 KB (153,600 bytes)."
-  else
-    echo "WASM: $wasm_br bytes brotli, **misses** the goal of under 150 KB (153,600 bytes) by $((wasm_br - 153600)) bytes; see \"What was changed\"."
-  fi
+  bash scripts/bundle-size.sh --markdown
 } > "$work/bundle.md"
 cat "$work/bundle.md"
 

@@ -7,4 +7,5 @@ claim_target_dir
 # Like every script, it installs what it needs first (cargo-leptos, wasm-bindgen, binaryen).
 bash scripts/setup.sh
 step "building the release server and WASM client"
-cargo leptos build --release
+# --split: each lazily loaded page (app::pages) becomes a WASM chunk of its own.
+cargo leptos build --release --split

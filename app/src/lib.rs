@@ -43,7 +43,7 @@ pub mod vault;
 pub mod xray_api;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 
 /// Pages only a signed-in user sees (each checks the role too). A signed-out visitor is sent to
 /// sign in by the server, with nothing of the page.
@@ -74,6 +74,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 // No favicon request (and no 404 in the console).
                 <link rel="icon" href="data:," />
+                <HashedStylesheet options=options.clone() id="app-style" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -91,7 +92,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     auth::provide_current_user();
     view! {
-        <Stylesheet id="app-style" href=format!("/pkg/{OUTPUT_NAME}.css") />
         <Title formatter=|page: String| format!("{page} · xray-keys") />
         <Router>
             <a class="skip-link" href="#main">
@@ -102,13 +102,16 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/login") view=pages::LoginPage />
-                    <Route path=path!("/api-keys") view=pages::ApiKeysPage />
-                    <Route path=path!("/api-key-policy") view=pages::KeyPolicyPage />
-                    <Route path=path!("/xray-credentials") view=pages::XrayCredentialsPage />
-                    <Route path=path!("/xray-backups") view=pages::XrayBackupsPage />
-                    <Route path=path!("/users") view=pages::UsersPage />
-                    <Route path=path!("/xray-standin") view=pages::StandinPage />
-                    <Route path=path!("/audit") view=pages::AuditPage />
+                    <Route path=path!("/api-keys") view=pages::ApiKeysRoute::lazily() />
+                    <Route path=path!("/api-key-policy") view=pages::KeyPolicyRoute::lazily() />
+                    <Route
+                        path=path!("/xray-credentials")
+                        view=pages::XrayCredentialsRoute::lazily()
+                    />
+                    <Route path=path!("/xray-backups") view=pages::XrayBackupsRoute::lazily() />
+                    <Route path=path!("/users") view=pages::UsersRoute::lazily() />
+                    <Route path=path!("/xray-standin") view=pages::StandinRoute::lazily() />
+                    <Route path=path!("/audit") view=pages::AuditRoute::lazily() />
                     <Route path=path!("/setup") view=pages::SetupPage />
                 </Routes>
             </main>

@@ -12,8 +12,52 @@ pub use crate::xray_backups::page::XrayBackupsPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::{lazy_route, Lazy, LazyRoute};
 
 use crate::ui::page::PageHeader;
+
+/// A page whose code the browser fetches only when the page is first shown: with `cargo leptos
+/// build --split` its WASM is a chunk of its own (shared code in shared chunks), so signing in
+/// does not download the API Keys table. The page loads its own data as before; on a first,
+/// server-rendered visit that data arrives with the HTML, so only a client-side navigation waits
+/// for the chunk before asking for data.
+macro_rules! lazy_page {
+    ($($route:ident shows $page:ident;)*) => {$(
+        #[doc = concat!("The lazily loaded route of [`", stringify!($page), "`].")]
+        pub struct $route;
+
+        impl $route {
+            /// The route's view, for `<Route view=… />`.
+            pub fn lazily() -> Lazy<Self> {
+                Lazy::new()
+            }
+        }
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+// Home, sign-in, first-run setup and "not found" stay in the main chunk: they are what a first
+// visit shows, and they are small.
+lazy_page! {
+    ApiKeysRoute shows ApiKeysPage;
+    KeyPolicyRoute shows KeyPolicyPage;
+    XrayCredentialsRoute shows XrayCredentialsPage;
+    XrayBackupsRoute shows XrayBackupsPage;
+    UsersRoute shows UsersPage;
+    StandinRoute shows StandinPage;
+    AuditRoute shows AuditPage;
+}
 
 #[component]
 pub fn HomePage() -> impl IntoView {

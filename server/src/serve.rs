@@ -51,6 +51,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .env(leptos::config::Env::PROD)
+        .hash_files(built_with_hashed_names())
         .build();
     if !config.site_root.join("pkg").is_dir() {
         tracing::warn!(
@@ -100,6 +101,17 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     .map_err(CliError::Server)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Whether cargo-leptos named the client's files by their content (`hash-files`), which it records
+/// in `hash.txt` beside the server binary. Then a page names only files of the build it came from:
+/// a browser holding an older page or cache never loads a WASM chunk of another build. Leptos
+/// reads the names from that file while rendering; without it the plain names are served.
+fn built_with_hashed_names() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
 }
 
 pub fn router(state: AppState) -> Router {
