@@ -45,19 +45,28 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     let (secret_hasher, master_key) = app::vault::load_keys(&config, &db).await?;
     bootstrap_admin(&db, &config).await?;
 
+    let hashed_names = built_with_hashed_names();
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(config.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .env(leptos::config::Env::PROD)
-        .hash_files(built_with_hashed_names())
+        .hash_files(hashed_names)
         .build();
-    if !config.site_root.join("pkg").is_dir() {
+    let pkg = config.site_root.join("pkg");
+    if !pkg.is_dir() {
         tracing::warn!(
             site_root = %config.site_root.display(),
             "the compiled client (pkg/) is not in the site root: pages will render but not hydrate; \
-             build with `cargo leptos build --release` or set XRAY_KEYS_SITE_ROOT"
+             build with `make build` (cargo leptos build --release --split) or set XRAY_KEYS_SITE_ROOT"
+        );
+    } else if !hashed_names && !pkg.join(format!("{OUTPUT_NAME}.wasm")).is_file() {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "the compiled client's files are named by their content, but hash.txt, which names \
+             them, is not beside this binary: pages will render but not hydrate; keep the build's \
+             hash.txt beside the binary"
         );
     }
     let resealed = app::credentials::service::upgrade_binding(&db, &master_key).await?;

@@ -679,3 +679,33 @@ fn users_unlock_clears_an_accounts_sign_in_counters_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// A client whose files are named by their content, served by a binary without the build's
+/// `hash.txt` beside it, would never hydrate: the server says so when it starts, and says
+/// nothing of the kind for a client with plain names. (The test binary has no `hash.txt`.)
+#[test]
+fn a_content_named_client_without_its_hash_file_is_reported_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let site = dir.path().join("site");
+    let site = site.to_str().unwrap();
+    let log_of = |server: &Server| {
+        std::fs::read_to_string(dir.path().join(format!("server-{}.log", server.port))).unwrap()
+    };
+
+    std::fs::write(pkg.join("xray-keys.AbCdEfGhIjKlMnOpQrStUv.wasm"), b"\0asm").unwrap();
+    let server = Server::start(dir.path(), &[("XRAY_KEYS_SITE_ROOT", site)]);
+    let log = log_of(&server);
+    assert!(
+        log.contains("not hydrate") && log.contains("hash.txt"),
+        "{log}"
+    );
+    drop(server);
+
+    std::fs::remove_file(pkg.join("xray-keys.AbCdEfGhIjKlMnOpQrStUv.wasm")).unwrap();
+    std::fs::write(pkg.join("xray-keys.wasm"), b"\0asm").unwrap();
+    let server = Server::start(dir.path(), &[("XRAY_KEYS_SITE_ROOT", site)]);
+    let log = log_of(&server);
+    assert!(!log.contains("not hydrate"), "{log}");
+}
