@@ -69,7 +69,7 @@ pub const LOG_FORMAT: Setting = Setting {
 pub const SITE_ROOT: Setting = Setting {
     name: "XRAY_KEYS_SITE_ROOT",
     default: Fallback::Derived("`LEPTOS_SITE_ROOT`, else `<target>/site` beside the binary"),
-    meaning: "Where the compiled client (`pkg/`) is served from.",
+    meaning: "Where the compiled client (`pkg/`) is served from. Its files are named by their content; `hash.txt`, written beside the binary by the build, names them: keep the two together.",
 };
 pub const PUBLIC_URL: Setting = Setting {
     name: "XRAY_KEYS_PUBLIC_URL",
