@@ -20,9 +20,8 @@ work=$(mktemp -d -t xray-keys-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 bash scripts/build.sh
-# The browser benchmark goes first: `cargo bench` relinks target/release/xray-keys without
-# cargo-leptos' LEPTOS_OUTPUT_NAME, and that binary's pages ask for a WASM file name
-# (xray-keys_bg.wasm) the release build did not write, so they would never hydrate.
+# The browser benchmark goes first, against the server cargo-leptos has just built: `cargo
+# bench` relinks target/release/xray-keys without cargo-leptos' environment.
 step "browser benchmark (Playwright, Chromium)"
 (cd end2end && XK_PERF_OUT="$work/browser.md" XK_PERF_FIRST_LOAD_OUT="$work/first-load.md" npx playwright test -c perf.config.ts)
 

@@ -29,20 +29,25 @@ row() { # label, files...
 hashes="$(dirname "$XK_SERVER_BIN")/hash.txt"
 [ -f "$hashes" ] || { echo "bundle-size: no $hashes; run scripts/build.sh first" >&2; exit 1; }
 hash_of() { awk -v k="$1:" '$1 == k { print $2 }' "$hashes"; }
-main_wasm=("$pkg/xray-keys.$(hash_of wasm).wasm")
-mapfile -t pages < <(python3 -c 'import json, sys
+main_wasm="$pkg/xray-keys.$(hash_of wasm).wasm"
+# The split manifest names, for each page, its shared chunks and then the page's own chunk.
+manifest="$pkg/__wasm_split_manifest.$(hash_of manifest).json"
+chunks() { # page | shared
+  python3 - "$manifest" "$1" <<'PY' | sort -u | sed "s|^|$pkg/|; s|\$|.wasm|"
+import json, sys
 for chunks in json.load(open(sys.argv[1])).values():
-    print(chunks[-1])' "$pkg/__wasm_split_manifest.$(hash_of manifest).json" | sort -u | sed "s|^|$pkg/|; s|\$|.wasm|")
-mapfile -t shared < <(python3 -c 'import json, sys
-for chunks in json.load(open(sys.argv[1])).values():
-    print("\n".join(chunks[:-1]))' "$pkg/__wasm_split_manifest.$(hash_of manifest).json" | sort -u | sed "s|^|$pkg/|; s|\$|.wasm|")
+    print(chunks[-1] if sys.argv[2] == "page" else "\n".join(chunks[:-1]))
+PY
+}
+mapfile -t pages < <(chunks page)
+mapfile -t shared < <(chunks shared)
 if [ $markdown = 1 ]; then
   echo "| File | raw | gzip | brotli |"
   echo "|---|---:|---:|---:|"
 else
   printf '%-36s %10s %10s %10s\n' file raw gzip brotli
 fi
-row "main module (every page): $(basename "${main_wasm[0]:-none}")" "${main_wasm[@]}"
+row "main module (every page): $(basename "$main_wasm")" "$main_wasm"
 for f in "$pkg/xray-keys.$(hash_of js).js" "$pkg/__wasm_split.$(hash_of split).js" "$pkg/xray-keys.$(hash_of css).css"; do
   row "$(basename "$f")" "$f"
 done

@@ -200,8 +200,10 @@ impl FailureReason {
     }
 }
 
-/// One row of the API Keys table. Holds no secret.
+/// One row of the API Keys table. Holds no secret. The server reads it straight from the list's
+/// query (only these columns, not whole keys and users).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::FromQueryResult))]
 pub struct ApiKeyRow {
     pub client_id: String,
     pub user_key: String,
@@ -222,7 +224,9 @@ pub struct ApiKeyRow {
     pub old_secret_until: Option<chrono::DateTime<chrono::Utc>>,
     pub last_failed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub last_failed_reason: Option<String>,
-    /// Whether this key is the one stored on the Xray Credentials page (API "This server").
+    /// Whether this key is the one stored on the Xray Credentials page (API "This server"):
+    /// not a column, set after the read.
+    #[cfg_attr(feature = "ssr", sea_orm(skip))]
     pub used_by_credentials: bool,
 }
 

@@ -34,52 +34,6 @@ mod action {
 /// Rows per `IN (…)` list, well under every database's parameter limit.
 const CHUNK: usize = 500;
 
-/// What the list shows of a key and its user: only the columns a row needs (reading whole keys
-/// and users decoded twice as many values, the hashes included, for every row of every page).
-#[derive(sea_orm::FromQueryResult)]
-struct ListedKey {
-    client_id: String,
-    user_key: String,
-    display_name: String,
-    user_active: bool,
-    created_at: DateTime<Utc>,
-    created_by: String,
-    regenerated_at: Option<DateTime<Utc>>,
-    regenerated_by: Option<String>,
-    secret_generation: i32,
-    last_used_at: Option<DateTime<Utc>>,
-    description: String,
-    expires_at: Option<DateTime<Utc>>,
-    is_active: bool,
-    old_secret_until: Option<DateTime<Utc>>,
-    last_failed_at: Option<DateTime<Utc>>,
-    last_failed_reason: Option<String>,
-}
-
-impl ListedKey {
-    fn into_row(self, credentials: Option<&str>) -> ApiKeyRow {
-        ApiKeyRow {
-            used_by_credentials: credentials == Some(self.client_id.as_str()),
-            client_id: self.client_id,
-            user_key: self.user_key,
-            display_name: self.display_name,
-            user_active: self.user_active,
-            created_at: self.created_at,
-            created_by: self.created_by,
-            regenerated_at: self.regenerated_at,
-            regenerated_by: self.regenerated_by,
-            secret_generation: self.secret_generation,
-            last_used_at: self.last_used_at,
-            description: self.description,
-            expires_at: self.expires_at,
-            is_active: self.is_active,
-            old_secret_until: self.old_secret_until,
-            last_failed_at: self.last_failed_at,
-            last_failed_reason: self.last_failed_reason,
-        }
-    }
-}
-
 /// The Client Id stored on the Xray Credentials page, when they point at this server.
 async fn credentials_client_id(db: &impl ConnectionTrait) -> Result<Option<String>, AppError> {
     Ok(
@@ -232,7 +186,7 @@ impl Found {
     }
 }
 
-/// The keys `found` names, each with its user, as [`ListedKey`] columns.
+/// The keys `found` names, each with its user, as [`ApiKeyRow`] columns.
 fn matching(found: &Found) -> sea_orm::Select<api_keys::Entity> {
     use api_keys::Column as C;
     api_keys::Entity::find()
@@ -385,13 +339,16 @@ pub async fn list_at(
     let rows = select
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .into_model::<ListedKey>()
+        .into_model::<ApiKeyRow>()
         .all(db)
         .await?;
     let credentials = credentials_client_id(db).await?;
     let keys = rows
         .into_iter()
-        .map(|k| k.into_row(credentials.as_deref()))
+        .map(|mut row| {
+            row.used_by_credentials = credentials.as_deref() == Some(row.client_id.as_str());
+            row
+        })
         .collect();
     let expiring_soon = count_keys(
         db,
