@@ -167,18 +167,22 @@ test('page size shows more rows per page', async ({ page }, testInfo) => {
   await page.screenshot({ path: testInfo.outputPath('page-size-20.png'), fullPage: true });
 });
 
-test('Prev and Next move between pages, and back works', async ({ page }, testInfo) => {
+test('Prev and Next move between pages from the keys shown, and back works', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.open('?q=seed');
   await expect(keys.row('seed-000000')).toBeVisible();
   await page.getByRole('link', { name: 'Next' }).click();
-  await expect(page).toHaveURL(/page=2/);
+  // Next starts after the last key shown (keyset paging), not at a count of rows.
+  await expect(page).toHaveURL(/page=2&after=seed-000009/);
   await expect(keys.row('seed-000010')).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Pagination' }).locator('[aria-current="page"]')).toHaveText('2');
   await page.screenshot({ path: testInfo.outputPath('page-2.png'), fullPage: true });
   await page.goBack();
   await expect(keys.row('seed-000000')).toBeVisible();
   await page.getByRole('link', { name: 'Page 2' }).click();
+  await expect(keys.row('seed-000010')).toBeVisible();
   await page.getByRole('link', { name: 'Prev' }).click();
+  await expect(page).toHaveURL(/before=seed-000010/);
   await expect(keys.row('seed-000000')).toBeVisible();
 });
 

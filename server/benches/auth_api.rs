@@ -362,6 +362,7 @@ fn durability(server_rt: &tokio::runtime::Runtime, load_rt: &tokio::runtime::Run
                     search: "seed-".into(),
                     page: 1,
                     per_page: 10,
+                    start: None,
                 },
             )
             .await

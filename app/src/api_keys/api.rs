@@ -25,6 +25,8 @@ pub async fn list_api_keys(
     page: u64,
     per_page: u64,
     #[server(default)] filter: String,
+    #[server(default)] after: String,
+    #[server(default)] before: String,
 ) -> Result<ApiKeyPage, AppError> {
     crate::auth::context::serve(|ctx| async move {
         ctx.require_admin().await?;
@@ -35,6 +37,7 @@ pub async fn list_api_keys(
                 filter: parse_filter(&filter)?,
                 page,
                 per_page,
+                start: super::PageStart::from_query(&after, &before)?,
             },
         )
         .await

@@ -237,6 +237,45 @@ pub struct KeyQuery {
     pub filter: KeyFilter,
     pub page: u64,
     pub per_page: u64,
+    /// Set by the Next and Prev links: where `page` starts.
+    #[serde(default)]
+    pub start: Option<PageStart>,
+}
+
+/// Where a page of the list starts when Next or Prev asks for it: just after the last key the
+/// page before showed, or just before the first key of the page after (each a user key,
+/// lower-cased: the list's order). The database seeks to it in its index (keyset paging)
+/// instead of stepping over every earlier key, and a key added or removed meanwhile neither
+/// shows a row twice nor skips one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageStart {
+    After(String),
+    Before(String),
+}
+
+impl PageStart {
+    /// From a page address's `after` and `before` values (empty when absent).
+    pub fn from_query(after: &str, before: &str) -> Result<Option<PageStart>, AppError> {
+        let checked = |key: &str| {
+            if key.chars().count() > crate::users::USER_KEY_MAX {
+                Err(AppError::validation(
+                    "page",
+                    "That page link is not one this list made; go back to the first page.",
+                ))
+            } else {
+                Ok(key.to_string())
+            }
+        };
+        match (after.is_empty(), before.is_empty()) {
+            (true, true) => Ok(None),
+            (false, true) => Ok(Some(PageStart::After(checked(after)?))),
+            (true, false) => Ok(Some(PageStart::Before(checked(before)?))),
+            (false, false) => Err(AppError::validation(
+                "page",
+                "A page link starts either after a key or before one, not both.",
+            )),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -254,6 +293,21 @@ pub struct ApiKeyPage {
     /// What the dialogs offer under the API Key Policy.
     pub default_expiry: ExpiryChoice,
     pub max_lifetime_days: Option<u32>,
+}
+
+impl ApiKeyPage {
+    /// Where the Prev link's page ends: before this page's first key; `None` on page 1.
+    pub fn prev_start(&self) -> Option<PageStart> {
+        let first = self.keys.first().filter(|_| self.page > 1)?;
+        Some(PageStart::Before(crate::users::sort_key(&first.user_key)))
+    }
+
+    /// Where the Next link's page starts: after this page's last key; `None` on the last page.
+    pub fn next_start(&self) -> Option<PageStart> {
+        let pages = self.total.div_ceil(self.per_page.max(1));
+        let last = self.keys.last().filter(|_| self.page < pages)?;
+        Some(PageStart::After(crate::users::sort_key(&last.user_key)))
+    }
 }
 
 /// "Keep the old secret working for" in the Regenerate Client Secret dialog, in hours.

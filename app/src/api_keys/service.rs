@@ -13,7 +13,7 @@ use sea_orm::{
 use super::secret::{new_client_id, ClientSecret, SecretHasher};
 use super::{
     ApiKeyPage, ApiKeyRow, BulkChange, ClientId, FilterWindow, IssuedKey, KeyCandidate, KeyDetails,
-    KeyFilter, KeyQuery, Selection,
+    KeyFilter, KeyQuery, PageStart, Selection,
 };
 use crate::audit::service::{record, record_many, Actor};
 use crate::audit::Outcome;
@@ -186,10 +186,74 @@ impl Found {
     }
 }
 
-/// The keys `found` names, each with its user, as [`ApiKeyRow`] columns.
-fn matching(found: &Found) -> sea_orm::Select<api_keys::Entity> {
+/// Where one page's keys are read from, in user-key order (`api_keys.user_key_lower`).
+enum Seek {
+    /// Past the first `n` keys.
+    FromStart(u64),
+    /// Past the last `n` keys, reading backwards: the later half of the pages, so the last
+    /// page is as quick to reach as the first.
+    FromEnd(u64),
+    /// The keys after this sort key (Next).
+    After(String),
+    /// The keys before this sort key, nearest first (Prev).
+    Before(String),
+}
+
+impl Seek {
+    /// Page `page` (in range) of `total` keys by its position.
+    fn page(page: u64, total: u64, per_page: u64) -> (Seek, u64) {
+        let skipped = (page - 1) * per_page;
+        let end = Ord::min(skipped + per_page, total);
+        if skipped > total / 2 {
+            (Seek::FromEnd(total - end), end.saturating_sub(skipped))
+        } else {
+            (Seek::FromStart(skipped), per_page)
+        }
+    }
+}
+
+/// The ids of at most `limit` keys that `found` and `filtered` select, from `seek`. Chosen from
+/// `api_keys` alone (its filter and sort-key indexes) unless the search needs the users'
+/// columns, so only the page's own keys are joined to their users.
+fn page_ids(
+    found: &Found,
+    filtered: Condition,
+    seek: &Seek,
+    limit: u64,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Order;
+    let mut ids = Query::select();
+    ids.column((api_keys::Entity, api_keys::Column::Id))
+        .from(api_keys::Entity);
+    if let Found::Scanned(_) = found {
+        ids.inner_join(
+            users::Entity,
+            Expr::col((users::Entity, users::Column::Id))
+                .equals((api_keys::Entity, api_keys::Column::UserId)),
+        );
+    }
+    ids.cond_where(found.condition()).cond_where(filtered);
+    let key = (api_keys::Entity, api_keys::Column::UserKeyLower);
+    match seek {
+        Seek::FromStart(n) => ids.order_by(key, Order::Asc).offset(*n),
+        Seek::FromEnd(n) => ids.order_by(key, Order::Desc).offset(*n),
+        Seek::After(after) => ids
+            .and_where(Expr::col(key).gt(after.as_str()))
+            .order_by(key, Order::Asc),
+        Seek::Before(before) => ids
+            .and_where(Expr::col(key).lt(before.as_str()))
+            .order_by(key, Order::Desc),
+    };
+    ids.limit(limit).to_owned()
+}
+
+/// The keys `ids` names, each with its user, as [`ApiKeyRow`]s in user-key order.
+async fn read_rows(
+    db: &impl ConnectionTrait,
+    ids: sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<ApiKeyRow>, AppError> {
     use api_keys::Column as C;
-    api_keys::Entity::find()
+    Ok(api_keys::Entity::find()
         .inner_join(users::Entity)
         .select_only()
         .columns([
@@ -218,7 +282,11 @@ fn matching(found: &Found) -> sea_orm::Select<api_keys::Entity> {
             )),
             "old_secret_until",
         )
-        .filter(found.condition())
+        .filter(Expr::col((api_keys::Entity, C::Id)).in_subquery(ids))
+        .order_by_asc(C::UserKeyLower)
+        .into_model::<ApiKeyRow>()
+        .all(db)
+        .await?)
 }
 
 /// How many keys meet `condition`, a condition on `api_keys` alone (every key has a user, so
@@ -238,7 +306,7 @@ async fn count_keys(db: &impl ConnectionTrait, condition: Condition) -> Result<u
 /// than by counting every row where the filter allows.
 async fn count_matching(
     db: &impl ConnectionTrait,
-    found: Found,
+    found: &Found,
     filter: KeyFilter,
     now: DateTime<Utc>,
     window: FilterWindow,
@@ -248,12 +316,12 @@ async fn count_matching(
     match (found, filter) {
         (Found::Scanned(condition), _) => Ok(api_keys::Entity::find()
             .inner_join(users::Entity)
-            .filter(condition)
+            .filter(condition.clone())
             .filter(filtered)
             .count(db)
             .await?),
         (Found::Indexed(condition), _) => {
-            count_keys(db, Condition::all().add(condition).add(filtered)).await
+            count_keys(db, Condition::all().add(condition.clone()).add(filtered)).await
         }
         (Found::Everything, KeyFilter::All) => stored_total(db, StoredTotal::Keys).await,
         (Found::Everything, KeyFilter::NeverUsed) => stored_total(db, StoredTotal::NeverUsed).await,
@@ -324,25 +392,52 @@ pub async fn list_at(
     };
     let policy = crate::key_policy::service::load(db).await?;
     let window = policy.window();
-    // The user key is unique, so it orders the keys fully, and its index gives them in order.
-    let found = Found::of(db.get_database_backend(), &search);
-    let select = matching(&found)
-        .filter(filter_condition(
-            db.get_database_backend(),
-            query.filter,
-            now,
-            window,
-        ))
-        .order_by_asc(users::Column::UserKeyLower);
-    let total = count_matching(db, found, query.filter, now, window).await?;
-    let page = crate::db::page_in_range(query.page, total, per_page);
-    let rows = select
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-        .into_model::<ApiKeyRow>()
-        .all(db)
-        .await?;
-    let credentials = credentials_client_id(db).await?;
+    let backend = db.get_database_backend();
+    let found = Found::of(backend, &search);
+    let filtered = || filter_condition(backend, query.filter, now, window);
+    let listing = async {
+        let total = count_matching(db, &found, query.filter, now, window).await?;
+        let mut page = crate::db::page_in_range(query.page, total, per_page);
+        // Next and Prev seek from a key. A link whose keys have gone meanwhile (none after it,
+        // or fewer than a page before it) falls back to the page by number, or to the first.
+        let sought = match query.start {
+            Some(PageStart::After(after)) => {
+                let rows = read_rows(
+                    db,
+                    page_ids(&found, filtered(), &Seek::After(after), per_page),
+                )
+                .await?;
+                (!rows.is_empty()).then_some(rows)
+            }
+            Some(PageStart::Before(before)) => {
+                let rows = read_rows(
+                    db,
+                    page_ids(&found, filtered(), &Seek::Before(before), per_page),
+                )
+                .await?;
+                if rows.len() as u64 == per_page {
+                    Some(rows)
+                } else {
+                    page = 1;
+                    None
+                }
+            }
+            None => None,
+        };
+        let rows = match sought {
+            Some(rows) => rows,
+            None => {
+                let (seek, limit) = Seek::page(page, total, per_page);
+                read_rows(db, page_ids(&found, filtered(), &seek, limit)).await?
+            }
+        };
+        Ok::<_, AppError>((total, page, rows))
+    };
+    // The page, the key stored for the Xray Credentials and the banner's count are independent:
+    // read at once, on PostgreSQL they cost one round trip's wait instead of three.
+    let expiring = filter_condition(backend, KeyFilter::ExpiringSoon, now, window);
+    let ((total, page, rows), credentials, expiring_soon) =
+        futures::try_join!(listing, credentials_client_id(db), count_keys(db, expiring))?;
     let keys = rows
         .into_iter()
         .map(|mut row| {
@@ -350,16 +445,6 @@ pub async fn list_at(
             row
         })
         .collect();
-    let expiring_soon = count_keys(
-        db,
-        filter_condition(
-            db.get_database_backend(),
-            KeyFilter::ExpiringSoon,
-            now,
-            window,
-        ),
-    )
-    .await?;
     Ok(ApiKeyPage {
         keys,
         total,
@@ -480,6 +565,7 @@ pub async fn create_with_details(
     api_keys::ActiveModel {
         client_id: Set(client_id.clone()),
         user_id: Set(user.id),
+        user_key_lower: Set(user.user_key_lower.clone()),
         secret_hash: Set(secret_hash),
         secret_generation: Set(1),
         created_at: Set(now),
@@ -585,7 +671,7 @@ async fn selection_size(
             let search = check_search(search)?;
             let window = window(db).await?;
             let found = Found::of(db.get_database_backend(), &search);
-            let n = count_matching(db, found, *filter, now, window).await?;
+            let n = count_matching(db, &found, *filter, now, window).await?;
             check_all_matching(n, *expected)?;
             usize::try_from(n).map_err(AppError::logged("selection size"))
         }
@@ -1296,19 +1382,20 @@ pub async fn seed(
             .collect();
         users::Entity::insert_many(new_users).exec(&txn).await?;
         let keys_lower: Vec<String> = (first..first + n).map(|i| format!("seed-{i:06}")).collect();
-        let ids: Vec<i32> = users::Entity::find()
+        let made_users: Vec<(i32, String)> = users::Entity::find()
+            .select_only()
+            .columns([users::Column::Id, users::Column::UserKeyLower])
             .filter(users::Column::UserKeyLower.is_in(keys_lower))
+            .into_tuple()
             .all(&txn)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
-        let mut new_keys = Vec::with_capacity(ids.len());
-        for user_id in ids {
+            .await?;
+        let mut new_keys = Vec::with_capacity(made_users.len());
+        for (user_id, user_key_lower) in made_users {
             let secret = ClientSecret::generate()?;
             new_keys.push(api_keys::ActiveModel {
                 client_id: Set(new_client_id()?),
                 user_id: Set(user_id),
+                user_key_lower: Set(user_key_lower),
                 secret_hash: Set(hasher.hash(&secret)?),
                 secret_generation: Set(1),
                 created_at: Set(now),

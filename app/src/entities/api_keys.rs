@@ -9,6 +9,9 @@ pub struct Model {
     pub client_id: String,
     #[sea_orm(unique)]
     pub user_id: i32,
+    /// The user's `user_key_lower`, copied: the list sorts and pages on this table alone.
+    #[sea_orm(unique)]
+    pub user_key_lower: String,
     /// A hash, never the secret.
     pub secret_hash: String,
     pub secret_generation: i32,

@@ -1,7 +1,6 @@
 //! Parts of every page: the heading row and the pagination of a list.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// A page's heading row: title, optional lead text, optional actions at the right.
 #[component]
@@ -21,23 +20,31 @@ pub fn PageHeader(
     }
 }
 
-/// Prev, page numbers (with gaps), Next. `href` builds the address of a page.
+/// Prev, page numbers (with gaps), Next. `href` builds the address of a page; `prev_href` and
+/// `next_href`, when given, are Prev's and Next's instead (a list that seeks from the keys it
+/// shows rather than counting its way to a page number). Plain links, which the router still
+/// follows in place: its `<A>` would mark every one of them the current page, as they all share
+/// the page's path.
 #[component]
 pub fn Pagination(
     total: u64,
     per_page: u64,
     page: u64,
     href: Callback<u64, String>,
+    #[prop(default = None)] prev_href: Option<String>,
+    #[prop(default = None)] next_href: Option<String>,
 ) -> impl IntoView {
     let pages = total.div_ceil(per_page.max(1)).max(1);
+    let prev_href = prev_href.unwrap_or_else(|| href.run(page.saturating_sub(1)));
+    let next_href = next_href.unwrap_or_else(|| href.run(page + 1));
     let numbers: Vec<Option<u64>> = page_numbers(page, pages);
     view! {
         <nav class="pagination" aria-label="Pagination">
             {if page > 1 {
                 view! {
-                    <A href=href.run(page - 1) attr:class="button button--subtle">
+                    <a href=prev_href class="button button--subtle">
                         "Prev"
-                    </A>
+                    </a>
                 }
                     .into_any()
             } else {
@@ -61,13 +68,13 @@ pub fn Pagination(
                     }
                     Some(n) => {
                         view! {
-                            <A
+                            <a
                                 href=href.run(n)
-                                attr:class="button button--subtle"
-                                attr:aria-label=format!("Page {n}")
+                                class="button button--subtle"
+                                aria-label=format!("Page {n}")
                             >
                                 {n}
-                            </A>
+                            </a>
                         }
                             .into_any()
                     }
@@ -76,9 +83,9 @@ pub fn Pagination(
                 .collect_view()}
             {if page < pages {
                 view! {
-                    <A href=href.run(page + 1) attr:class="button button--subtle">
+                    <a href=next_href class="button button--subtle">
                         "Next"
-                    </A>
+                    </a>
                 }
                     .into_any()
             } else {

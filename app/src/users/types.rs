@@ -43,8 +43,14 @@ impl UserKey {
 
     /// The form uniqueness and look-ups compare.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        sort_key(&self.0)
     }
+}
+
+/// A user key as stored in `user_key_lower`: the form compared for uniqueness, look-ups and
+/// the API Keys list's order.
+pub fn sort_key(user_key: &str) -> String {
+    user_key.to_lowercase()
 }
 
 impl std::fmt::Display for UserKey {

@@ -402,6 +402,8 @@ fn the_lifecycle_and_policy_functions_are_for_administrators_and_refuse_bad_choi
             // A wrong choice is a 400 that says what to choose; nothing changes.
             let bad: Vec<(&str, String, &str)> = vec![
                 (app::api_keys::ListApiKeys::PATH, "search=&page=1&per_page=10&filter=sleepy".into(), "Show one of the listed choices"),
+                (app::api_keys::ListApiKeys::PATH, "search=&page=2&per_page=10&after=a&before=b".into(), "not both"),
+                (app::api_keys::ListApiKeys::PATH, format!("search=&page=2&per_page=10&after={}", "k".repeat(256)), "not one this list made"),
                 (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description=x&expires=soonish"), "Choose when the key expires"),
                 (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description=x&expires=2020-01-01"), "Choose a date after today"),
                 (app::api_keys::EditApiKey::PATH, format!("client_id={id}&description={}&expires=never", "x".repeat(201)), "At most 200 characters"),

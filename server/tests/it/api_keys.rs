@@ -15,6 +15,7 @@ fn query(search: &str, page: u64, per_page: u64) -> KeyQuery {
         search: search.into(),
         page,
         per_page,
+        start: None,
     }
 }
 
@@ -564,6 +565,268 @@ async fn refreshed_planner_statistics_leave_the_list_as_it_was_and_sqlite_withou
             // Samples would make every statement binding the clock be planned again.
             assert_eq!(count("sqlite_stat4").await, 0, "no STAT4 samples kept");
         }
+    })
+    .await;
+}
+
+/// Every page of `base` by its number (pages in the later half are read from the end).
+async fn pages_by_number(db: &sea_orm::DatabaseConnection, base: &KeyQuery) -> Vec<Vec<String>> {
+    let first = keys::list(db, base.clone()).await.unwrap();
+    let pages = first.total.div_ceil(first.per_page).max(1);
+    let mut out = Vec::new();
+    for page in 1..=pages {
+        let shown = keys::list(
+            db,
+            KeyQuery {
+                page,
+                ..base.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(shown.page, page);
+        out.push(shown.keys.into_iter().map(|k| k.user_key).collect());
+    }
+    out
+}
+
+#[tokio::test]
+async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_pages() {
+    use app::api_keys::PageStart;
+    harness::each_backend(|b| async move {
+        let db = &b.db;
+        keys::seed(db, &harness::test_hasher(), 0, 45)
+            .await
+            .unwrap();
+        key_for(db, "Zed-Mixed-Case").await;
+        // Searched (trigram index on both databases), scanned (two characters: SQLite reads
+        // every row) and unsearched lists, 10 a page and 20.
+        for (search, per_page) in [("", 10), ("", 20), ("seed-00001", 10), ("ed", 10)] {
+            let base = query(search, 1, per_page);
+            let numbered = pages_by_number(db, &base).await;
+            let everything: Vec<String> = numbered.concat();
+            let mut sorted = everything.clone();
+            sorted.sort_by_key(|k| k.to_lowercase());
+            sorted.dedup();
+            assert_eq!(
+                everything, sorted,
+                "{search:?}: numbered pages in user-key order, none twice"
+            );
+            assert!(numbered.iter().all(|p| !p.is_empty()));
+
+            // Next from page 1 to the end gives the same pages; Prev from the end back again.
+            let mut forward = Vec::new();
+            let mut shown = keys::list(db, base.clone()).await.unwrap();
+            loop {
+                forward.push(
+                    shown
+                        .keys
+                        .iter()
+                        .map(|k| k.user_key.clone())
+                        .collect::<Vec<_>>(),
+                );
+                let Some(start) = shown.next_start() else {
+                    break;
+                };
+                assert!(matches!(start, PageStart::After(_)));
+                shown = keys::list(
+                    db,
+                    KeyQuery {
+                        page: shown.page + 1,
+                        start: Some(start),
+                        ..base.clone()
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            assert_eq!(forward, numbered, "{search:?}: Next");
+            let mut backward = Vec::new();
+            loop {
+                backward.push(
+                    shown
+                        .keys
+                        .iter()
+                        .map(|k| k.user_key.clone())
+                        .collect::<Vec<_>>(),
+                );
+                let Some(start) = shown.prev_start() else {
+                    break;
+                };
+                shown = keys::list(
+                    db,
+                    KeyQuery {
+                        page: shown.page - 1,
+                        start: Some(start),
+                        ..base.clone()
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            backward.reverse();
+            assert_eq!(backward, numbered, "{search:?}: Prev");
+        }
+
+        // Another administrator deletes a key of page 1 after it was shown: Next still starts
+        // right after the last key shown (an offset would now skip one).
+        let page_one = keys::list(db, query("", 1, 10)).await.unwrap();
+        let next = page_one.next_start().unwrap();
+        keys::delete(
+            db,
+            &Actor::cli(),
+            Selection::Ids(vec![page_one.keys[0].client_id.clone()]),
+        )
+        .await
+        .unwrap();
+        let page_two = keys::list(
+            db,
+            KeyQuery {
+                page: 2,
+                start: Some(next),
+                ..query("", 1, 10)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(page_two.keys[0].user_key, "seed-000010");
+        let by_offset = keys::list(db, query("", 2, 10)).await.unwrap();
+        assert_eq!(
+            by_offset.keys[0].user_key, "seed-000011",
+            "what keyset paging avoids"
+        );
+
+        // Links whose keys have gone: nothing after it shows the page by number; less than a
+        // page before it shows the first page.
+        let past_the_end = keys::list(
+            db,
+            KeyQuery {
+                page: 3,
+                start: Some(PageStart::After("zzz".into())),
+                ..query("", 1, 10)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (past_the_end.page, past_the_end.keys[0].user_key.as_str()),
+            (3, "seed-000021")
+        );
+        let near_the_start = keys::list(
+            db,
+            KeyQuery {
+                page: 2,
+                start: Some(PageStart::Before("seed-000005".into())),
+                ..query("", 1, 10)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                near_the_start.page,
+                near_the_start.keys[0].user_key.as_str(),
+                near_the_start.keys.len()
+            ),
+            (1, "seed-000001", 10)
+        );
+        // A Prev that finds a full page shows it, ending just before its key.
+        let before = keys::list(
+            db,
+            KeyQuery {
+                page: 2,
+                start: Some(PageStart::Before("seed-000025".into())),
+                ..query("", 1, 10)
+            },
+        )
+        .await
+        .unwrap();
+        let users: Vec<&str> = before.keys.iter().map(|k| k.user_key.as_str()).collect();
+        assert_eq!(users.first(), Some(&"seed-000015"));
+        assert_eq!(users.last(), Some(&"seed-000024"));
+    })
+    .await;
+}
+
+#[test]
+fn a_page_link_starts_after_a_key_or_before_one_never_both_or_oversized() {
+    use app::api_keys::PageStart;
+    assert_eq!(PageStart::from_query("", "").unwrap(), None);
+    assert_eq!(
+        PageStart::from_query("ana", "").unwrap(),
+        Some(PageStart::After("ana".into()))
+    );
+    assert_eq!(
+        PageStart::from_query("", "bo").unwrap(),
+        Some(PageStart::Before("bo".into()))
+    );
+    assert!(matches!(
+        PageStart::from_query("a", "b"),
+        Err(AppError::Validation { .. })
+    ));
+    assert!(matches!(
+        PageStart::from_query(&"k".repeat(256), ""),
+        Err(AppError::Validation { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_key_carries_its_users_sort_key_and_the_database_refuses_one_without() {
+    use app::entities::api_keys as rows;
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryFilter, Set, Statement};
+    harness::each_backend(|b| async move {
+        let db = &b.db;
+        let issued = key_for(db, "Mixed.Case-User").await;
+        let key = rows::Entity::find()
+            .filter(sea_orm::ColumnTrait::eq(
+                &rows::Column::ClientId,
+                issued.client_id.as_str(),
+            ))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.user_key_lower, "mixed.case-user");
+        // Written without it (a future code path forgetting the copy), the insert fails.
+        harness::user(db, "no-sort-key").await;
+        let other = app::entities::users::Entity::find()
+            .filter(sea_orm::ColumnTrait::eq(
+                &app::entities::users::Column::UserKeyLower,
+                "no-sort-key",
+            ))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let refused = rows::ActiveModel {
+            client_id: Set("F".repeat(32)),
+            user_id: Set(other),
+            secret_hash: Set("x".into()),
+            secret_generation: Set(1),
+            created_at: Set(chrono::Utc::now()),
+            created_by: Set("test".into()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        assert!(refused.is_err());
+        // A change of the user's key (the application makes none) is carried over.
+        db.execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "UPDATE users SET user_key_lower = 'renamed' WHERE id = {}",
+                key.user_id
+            ),
+        ))
+        .await
+        .unwrap();
+        let key = rows::Entity::find_by_id(key.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.user_key_lower, "renamed");
     })
     .await;
 }

@@ -694,6 +694,7 @@ fn a_use_is_recorded_as_last_used_at_most_once_a_minute() {
                 search: "api-user".into(),
                 page: 1,
                 per_page: 10,
+                start: None,
             },
         )
         .await

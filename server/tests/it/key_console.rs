@@ -58,6 +58,7 @@ async fn shown(db: &DatabaseConnection, filter: KeyFilter, now: DateTime<Utc>) -
             filter,
             page: 1,
             per_page: 100,
+            start: None,
         },
         now,
     )
@@ -97,6 +98,7 @@ fn each_filter_lists_what_its_rule_says_and_the_banner_counts_the_expiring() {
             KeyQuery {
                 search: "f-".into(),
                 per_page: 100,
+                start: None,
                 ..Default::default()
             },
             now,
@@ -119,6 +121,7 @@ fn each_filter_lists_what_its_rule_says_and_the_banner_counts_the_expiring() {
                 KeyQuery {
                     filter,
                     per_page: 100,
+                    start: None,
                     ..Default::default()
                 },
                 now,

@@ -11,7 +11,7 @@ use leptos_router::NavigateOptions;
 
 use crate::api_keys::api::*;
 use crate::api_keys::{
-    plural_keys, ApiKeyPage, BulkChange, ExpiryChoice, IssuedKey, KeyFilter, Selection,
+    plural_keys, ApiKeyPage, BulkChange, ExpiryChoice, IssuedKey, KeyFilter, PageStart, Selection,
     PER_PAGE_CHOICES,
 };
 use crate::ui::dialog::{Confirm, Modal};
@@ -116,6 +116,15 @@ fn ApiKeysConsole() -> impl IntoView {
         }
     };
     let href = move |q: &str, page: u64, size: u64| href_for(q, page, size, filter.get_untracked());
+    // Next and Prev links carry the key they start from (keyset paging).
+    let start = Memo::new(move |_| {
+        query.with(|q| {
+            (
+                q.get("after").unwrap_or_default(),
+                q.get("before").unwrap_or_default(),
+            )
+        })
+    });
 
     let create = ServerAction::<CreateApiKey>::new();
     let delete = ServerAction::<DeleteApiKeys>::new();
@@ -132,6 +141,7 @@ fn ApiKeysConsole() -> impl IntoView {
                 page.get(),
                 per_page.get(),
                 filter.get(),
+                start.get(),
                 (
                     create.version().get(),
                     delete.version().get(),
@@ -144,8 +154,15 @@ fn ApiKeysConsole() -> impl IntoView {
                 ),
             )
         },
-        |(search, page, per_page, filter, _)| {
-            list_api_keys(search, page, per_page, filter.name().to_string())
+        |(search, page, per_page, filter, (after, before), _)| {
+            list_api_keys(
+                search,
+                page,
+                per_page,
+                filter.name().to_string(),
+                after,
+                before,
+            )
         },
     );
 
@@ -645,6 +662,15 @@ fn ApiKeysConsole() -> impl IntoView {
                         let current = data.page;
                         let pages_total = data.total;
                         let size = data.per_page;
+                        let seek_href = move |to: u64, start: Option<PageStart>| {
+                            let base = href(&search.get_untracked(), to, size);
+                            match start? {
+                                PageStart::After(key) => Some(with_query(&base, "after", &key)),
+                                PageStart::Before(key) => Some(with_query(&base, "before", &key)),
+                            }
+                        };
+                        let prev_href = seek_href(current.saturating_sub(1), data.prev_start());
+                        let next_href = seek_href(current + 1, data.next_start());
                         view! {
                             <KeysTable
                                 rows=data.keys
@@ -660,6 +686,8 @@ fn ApiKeysConsole() -> impl IntoView {
                                 total=pages_total
                                 per_page=size
                                 page=current
+                                prev_href=prev_href
+                                next_href=next_href
                                 href=Callback::new(move |p: u64| href(
                                     &search.get_untracked(),
                                     p,
