@@ -401,26 +401,21 @@ pub async fn list_at(
         // Next and Prev seek from a key. A link whose keys have gone meanwhile (none after it,
         // or fewer than a page before it) falls back to the page by number, or to the first.
         let sought = match query.start {
-            Some(PageStart::After(after)) => {
-                let rows = read_rows(
-                    db,
-                    page_ids(&found, filtered(), &Seek::After(after), per_page),
-                )
-                .await?;
-                (!rows.is_empty()).then_some(rows)
-            }
-            Some(PageStart::Before(before)) => {
-                let rows = read_rows(
-                    db,
-                    page_ids(&found, filtered(), &Seek::Before(before), per_page),
-                )
-                .await?;
-                if rows.len() as u64 == per_page {
-                    Some(rows)
+            Some(start) => {
+                let (seek, backwards) = match start {
+                    PageStart::After(key) => (Seek::After(key), false),
+                    PageStart::Before(key) => (Seek::Before(key), true),
+                };
+                let rows = read_rows(db, page_ids(&found, filtered(), &seek, per_page)).await?;
+                let whole = if backwards {
+                    rows.len() as u64 == per_page
                 } else {
+                    !rows.is_empty()
+                };
+                if !whole && backwards {
                     page = 1;
-                    None
                 }
+                whole.then_some(rows)
             }
             None => None,
         };

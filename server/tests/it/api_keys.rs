@@ -590,6 +590,24 @@ async fn pages_by_number(db: &sea_orm::DatabaseConnection, base: &KeyQuery) -> V
     out
 }
 
+/// Page `page` of every key, 10 a page, starting from `start`.
+async fn seek(
+    db: &sea_orm::DatabaseConnection,
+    page: u64,
+    start: app::api_keys::PageStart,
+) -> app::api_keys::ApiKeyPage {
+    keys::list(
+        db,
+        KeyQuery {
+            page,
+            start: Some(start),
+            ..query("", 1, 10)
+        },
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_pages() {
     use app::api_keys::PageStart;
@@ -679,16 +697,7 @@ async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_page
         )
         .await
         .unwrap();
-        let page_two = keys::list(
-            db,
-            KeyQuery {
-                page: 2,
-                start: Some(next),
-                ..query("", 1, 10)
-            },
-        )
-        .await
-        .unwrap();
+        let page_two = seek(db, 2, next).await;
         assert_eq!(page_two.keys[0].user_key, "seed-000010");
         let by_offset = keys::list(db, query("", 2, 10)).await.unwrap();
         assert_eq!(
@@ -698,30 +707,12 @@ async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_page
 
         // Links whose keys have gone: nothing after it shows the page by number; less than a
         // page before it shows the first page.
-        let past_the_end = keys::list(
-            db,
-            KeyQuery {
-                page: 3,
-                start: Some(PageStart::After("zzz".into())),
-                ..query("", 1, 10)
-            },
-        )
-        .await
-        .unwrap();
+        let past_the_end = seek(db, 3, PageStart::After("zzz".into())).await;
         assert_eq!(
             (past_the_end.page, past_the_end.keys[0].user_key.as_str()),
             (3, "seed-000021")
         );
-        let near_the_start = keys::list(
-            db,
-            KeyQuery {
-                page: 2,
-                start: Some(PageStart::Before("seed-000005".into())),
-                ..query("", 1, 10)
-            },
-        )
-        .await
-        .unwrap();
+        let near_the_start = seek(db, 2, PageStart::Before("seed-000005".into())).await;
         assert_eq!(
             (
                 near_the_start.page,
@@ -731,16 +722,7 @@ async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_page
             (1, "seed-000001", 10)
         );
         // A Prev that finds a full page shows it, ending just before its key.
-        let before = keys::list(
-            db,
-            KeyQuery {
-                page: 2,
-                start: Some(PageStart::Before("seed-000025".into())),
-                ..query("", 1, 10)
-            },
-        )
-        .await
-        .unwrap();
+        let before = seek(db, 2, PageStart::Before("seed-000025".into())).await;
         let users: Vec<&str> = before.keys.iter().map(|k| k.user_key.as_str()).collect();
         assert_eq!(users.first(), Some(&"seed-000015"));
         assert_eq!(users.last(), Some(&"seed-000024"));
