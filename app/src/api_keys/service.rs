@@ -187,6 +187,7 @@ impl Found {
 }
 
 /// Where one page's keys are read from, in user-key order (`api_keys.user_key_lower`).
+#[derive(PartialEq)]
 enum Seek {
     /// Past the first `n` keys.
     FromStart(u64),
@@ -197,6 +198,50 @@ enum Seek {
     After(String),
     /// The keys before this sort key, nearest first (Prev).
     Before(String),
+}
+
+/// A page that can be read before the number of keys is known, and from where.
+#[derive(Clone)]
+enum EarlyPage {
+    /// Next: the keys after this one.
+    After(String),
+    /// Prev: the keys before this one.
+    Before(String),
+    /// A numbered page past this many keys, as long as it lies in the first half (most likely
+    /// for a page near the start; a wrong guess costs one short read).
+    Numbered(u64),
+    /// A numbered page further on: which end it is read from depends on the total.
+    Later,
+}
+
+impl EarlyPage {
+    /// How far in a numbered page is read early: past a thousand keys a wrong guess (a page
+    /// beyond the middle, or beyond the end) would cost more than the round trip it saves.
+    const NUMBERED_LIMIT: u64 = 1_000;
+
+    fn of(start: Option<PageStart>, requested: u64, per_page: u64) -> EarlyPage {
+        match start {
+            Some(PageStart::After(key)) => EarlyPage::After(key),
+            Some(PageStart::Before(key)) => EarlyPage::Before(key),
+            None => {
+                let skipped = requested.saturating_sub(1).saturating_mul(per_page);
+                if skipped < Self::NUMBERED_LIMIT {
+                    EarlyPage::Numbered(skipped)
+                } else {
+                    EarlyPage::Later
+                }
+            }
+        }
+    }
+
+    fn seek(&self) -> Option<Seek> {
+        match self {
+            EarlyPage::After(key) => Some(Seek::After(key.clone())),
+            EarlyPage::Before(key) => Some(Seek::Before(key.clone())),
+            EarlyPage::Numbered(skipped) => Some(Seek::FromStart(*skipped)),
+            EarlyPage::Later => None,
+        }
+    }
 }
 
 impl Seek {
@@ -326,17 +371,19 @@ async fn count_matching(
         (Found::Everything, KeyFilter::All) => stored_total(db, StoredTotal::Keys).await,
         (Found::Everything, KeyFilter::NeverUsed) => stored_total(db, StoredTotal::NeverUsed).await,
         // Nearly every key is active: count the few that are not (inactive, or active and
-        // expired; both read from the (is_active, expires_at) index) and subtract.
+        // expired; both read from the (is_active, expires_at) index) and subtract. The three
+        // reads are independent: at once.
         (Found::Everything, KeyFilter::Active) => {
-            let total = stored_total(db, StoredTotal::Keys).await?;
-            let inactive = count_keys(db, Condition::all().add(C::IsActive.eq(false))).await?;
-            let expired = count_keys(
-                db,
-                Condition::all()
-                    .add(C::IsActive.eq(true))
-                    .add(C::ExpiresAt.lte(now)),
-            )
-            .await?;
+            let (total, inactive, expired) = futures::try_join!(
+                stored_total(db, StoredTotal::Keys),
+                count_keys(db, Condition::all().add(C::IsActive.eq(false))),
+                count_keys(
+                    db,
+                    Condition::all()
+                        .add(C::IsActive.eq(true))
+                        .add(C::ExpiresAt.lte(now)),
+                )
+            )?;
             Ok(total.saturating_sub(inactive + expired))
         }
         (Found::Everything, _) => count_keys(db, filtered).await,
@@ -396,30 +443,39 @@ pub async fn list_at(
     let found = Found::of(backend, &search);
     let filtered = || filter_condition(backend, query.filter, now, window);
     let listing = async {
-        let total = count_matching(db, &found, query.filter, now, window).await?;
-        let mut page = crate::db::page_in_range(query.page, total, per_page);
-        // Next and Prev seek from a key. A link whose keys have gone meanwhile (none after it,
-        // or fewer than a page before it) falls back to the page by number, or to the first.
-        let sought = match query.start {
-            Some(start) => {
-                let (seek, backwards) = match start {
-                    PageStart::After(key) => (Seek::After(key), false),
-                    PageStart::Before(key) => (Seek::Before(key), true),
-                };
-                let rows = read_rows(db, page_ids(&found, filtered(), &seek, per_page)).await?;
-                let whole = if backwards {
-                    rows.len() as u64 == per_page
-                } else {
-                    !rows.is_empty()
-                };
-                if !whole && backwards {
-                    page = 1;
+        // The page is read beside its count whenever it does not need the count to be chosen
+        // (Next and Prev, and a numbered page near the start), so on PostgreSQL the list waits
+        // for one round trip less, and a search's trigram lookups for count and page overlap.
+        let early = EarlyPage::of(query.start, query.page, per_page);
+        let (total, early_rows) = futures::try_join!(
+            count_matching(db, &found, query.filter, now, window),
+            async {
+                match early.seek() {
+                    Some(seek) => read_rows(db, page_ids(&found, filtered(), &seek, per_page))
+                        .await
+                        .map(Some),
+                    None => Ok(None),
                 }
-                whole.then_some(rows)
             }
-            None => None,
+        )?;
+        let mut page = crate::db::page_in_range(query.page, total, per_page);
+        // A Next or Prev link whose keys have gone meanwhile (none after it, or fewer than a
+        // page before it) falls back to the page by number, or to the first.
+        let rows = match (early, early_rows) {
+            (EarlyPage::After(_), Some(rows)) if !rows.is_empty() => Some(rows),
+            (EarlyPage::Before(_), Some(rows)) if rows.len() as u64 == per_page => Some(rows),
+            (EarlyPage::Before(_), _) => {
+                page = 1;
+                None
+            }
+            (EarlyPage::Numbered(skipped), Some(rows))
+                if Seek::page(page, total, per_page) == (Seek::FromStart(skipped), per_page) =>
+            {
+                Some(rows)
+            }
+            _ => None,
         };
-        let rows = match sought {
+        let rows = match rows {
             Some(rows) => rows,
             None => {
                 let (seek, limit) = Seek::page(page, total, per_page);

@@ -527,6 +527,32 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
             .unwrap();
         check_searches(db, &searches).await;
         check_searches(db, &["late arr", "renamed"]).await;
+
+        // Every key marked used in one statement, then two uses taken back in one: the stored
+        // count follows (PostgreSQL counts a statement's first uses at once).
+        let column = app::entities::api_keys::Column::LastUsedAt;
+        app::entities::api_keys::Entity::update_many()
+            .col_expr(
+                column,
+                sea_orm::sea_query::Expr::value(Some(chrono::Utc::now())),
+            )
+            .exec(db)
+            .await
+            .unwrap();
+        check_searches(db, &["ana"]).await;
+        app::entities::api_keys::Entity::update_many()
+            .col_expr(
+                column,
+                sea_orm::sea_query::Expr::value(None::<chrono::DateTime<chrono::Utc>>),
+            )
+            .filter(
+                app::entities::api_keys::Column::ClientId
+                    .is_in([issued[1].client_id.clone(), issued[3].client_id.clone()]),
+            )
+            .exec(db)
+            .await
+            .unwrap();
+        check_searches(db, &["ana"]).await;
     })
     .await;
 }
@@ -631,6 +657,25 @@ async fn next_and_prev_seek_from_the_keys_shown_and_agree_with_the_numbered_page
                 "{search:?}: numbered pages in user-key order, none twice"
             );
             assert!(numbered.iter().all(|p| !p.is_empty()));
+            // A page number past the end shows the last page, whether near enough to be read
+            // beside the count (page 99, past 980 keys) or not (page 1000).
+            for beyond in [numbered.len() as u64 + 1, 99, 1000] {
+                let shown = keys::list(
+                    db,
+                    KeyQuery {
+                        page: beyond,
+                        ..base.clone()
+                    },
+                )
+                .await
+                .unwrap();
+                let users: Vec<String> = shown.keys.into_iter().map(|k| k.user_key).collect();
+                assert_eq!(
+                    (shown.page, &users),
+                    (numbered.len() as u64, numbered.last().unwrap()),
+                    "{search:?}: page {beyond}"
+                );
+            }
 
             // Next from page 1 to the end gives the same pages; Prev from the end back again.
             let mut forward = Vec::new();
