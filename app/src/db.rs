@@ -132,6 +132,20 @@ pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Merges the segments SQLite's search index (FTS5) gathered since the last call: writers leave
+/// merging to this (see migration `m20261206_000017_defer_key_search_merges`), run at start and
+/// hourly. Writes at most about 500 pages of the index a call; a no-op when there is little to
+/// merge, and on PostgreSQL.
+pub async fn merge_search_index(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared(
+            "INSERT INTO api_key_search (api_key_search, rank) VALUES ('merge', 500)",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), so it waits for other writers up front under the busy timeout instead of
 /// failing with SQLITE_BUSY halfway through; PostgreSQL ignores the SQLite mode.

@@ -18,6 +18,7 @@ mod m20261201_000013_add_xray_backup_schedule;
 mod m20261205_000014_add_key_search_index;
 mod m20261206_000015_add_key_sort_key;
 mod m20261206_000016_count_first_uses_per_statement;
+mod m20261206_000017_defer_key_search_merges;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_add_key_search_index::Migration),
             Box::new(m20261206_000015_add_key_sort_key::Migration),
             Box::new(m20261206_000016_count_first_uses_per_statement::Migration),
+            Box::new(m20261206_000017_defer_key_search_merges::Migration),
         ]
     }
 }
