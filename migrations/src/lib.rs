@@ -19,6 +19,18 @@ mod m20261205_000014_add_key_search_index;
 mod m20261206_000015_add_key_sort_key;
 mod m20261206_000016_count_first_uses_per_statement;
 mod m20261206_000017_defer_key_search_merges;
+mod m20261206_000018_cover_expiring_index;
+
+/// Runs `statements` in order: the raw SQL of a migration written for one database.
+async fn run_statements(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for statement in statements {
+        manager
+            .get_connection()
+            .execute_unprepared(statement)
+            .await?;
+    }
+    Ok(())
+}
 
 pub struct Migrator;
 
@@ -43,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_add_key_sort_key::Migration),
             Box::new(m20261206_000016_count_first_uses_per_statement::Migration),
             Box::new(m20261206_000017_defer_key_search_merges::Migration),
+            Box::new(m20261206_000018_cover_expiring_index::Migration),
         ]
     }
 }

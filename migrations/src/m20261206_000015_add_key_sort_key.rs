@@ -70,29 +70,19 @@ const POSTGRES_DOWN: &[&str] = &[
     "ALTER TABLE api_keys DROP COLUMN IF EXISTS user_key_lower",
 ];
 
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    for statement in statements {
-        manager
-            .get_connection()
-            .execute_unprepared(statement)
-            .await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match manager.get_database_backend() {
-            DbBackend::Postgres => run(manager, POSTGRES_UP).await,
-            _ => run(manager, SQLITE_UP).await,
+            DbBackend::Postgres => crate::run_statements(manager, POSTGRES_UP).await,
+            _ => crate::run_statements(manager, SQLITE_UP).await,
         }
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match manager.get_database_backend() {
-            DbBackend::Postgres => run(manager, POSTGRES_DOWN).await,
-            _ => run(manager, SQLITE_DOWN).await,
+            DbBackend::Postgres => crate::run_statements(manager, POSTGRES_DOWN).await,
+            _ => crate::run_statements(manager, SQLITE_DOWN).await,
         }
     }
 }

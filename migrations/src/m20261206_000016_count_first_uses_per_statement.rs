@@ -41,17 +41,12 @@ const POSTGRES_DOWN: &[&str] = &[
      EXECUTE FUNCTION xk_api_key_used()",
 ];
 
+/// Nothing to do on SQLite.
 async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     if manager.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    for statement in statements {
-        manager
-            .get_connection()
-            .execute_unprepared(statement)
-            .await?;
-    }
-    Ok(())
+    crate::run_statements(manager, statements).await
 }
 
 #[async_trait::async_trait]

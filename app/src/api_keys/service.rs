@@ -187,7 +187,7 @@ impl Found {
 }
 
 /// Where one page's keys are read from, in user-key order (`api_keys.user_key_lower`).
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Seek {
     /// Past the first `n` keys.
     FromStart(u64),
@@ -200,51 +200,25 @@ enum Seek {
     Before(String),
 }
 
-/// A page that can be read before the number of keys is known, and from where.
-#[derive(Clone)]
-enum EarlyPage {
-    /// Next: the keys after this one.
-    After(String),
-    /// Prev: the keys before this one.
-    Before(String),
-    /// A numbered page past this many keys, as long as it lies in the first half (most likely
-    /// for a page near the start; a wrong guess costs one short read).
-    Numbered(u64),
-    /// A numbered page further on: which end it is read from depends on the total.
-    Later,
-}
+impl Seek {
+    /// How far in a page by number is read before the count is known: past a thousand keys a
+    /// wrong guess (a page past the middle is read from the end, one past the last is the last)
+    /// would cost more than the round trip it saves.
+    const EARLY_LIMIT: u64 = 1_000;
 
-impl EarlyPage {
-    /// How far in a numbered page is read early: past a thousand keys a wrong guess (a page
-    /// beyond the middle, or beyond the end) would cost more than the round trip it saves.
-    const NUMBERED_LIMIT: u64 = 1_000;
-
-    fn of(start: Option<PageStart>, requested: u64, per_page: u64) -> EarlyPage {
+    /// Where a page can be read from before the number of keys is known: Next and Prev seek
+    /// from their key; a page by number near the start is read from the start.
+    fn early(start: Option<PageStart>, requested: u64, per_page: u64) -> Option<Seek> {
         match start {
-            Some(PageStart::After(key)) => EarlyPage::After(key),
-            Some(PageStart::Before(key)) => EarlyPage::Before(key),
+            Some(PageStart::After(key)) => Some(Seek::After(key)),
+            Some(PageStart::Before(key)) => Some(Seek::Before(key)),
             None => {
                 let skipped = requested.saturating_sub(1).saturating_mul(per_page);
-                if skipped < Self::NUMBERED_LIMIT {
-                    EarlyPage::Numbered(skipped)
-                } else {
-                    EarlyPage::Later
-                }
+                (skipped < Self::EARLY_LIMIT).then_some(Seek::FromStart(skipped))
             }
         }
     }
 
-    fn seek(&self) -> Option<Seek> {
-        match self {
-            EarlyPage::After(key) => Some(Seek::After(key.clone())),
-            EarlyPage::Before(key) => Some(Seek::Before(key.clone())),
-            EarlyPage::Numbered(skipped) => Some(Seek::FromStart(*skipped)),
-            EarlyPage::Later => None,
-        }
-    }
-}
-
-impl Seek {
     /// Page `page` (in range) of `total` keys by its position.
     fn page(page: u64, total: u64, per_page: u64) -> (Seek, u64) {
         let skipped = (page - 1) * per_page;
@@ -446,12 +420,12 @@ pub async fn list_at(
         // The page is read beside its count whenever it does not need the count to be chosen
         // (Next and Prev, and a numbered page near the start), so on PostgreSQL the list waits
         // for one round trip less, and a search's trigram lookups for count and page overlap.
-        let early = EarlyPage::of(query.start, query.page, per_page);
+        let early = Seek::early(query.start, query.page, per_page);
         let (total, early_rows) = futures::try_join!(
             count_matching(db, &found, query.filter, now, window),
             async {
-                match early.seek() {
-                    Some(seek) => read_rows(db, page_ids(&found, filtered(), &seek, per_page))
+                match &early {
+                    Some(seek) => read_rows(db, page_ids(&found, filtered(), seek, per_page))
                         .await
                         .map(Some),
                     None => Ok(None),
@@ -460,16 +434,17 @@ pub async fn list_at(
         )?;
         let mut page = crate::db::page_in_range(query.page, total, per_page);
         // A Next or Prev link whose keys have gone meanwhile (none after it, or fewer than a
-        // page before it) falls back to the page by number, or to the first.
+        // page before it) falls back to the page by number, or to the first. A page by number
+        // read early stands if the count puts it where it was read from.
         let rows = match (early, early_rows) {
-            (EarlyPage::After(_), Some(rows)) if !rows.is_empty() => Some(rows),
-            (EarlyPage::Before(_), Some(rows)) if rows.len() as u64 == per_page => Some(rows),
-            (EarlyPage::Before(_), _) => {
+            (Some(Seek::After(_)), Some(rows)) if !rows.is_empty() => Some(rows),
+            (Some(Seek::Before(_)), Some(rows)) if rows.len() as u64 == per_page => Some(rows),
+            (Some(Seek::Before(_)), _) => {
                 page = 1;
                 None
             }
-            (EarlyPage::Numbered(skipped), Some(rows))
-                if Seek::page(page, total, per_page) == (Seek::FromStart(skipped), per_page) =>
+            (Some(early), Some(rows))
+                if Seek::page(page, total, per_page) == (early.clone(), per_page) =>
             {
                 Some(rows)
             }
