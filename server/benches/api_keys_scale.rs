@@ -100,10 +100,16 @@ fn raw_list(backend: DbBackend, search: &str) -> (String, String) {
         }
         _ => format!("SELECT rowid FROM api_key_search WHERE api_key_search MATCH '\"{lower}\"'"),
     };
+    // On PostgreSQL the matches are found behind an `OFFSET 0` fence before they are sorted.
+    let page = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT id FROM (SELECT id, user_key_lower FROM api_keys WHERE id IN ({found}) \
+             OFFSET 0) AS found {{page}}"
+        ),
+        _ => format!("SELECT id FROM api_keys WHERE id IN ({found}) {{page}}"),
+    };
     (
-        listed(&format!(
-            "SELECT id FROM api_keys WHERE id IN ({found}) {{page}}"
-        )),
+        listed(&page),
         format!("SELECT COUNT(*) FROM api_keys WHERE id IN ({found})"),
     )
 }

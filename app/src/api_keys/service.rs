@@ -235,35 +235,54 @@ impl Seek {
 /// `api_keys` alone (its filter and sort-key indexes) unless the search needs the users'
 /// columns, so only the page's own keys are joined to their users.
 fn page_ids(
+    backend: DbBackend,
     found: &Found,
     filtered: Condition,
     seek: &Seek,
     limit: u64,
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::Order;
-    let mut ids = Query::select();
-    ids.column((api_keys::Entity, api_keys::Column::Id))
+    let key = (api_keys::Entity, api_keys::Column::UserKeyLower);
+    let mut matching = Query::select();
+    matching
+        .column((api_keys::Entity, api_keys::Column::Id))
         .from(api_keys::Entity);
     if let Found::Scanned(_) = found {
-        ids.inner_join(
+        matching.inner_join(
             users::Entity,
             Expr::col((users::Entity, users::Column::Id))
                 .equals((api_keys::Entity, api_keys::Column::UserId)),
         );
     }
-    ids.cond_where(found.condition()).cond_where(filtered);
-    let key = (api_keys::Entity, api_keys::Column::UserKeyLower);
+    matching.cond_where(found.condition()).cond_where(filtered);
     match seek {
-        Seek::FromStart(n) => ids.order_by(key, Order::Asc).offset(*n),
-        Seek::FromEnd(n) => ids.order_by(key, Order::Desc).offset(*n),
-        Seek::After(after) => ids
-            .and_where(Expr::col(key).gt(after.as_str()))
-            .order_by(key, Order::Asc),
-        Seek::Before(before) => ids
-            .and_where(Expr::col(key).lt(before.as_str()))
-            .order_by(key, Order::Desc),
+        Seek::After(after) => matching.and_where(Expr::col(key).gt(after.as_str())),
+        Seek::Before(before) => matching.and_where(Expr::col(key).lt(before.as_str())),
+        Seek::FromStart(_) | Seek::FromEnd(_) => &mut matching,
     };
-    ids.limit(limit).to_owned()
+    // PostgreSQL estimates how many keys a search matches, not where they lie in user-key
+    // order: it may walk the sort-key index, probing each key, until a page's worth matched,
+    // which for matches late in the order reads most keys (measured at 100,000 keys: 78 ms
+    // instead of 5). Behind `OFFSET 0`, a subquery PostgreSQL plans on its own, the matches are
+    // found through the trigram index and only they are sorted; the count reads them all anyway.
+    let (mut page, sort_key) =
+        if backend == DbBackend::Postgres && matches!(found, Found::Indexed(_)) {
+            matching.column(key).offset(0);
+            let found = Alias::new("found");
+            let mut page = Query::select();
+            page.column((found.clone(), api_keys::Column::Id))
+                .from_subquery(matching, found.clone());
+            (page, Expr::col((found, api_keys::Column::UserKeyLower)))
+        } else {
+            (matching, Expr::col(key))
+        };
+    match seek {
+        Seek::FromStart(n) => page.order_by_expr(sort_key, Order::Asc).offset(*n),
+        Seek::FromEnd(n) => page.order_by_expr(sort_key, Order::Desc).offset(*n),
+        Seek::After(_) => page.order_by_expr(sort_key, Order::Asc),
+        Seek::Before(_) => page.order_by_expr(sort_key, Order::Desc),
+    };
+    page.limit(limit).to_owned()
 }
 
 /// The keys `ids` names, each with its user, as [`ApiKeyRow`]s in user-key order.
@@ -425,9 +444,11 @@ pub async fn list_at(
             count_matching(db, &found, query.filter, now, window),
             async {
                 match &early {
-                    Some(seek) => read_rows(db, page_ids(&found, filtered(), seek, per_page))
-                        .await
-                        .map(Some),
+                    Some(seek) => {
+                        read_rows(db, page_ids(backend, &found, filtered(), seek, per_page))
+                            .await
+                            .map(Some)
+                    }
                     None => Ok(None),
                 }
             }
@@ -454,7 +475,7 @@ pub async fn list_at(
             Some(rows) => rows,
             None => {
                 let (seek, limit) = Seek::page(page, total, per_page);
-                read_rows(db, page_ids(&found, filtered(), &seek, limit)).await?
+                read_rows(db, page_ids(backend, &found, filtered(), &seek, limit)).await?
             }
         };
         Ok::<_, AppError>((total, page, rows))
