@@ -32,6 +32,14 @@ async fn run_statements(manager: &SchemaManager<'_>, statements: &[&str]) -> Res
     Ok(())
 }
 
+/// [`run_statements`] on PostgreSQL; nothing on SQLite (for a migration only PostgreSQL needs).
+async fn run_on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    run_statements(manager, statements).await
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
