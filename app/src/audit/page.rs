@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 use super::api::*;
 use super::AuditFilter;
@@ -15,28 +16,43 @@ use crate::users::Role;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
+    let query = use_query_map();
+    let entries = Resource::new(move || query.with(filter_of), list_audit);
     view! {
         <Title text="Audit" />
         <RequireRole roles=&[Role::Administrator]>
-            <AuditConsole />
+            <AuditConsole entries=entries />
         </RequireRole>
     }
 }
 
-#[component]
-fn AuditConsole() -> impl IntoView {
-    let query = use_query_map();
-    let param =
-        move |name: &'static str| move || query.with(|q| q.get(name).filter(|v| !v.is_empty()));
-    let filter = move || AuditFilter {
-        actor: param("actor")(),
-        action: param("action")(),
-        from: param("from")(),
-        to: param("to")(),
-        page: param("page")().and_then(|p| p.parse().ok()).unwrap_or(1),
+/// A filter field's value in the address; empty counts as absent.
+fn param_of(query: &ParamsMap, name: &str) -> Option<String> {
+    query.get(name).filter(|v| !v.is_empty())
+}
+
+/// The filter the address asks for.
+fn filter_of(query: &ParamsMap) -> AuditFilter {
+    AuditFilter {
+        actor: param_of(query, "actor"),
+        action: param_of(query, "action"),
+        from: param_of(query, "from"),
+        to: param_of(query, "to"),
+        page: param_of(query, "page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1),
         per_page: 20,
-    };
-    let entries = Resource::new(filter, list_audit);
+    }
+}
+
+#[component]
+fn AuditConsole(
+    entries: Resource<Result<super::AuditPage, crate::error::AppError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &'static str| move || query.with(|q| param_of(q, name));
+    let filter = move || query.with(filter_of);
     view! {
         <PageHeader
             title="Audit"

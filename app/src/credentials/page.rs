@@ -28,9 +28,16 @@ enum FocusAfter {
 
 #[component]
 pub fn XrayCredentialsPage() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
+    let save = ServerAction::<SaveXrayCredentials>::new();
+    let test = ServerAction::<TestXrayConnection>::new();
+    let data = Resource::new(
+        move || (save.version().get(), test.version().get()),
+        |_| super::get_xray_credentials(),
+    );
     view! {
         <RequireRole roles=&[Role::BackupOperator, Role::Administrator]>
-            <CredentialsScreen />
+            <CredentialsScreen save=save test=test data=data />
         </RequireRole>
     }
 }
@@ -124,14 +131,12 @@ impl FormState {
 }
 
 #[component]
-fn CredentialsScreen() -> impl IntoView {
-    let save = ServerAction::<SaveXrayCredentials>::new();
-    let test = ServerAction::<TestXrayConnection>::new();
+fn CredentialsScreen(
+    save: ServerAction<SaveXrayCredentials>,
+    test: ServerAction<TestXrayConnection>,
+    data: Resource<Result<CredentialsPage, AppError>>,
+) -> impl IntoView {
     let begin_edit = ServerAction::<BeginCredentialsEdit>::new();
-    let data = Resource::new(
-        move || (save.version().get(), test.version().get()),
-        |_| super::get_xray_credentials(),
-    );
     let editing = RwSignal::new(false);
     let flash = RwSignal::new(None::<Flash>);
     let form = FormState::new();

@@ -13,10 +13,13 @@ use crate::users::Role;
 
 #[component]
 pub fn KeyPolicyPage() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
+    let save = ServerAction::<SaveKeyPolicy>::new();
+    let policy = Resource::new(move || save.version().get(), |_| super::get_key_policy());
     view! {
         <Title text="API Key Policy" />
         <RequireRole roles=&[Role::Administrator]>
-            <PolicyScreen />
+            <PolicyScreen save=save policy=policy />
         </RequireRole>
     }
 }
@@ -86,10 +89,11 @@ impl Fields {
 }
 
 #[component]
-fn PolicyScreen() -> impl IntoView {
-    let save = ServerAction::<SaveKeyPolicy>::new();
+fn PolicyScreen(
+    save: ServerAction<SaveKeyPolicy>,
+    policy: Resource<Result<KeyPolicy, crate::error::AppError>>,
+) -> impl IntoView {
     let apply = ServerAction::<ApplyPolicyMaximum>::new();
-    let policy = Resource::new(move || save.version().get(), |_| super::get_key_policy());
     let fields = Fields {
         default_expiry: RwSignal::new("never".into()),
         max_lifetime: RwSignal::new(String::new()),

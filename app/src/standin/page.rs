@@ -15,16 +15,7 @@ use crate::users::Role;
 
 #[component]
 pub fn StandinPage() -> impl IntoView {
-    view! {
-        <Title text="Xray stand-in" />
-        <RequireRole roles=&[Role::Administrator]>
-            <StandinConsole />
-        </RequireRole>
-    }
-}
-
-#[component]
-fn StandinConsole() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
     let query = use_query_map();
     let page = move || {
         query
@@ -33,6 +24,18 @@ fn StandinConsole() -> impl IntoView {
             .unwrap_or(1)
     };
     let overview = Resource::new(page, get_standin_overview);
+    view! {
+        <Title text="Xray stand-in" />
+        <RequireRole roles=&[Role::Administrator]>
+            <StandinConsole overview=overview />
+        </RequireRole>
+    }
+}
+
+#[component]
+fn StandinConsole(
+    overview: Resource<Result<StandinOverview, crate::error::AppError>>,
+) -> impl IntoView {
     view! {
         <PageHeader
             title="Xray stand-in"

@@ -14,29 +14,14 @@ use crate::ui::url::{list_href, query_page, query_search};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! {
-        <Title text="Users" />
-        <RequireRole roles=&[Role::Administrator]>
-            <UsersConsole />
-        </RequireRole>
-    }
-}
-
-#[component]
-fn UsersConsole() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
     let query = use_query_map();
-    let navigate = use_navigate();
     let search = move || query.with(query_search);
     let page = move || query.with(query_page);
-
     let add = ServerAction::<AddUser>::new();
     let edit = ServerAction::<EditUser>::new();
     let activate = ServerAction::<SetUserActive>::new();
     let reset = ServerAction::<ResetUserPassword>::new();
-    let (flash, set_flash) = signal(None::<Flash>);
-    let (editing, set_editing) = signal(None::<UserSummary>);
-    let (adding, set_adding) = signal(false);
-
     let users = Resource::new(
         move || {
             (
@@ -50,6 +35,46 @@ fn UsersConsole() -> impl IntoView {
         },
         |(search, page, ..)| list_users(search, page, 20),
     );
+    let list = UsersState {
+        add,
+        edit,
+        activate,
+        reset,
+        users,
+    };
+    view! {
+        <Title text="Users" />
+        <RequireRole roles=&[Role::Administrator]>
+            <UsersConsole list=list />
+        </RequireRole>
+    }
+}
+
+/// The actions that change users and the page of users they select.
+#[derive(Clone, Copy)]
+struct UsersState {
+    add: ServerAction<AddUser>,
+    edit: ServerAction<EditUser>,
+    activate: ServerAction<SetUserActive>,
+    reset: ServerAction<ResetUserPassword>,
+    users: Resource<Result<super::UserPage, AppError>>,
+}
+
+#[component]
+fn UsersConsole(list: UsersState) -> impl IntoView {
+    let UsersState {
+        add,
+        edit,
+        activate,
+        reset,
+        users,
+    } = list;
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let search = move || query.with(query_search);
+    let (flash, set_flash) = signal(None::<Flash>);
+    let (editing, set_editing) = signal(None::<UserSummary>);
+    let (adding, set_adding) = signal(false);
 
     Effect::new(move |_| match add.value().get() {
         Some(Ok(user)) => {

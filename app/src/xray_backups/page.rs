@@ -20,12 +20,55 @@ const INTRO: &str = "Backs up your Xray test data (tests, preconditions, test se
 
 #[component]
 pub fn XrayBackupsPage() -> impl IntoView {
+    // Outside the role guard, which may run its children more than once (see the API Keys page).
+    let query = use_query_map();
+    let page = move || crate::ui::url::query_page(&query.read());
+    let details = move || {
+        query
+            .with(|q| q.get("details"))
+            .and_then(|d| d.parse::<i32>().ok())
+    };
+    let run_now = ServerAction::<RunBackupNow>::new();
+    let cancel = ServerAction::<CancelBackupRun>::new();
+    let save = ServerAction::<SaveBackupSchedule>::new();
+    let refresh = RwSignal::new(0u32);
+    let overview = Resource::new(
+        move || {
+            (
+                page(),
+                details(),
+                refresh.get(),
+                run_now.version().get(),
+                cancel.version().get(),
+                save.version().get(),
+            )
+        },
+        |(page, details, ..)| super::get_xray_backups(page, details),
+    );
+    let screen = ScreenState {
+        run_now,
+        cancel,
+        save,
+        refresh,
+        overview,
+    };
     view! {
         <Title text="Xray Backups" />
         <RequireRole roles=ROLES>
-            <BackupsScreen />
+            <BackupsScreen screen=screen />
         </RequireRole>
     }
+}
+
+/// The actions of the page, the refresh tick, and the overview they select.
+#[derive(Clone, Copy)]
+struct ScreenState {
+    run_now: ServerAction<RunBackupNow>,
+    cancel: ServerAction<CancelBackupRun>,
+    save: ServerAction<SaveBackupSchedule>,
+    /// Bumped to read the overview again while a run is active.
+    refresh: RwSignal<u32>,
+    overview: Resource<Result<BackupsOverview, AppError>>,
 }
 
 /// The schedule form's fields, kept while the page refreshes around them.
@@ -106,31 +149,14 @@ impl ScheduleFields {
 }
 
 #[component]
-fn BackupsScreen() -> impl IntoView {
-    let query = use_query_map();
-    let page = move || crate::ui::url::query_page(&query.read());
-    let details = move || {
-        query
-            .with(|q| q.get("details"))
-            .and_then(|d| d.parse::<i32>().ok())
-    };
-    let run_now = ServerAction::<RunBackupNow>::new();
-    let cancel = ServerAction::<CancelBackupRun>::new();
-    let save = ServerAction::<SaveBackupSchedule>::new();
-    let refresh = RwSignal::new(0u32);
-    let overview = Resource::new(
-        move || {
-            (
-                page(),
-                details(),
-                refresh.get(),
-                run_now.version().get(),
-                cancel.version().get(),
-                save.version().get(),
-            )
-        },
-        |(page, details, ..)| super::get_xray_backups(page, details),
-    );
+fn BackupsScreen(screen: ScreenState) -> impl IntoView {
+    let ScreenState {
+        run_now,
+        cancel,
+        save,
+        refresh,
+        overview,
+    } = screen;
     let flash = RwSignal::new(None::<Flash>);
     let editing = RwSignal::new(false);
     let fields = ScheduleFields::new();

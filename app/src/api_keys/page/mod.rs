@@ -32,12 +32,34 @@ use table::KeysTable;
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
+    // Created here, outside the role guard's <Suspense>: on the server the guard runs its
+    // children up to three times (Leptos walks them for resources before rendering), and a
+    // resource created there would read the list, and ship it to the browser, each time.
+    let list = ListState::new();
     view! {
         <Title text="API Keys" />
         <RequireRole roles=&[Role::Administrator]>
-            <ApiKeysConsole />
+            <ApiKeysConsole list=list />
         </RequireRole>
     }
+}
+
+/// The list's query (from the address), the actions that change keys, and the page of keys
+/// they select.
+#[derive(Clone, Copy)]
+struct ListState {
+    search: Memo<String>,
+    per_page: Memo<u64>,
+    filter: Memo<KeyFilter>,
+    create: ServerAction<CreateApiKey>,
+    delete: ServerAction<DeleteApiKeys>,
+    regenerate: ServerAction<RegenerateApiKeys>,
+    regenerate_one: ServerAction<RegenerateApiKey>,
+    edit: ServerAction<EditApiKey>,
+    set_active: ServerAction<SetApiKeyActive>,
+    revoke: ServerAction<RevokeOldSecret>,
+    change: ServerAction<ChangeApiKeys>,
+    keys: Resource<Result<ApiKeyPage, crate::error::AppError>>,
 }
 
 /// What the dialog shows.
@@ -93,20 +115,102 @@ pub(super) enum Dialog {
     },
 }
 
+impl ListState {
+    fn new() -> Self {
+        let query = use_query_map();
+        let search = Memo::new(move |_| query.with(query_search));
+        let page = Memo::new(move |_| query.with(query_page));
+        let per_page = Memo::new(move |_| query.with(|q| query_size(q, &PER_PAGE_CHOICES, 10)));
+        let filter = Memo::new(move |_| {
+            query.with(|q| {
+                q.get("show")
+                    .and_then(|s| KeyFilter::parse(&s))
+                    .unwrap_or_default()
+            })
+        });
+        // Next and Prev links carry the key they start from (keyset paging).
+        let start = Memo::new(move |_| {
+            query.with(|q| {
+                (
+                    q.get("after").unwrap_or_default(),
+                    q.get("before").unwrap_or_default(),
+                )
+            })
+        });
+
+        let create = ServerAction::<CreateApiKey>::new();
+        let delete = ServerAction::<DeleteApiKeys>::new();
+        let regenerate = ServerAction::<RegenerateApiKeys>::new();
+        let regenerate_one = ServerAction::<RegenerateApiKey>::new();
+        let edit = ServerAction::<EditApiKey>::new();
+        let set_active = ServerAction::<SetApiKeyActive>::new();
+        let revoke = ServerAction::<RevokeOldSecret>::new();
+        let change = ServerAction::<ChangeApiKeys>::new();
+        let keys = Resource::new(
+            move || {
+                (
+                    search.get(),
+                    page.get(),
+                    per_page.get(),
+                    filter.get(),
+                    start.get(),
+                    (
+                        create.version().get(),
+                        delete.version().get(),
+                        regenerate.version().get(),
+                        regenerate_one.version().get(),
+                        edit.version().get(),
+                        set_active.version().get(),
+                        revoke.version().get(),
+                        change.version().get(),
+                    ),
+                )
+            },
+            |(search, page, per_page, filter, (after, before), _)| {
+                list_api_keys(
+                    search,
+                    page,
+                    per_page,
+                    filter.name().to_string(),
+                    after,
+                    before,
+                )
+            },
+        );
+        ListState {
+            search,
+            per_page,
+            filter,
+            create,
+            delete,
+            regenerate,
+            regenerate_one,
+            edit,
+            set_active,
+            revoke,
+            change,
+            keys,
+        }
+    }
+}
+
 #[component]
-fn ApiKeysConsole() -> impl IntoView {
-    let query = use_query_map();
+fn ApiKeysConsole(list: ListState) -> impl IntoView {
+    let ListState {
+        search,
+        per_page,
+        filter,
+        create,
+        delete,
+        regenerate,
+        regenerate_one,
+        edit,
+        set_active,
+        revoke,
+        change,
+        keys,
+    } = list;
     let navigate = use_navigate();
-    let search = Memo::new(move |_| query.with(query_search));
-    let page = Memo::new(move |_| query.with(query_page));
-    let per_page = Memo::new(move |_| query.with(|q| query_size(q, &PER_PAGE_CHOICES, 10)));
-    let filter = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("show")
-                .and_then(|s| KeyFilter::parse(&s))
-                .unwrap_or_default()
-        })
-    });
     let href_for = move |q: &str, page: u64, size: u64, show: KeyFilter| {
         let base = list_href("/api-keys", q, page, (size != 10).then_some(size));
         if show == KeyFilter::All {
@@ -116,55 +220,6 @@ fn ApiKeysConsole() -> impl IntoView {
         }
     };
     let href = move |q: &str, page: u64, size: u64| href_for(q, page, size, filter.get_untracked());
-    // Next and Prev links carry the key they start from (keyset paging).
-    let start = Memo::new(move |_| {
-        query.with(|q| {
-            (
-                q.get("after").unwrap_or_default(),
-                q.get("before").unwrap_or_default(),
-            )
-        })
-    });
-
-    let create = ServerAction::<CreateApiKey>::new();
-    let delete = ServerAction::<DeleteApiKeys>::new();
-    let regenerate = ServerAction::<RegenerateApiKeys>::new();
-    let regenerate_one = ServerAction::<RegenerateApiKey>::new();
-    let edit = ServerAction::<EditApiKey>::new();
-    let set_active = ServerAction::<SetApiKeyActive>::new();
-    let revoke = ServerAction::<RevokeOldSecret>::new();
-    let change = ServerAction::<ChangeApiKeys>::new();
-    let keys = Resource::new(
-        move || {
-            (
-                search.get(),
-                page.get(),
-                per_page.get(),
-                filter.get(),
-                start.get(),
-                (
-                    create.version().get(),
-                    delete.version().get(),
-                    regenerate.version().get(),
-                    regenerate_one.version().get(),
-                    edit.version().get(),
-                    set_active.version().get(),
-                    revoke.version().get(),
-                    change.version().get(),
-                ),
-            )
-        },
-        |(search, page, per_page, filter, (after, before), _)| {
-            list_api_keys(
-                search,
-                page,
-                per_page,
-                filter.name().to_string(),
-                after,
-                before,
-            )
-        },
-    );
 
     let dialog = RwSignal::new(Dialog::Closed);
     let flash = RwSignal::new(None::<Flash>);
