@@ -14,6 +14,10 @@ use crate::users::Role;
 /// Renders `children` for a signed-in user holding one of `roles`; sends anyone else to sign in
 /// (and back here afterwards), or shows the 403 page. Server functions check roles again: this
 /// guard is for people, not for security.
+///
+/// `children` runs inside a `<Suspense>`, which on the server walks its children up to three
+/// times before rendering them: a page creates its resources (and the actions they follow)
+/// before the guard and only reads them inside, or each walk would fetch and ship them again.
 #[component]
 pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();
