@@ -100,3 +100,27 @@ async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged() {
     // 2 = FULL: in WAL mode, NORMAL (1) can lose the last commits on a power cut.
     assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
 }
+
+/// The bundled SQLite is built with the query planner stability guarantee (`.cargo/config.toml`):
+/// without it SQLite 3.51 plans a statement again whenever a bound `LIMIT` changes, which is
+/// nearly every read sea-orm makes.
+#[tokio::test]
+async fn sqlite_plans_a_prepared_statement_once() {
+    harness::each_backend(|backend| async move {
+        if backend.kind != app::config::DatabaseKind::Sqlite {
+            return;
+        }
+        let qpsg: Option<i32> = sea_orm::ConnectionTrait::query_one_raw(
+            &backend.db,
+            sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT 1 AS on_ FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+            ),
+        )
+        .await
+        .unwrap()
+        .map(|row| row.try_get("", "on_").unwrap());
+        assert_eq!(qpsg, Some(1), "SQLite built without ENABLE_QPSG");
+    })
+    .await;
+}
