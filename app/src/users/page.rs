@@ -16,7 +16,7 @@ use crate::ui::url::{list_href, query_page, query_search};
 pub fn UsersPage() -> impl IntoView {
     // Outside the role guard, which may run its children more than once (see the API Keys page).
     let query = use_query_map();
-    let search = move || query.with(query_search);
+    let search = Memo::new(move |_| query.with(query_search));
     let page = move || query.with(query_page);
     let add = ServerAction::<AddUser>::new();
     let edit = ServerAction::<EditUser>::new();
@@ -25,7 +25,7 @@ pub fn UsersPage() -> impl IntoView {
     let users = Resource::new(
         move || {
             (
-                search(),
+                search.get(),
                 page(),
                 add.version().get(),
                 edit.version().get(),
@@ -36,6 +36,7 @@ pub fn UsersPage() -> impl IntoView {
         |(search, page, ..)| list_users(search, page, 20),
     );
     let list = UsersState {
+        search,
         add,
         edit,
         activate,
@@ -50,9 +51,10 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// The actions that change users and the page of users they select.
+/// The search in the address, the actions that change users and the page of users they select.
 #[derive(Clone, Copy)]
 struct UsersState {
+    search: Memo<String>,
     add: ServerAction<AddUser>,
     edit: ServerAction<EditUser>,
     activate: ServerAction<SetUserActive>,
@@ -63,15 +65,14 @@ struct UsersState {
 #[component]
 fn UsersConsole(list: UsersState) -> impl IntoView {
     let UsersState {
+        search,
         add,
         edit,
         activate,
         reset,
         users,
     } = list;
-    let query = use_query_map();
     let navigate = use_navigate();
-    let search = move || query.with(query_search);
     let (flash, set_flash) = signal(None::<Flash>);
     let (editing, set_editing) = signal(None::<UserSummary>);
     let (adding, set_adding) = signal(false);
@@ -206,7 +207,7 @@ fn UsersConsole(list: UsersState) -> impl IntoView {
                                 per_page=per_page
                                 page=current
                                 href=Callback::new(move |p: u64| {
-                                    let q = search();
+                                    let q = search.get();
                                     list_href("/users", &q, p, None)
                                 })
                             />
