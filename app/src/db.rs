@@ -12,6 +12,8 @@ use crate::config::{DatabaseKind, DatabaseUrl};
 
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Rows a SQLite connection's thread may read ahead of the task that takes them (sqlx: 50).
+const SQLITE_ROW_BUFFER: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -71,6 +73,10 @@ pub async fn connect_with(
                     })
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+                    // sqlx runs each SQLite connection on a thread of its own and hands rows
+                    // over a channel; with room for a whole page of rows (100) the thread
+                    // finishes the statement without waiting for the reader to take them.
+                    .row_buffer_size(SQLITE_ROW_BUFFER)
             });
         }
         DatabaseKind::Postgres => {

@@ -20,6 +20,7 @@ mod m20261206_000015_add_key_sort_key;
 mod m20261206_000016_count_first_uses_per_statement;
 mod m20261206_000017_defer_key_search_merges;
 mod m20261206_000018_cover_expiring_index;
+mod m20261206_000019_cover_expiry_index;
 
 /// Runs `statements` in order: the raw SQL of a migration written for one database.
 async fn run_statements(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_count_first_uses_per_statement::Migration),
             Box::new(m20261206_000017_defer_key_search_merges::Migration),
             Box::new(m20261206_000018_cover_expiring_index::Migration),
+            Box::new(m20261206_000019_cover_expiry_index::Migration),
         ]
     }
 }

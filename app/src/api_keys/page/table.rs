@@ -31,7 +31,9 @@ pub(super) fn KeysTable(
         }
         .into_any();
     }
-    let page_ids: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
+    // One handle for the whole page: each row's checkbox needs the page's ids only when it
+    // leaves "All".
+    let page_ids = StoredValue::new(rows.iter().map(|r| r.client_id.clone()).collect::<Vec<_>>());
     view! {
         <div class="table-wrap">
             <table class="data" aria-label="API Keys">
@@ -61,67 +63,54 @@ pub(super) fn KeysTable(
                     {rows
                         .into_iter()
                         .map(|row| {
-                            let id = row.client_id.clone();
-                            let id_for_check = id.clone();
-                            let page_ids = page_ids.clone();
-                            let id = StoredValue::new(id);
-                            let is_checked = move || {
-                                all_matching.get()
-                                    || selected.with(|s| id.with_value(|id| s.contains(id)))
-                            };
-                            let toggle = move |ev: leptos::ev::Event| {
-                                let on = event_target_checked(&ev);
-                                if all_matching.get_untracked() {
-                                    all_matching.set(false);
-                                    selected
-                                        .set(
-                                            page_ids
-                                                .iter()
-                                                .filter(|i| **i != id_for_check)
-                                                .cloned()
-                                                .collect(),
-                                        );
-                                } else if on {
-                                    selected
-                                        .update(|s| {
-                                            s.insert(id_for_check.clone());
-                                        });
-                                } else {
-                                    selected
-                                        .update(|s| {
-                                            s.remove(&id_for_check);
-                                        });
-                                }
-                            };
-                            let user_key = row.user_key.clone();
-                            let (uk1, uk2, cid1, cid2) = (
-                                user_key.clone(),
-                                user_key.clone(),
-                                row.client_id.clone(),
-                                row.client_id.clone(),
-                            );
                             let created = format::date(row.created_at);
                             let last_used = format::last_used(&row, now);
                             let failure = format::failure_line(&row, now);
                             let (status, warning) = format::status(&row, now, window);
                             let grace = format::grace_line(&row, now);
-                            let grace_running = grace.is_some();
                             let expires = format::expires(&row);
-                            let regenerate = Dialog::Regenerate {
-                                user_key: uk1.clone(),
-                                client_id: cid1.clone(),
-                                generation: row.secret_generation,
-                                grace_running,
-                                used_by_credentials: row.used_by_credentials,
-                            };
-                            let menu = RowMenu {
-                                user_key: user_key.clone(),
+                            let key = StoredValue::new(RowKey {
+                                user_key: row.user_key.clone(),
                                 client_id: row.client_id.clone(),
                                 description: row.description.clone(),
                                 expires_at: row.expires_at,
                                 is_active: row.is_active,
-                                grace_running,
+                                generation: row.secret_generation,
+                                grace_running: grace.is_some(),
+                                used_by_credentials: row.used_by_credentials,
+                            });
+                            let is_checked = move || {
+                                all_matching.get()
+                                    || selected
+                                        .with(|s| key.with_value(|k| s.contains(&k.client_id)))
                             };
+                            let toggle = move |ev: leptos::ev::Event| {
+                                let on = event_target_checked(&ev);
+                                let id = key.with_value(|k| k.client_id.clone());
+                                if all_matching.get_untracked() {
+                                    all_matching.set(false);
+                                    selected
+                                        .set(
+                                            page_ids
+                                                .with_value(|ids| {
+                                                    ids.iter().filter(|i| **i != id).cloned().collect()
+                                                }),
+                                        );
+                                } else if on {
+                                    selected
+                                        .update(|s| {
+                                            s.insert(id);
+                                        });
+                                } else {
+                                    selected
+                                        .update(|s| {
+                                            s.remove(&id);
+                                        });
+                                }
+                            };
+                            let user_key = row.user_key;
+                            // What the row's checkbox, buttons and menu act on, kept once per
+                            // row; their handlers build a dialog from it only when clicked.
                             // Leaving "All": keep this page's keys, less the one unticked.
                             view! {
                                 <tr
@@ -137,14 +126,14 @@ pub(super) fn KeysTable(
                                         />
                                     </td>
                                     <td>
-                                        <span class="mono">{row.user_key.clone()}</span>
+                                        <span class="mono">{user_key.clone()}</span>
                                         <span class="cell-sub">
-                                            {row.display_name.clone()}
+                                            {row.display_name}
                                             {(!row.user_active).then_some(" (deactivated)")}
                                         </span>
                                     </td>
                                     <td>
-                                        <span class="mono">{row.client_id.clone()}</span>
+                                        <span class="mono">{row.client_id}</span>
                                     </td>
                                     <td>
                                         <span class="mono" aria-label="Client Secret hidden">
@@ -152,7 +141,7 @@ pub(super) fn KeysTable(
                                         </span>
                                     </td>
                                     <td class="col-description">
-                                        <span>{row.description.clone()}</span>
+                                        <span>{row.description}</span>
                                         {row
                                             .used_by_credentials
                                             .then(|| {
@@ -196,7 +185,9 @@ pub(super) fn KeysTable(
                                             type="button"
                                             class="button button--small button--subtle button--icon"
                                             title="Regenerate Client Secret"
-                                            on:click=move |_| dialog.set(regenerate.clone())
+                                            on:click=move |_| {
+                                                dialog.set(key.with_value(RowKey::regenerate))
+                                            }
                                         >
                                             <svg
                                                 viewBox="0 0 16 16"
@@ -221,13 +212,7 @@ pub(super) fn KeysTable(
                                             type="button"
                                             class="button button--small button--subtle button--icon"
                                             title="Delete"
-                                            on:click=move |_| {
-                                                dialog
-                                                    .set(Dialog::Delete {
-                                                        user_key: uk2.clone(),
-                                                        client_id: cid2.clone(),
-                                                    });
-                                            }
+                                            on:click=move |_| dialog.set(key.with_value(RowKey::delete))
                                         >
                                             <svg
                                                 viewBox="0 0 16 16"
@@ -246,12 +231,7 @@ pub(super) fn KeysTable(
                                             </svg>
                                             <span class="visually-hidden">"Delete"</span>
                                         </button>
-                                        <RowActions
-                                            menu=menu
-                                            open_menu=open_menu
-                                            dialog=dialog
-                                            on_reactivate=on_reactivate
-                                        />
+                                        {row_actions(key, open_menu, dialog, on_reactivate)}
                                     </td>
                                 </tr>
                             }
@@ -264,44 +244,86 @@ pub(super) fn KeysTable(
     .into_any()
 }
 
-/// What the "More actions" menu of a row needs.
-#[derive(Clone)]
-struct RowMenu {
+/// What a row's checkbox, buttons and menu act on.
+struct RowKey {
     user_key: String,
     client_id: String,
     description: String,
     expires_at: Option<DateTime<Utc>>,
     is_active: bool,
+    /// The secret the row shows (a regeneration names it).
+    generation: i32,
     grace_running: bool,
+    used_by_credentials: bool,
+}
+
+impl RowKey {
+    fn regenerate(&self) -> Dialog {
+        Dialog::Regenerate {
+            user_key: self.user_key.clone(),
+            client_id: self.client_id.clone(),
+            generation: self.generation,
+            grace_running: self.grace_running,
+            used_by_credentials: self.used_by_credentials,
+        }
+    }
+
+    fn delete(&self) -> Dialog {
+        Dialog::Delete {
+            user_key: self.user_key.clone(),
+            client_id: self.client_id.clone(),
+        }
+    }
+
+    fn edit(&self) -> Dialog {
+        Dialog::Edit {
+            user_key: self.user_key.clone(),
+            client_id: self.client_id.clone(),
+            description: self.description.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+
+    fn deactivate(&self) -> Dialog {
+        Dialog::Deactivate {
+            user_key: self.user_key.clone(),
+            client_id: self.client_id.clone(),
+        }
+    }
+
+    fn revoke_old_secret(&self) -> Dialog {
+        Dialog::RevokeOldSecret {
+            user_key: self.user_key.clone(),
+            client_id: self.client_id.clone(),
+        }
+    }
 }
 
 /// The row's three-dot menu: Edit details, Deactivate or Reactivate, and Revoke old secret now
-/// while a grace period runs.
-#[component]
-fn RowActions(
-    menu: RowMenu,
+/// while a grace period runs. A plain function, not a component: it is built once per row.
+fn row_actions(
+    key: StoredValue<RowKey>,
     open_menu: RwSignal<Option<String>>,
     dialog: RwSignal<Dialog>,
     on_reactivate: Callback<(String, String)>,
 ) -> impl IntoView {
-    let id = menu.client_id.clone();
-    let id_for_open = id.clone();
-    let is_open = move || open_menu.with(|o| o.as_deref() == Some(id_for_open.as_str()));
-    let is_open_for_view = is_open.clone();
+    let is_open =
+        move || open_menu.with(|o| key.with_value(|k| o.as_deref() == Some(k.client_id.as_str())));
     let toggle = move |_| {
+        let id = key.with_value(|k| k.client_id.clone());
         open_menu.update(|o| {
             *o = if o.as_deref() == Some(id.as_str()) {
                 None
             } else {
-                Some(id.clone())
+                Some(id)
             };
         });
     };
-    let menu = StoredValue::new(menu);
     let choose = move |next: Dialog| {
         open_menu.set(None);
         dialog.set(next);
     };
+    let user_key = key.with_value(|k| k.user_key.clone());
     view! {
         <span class="menu-anchor">
             <button
@@ -309,48 +331,34 @@ fn RowActions(
                 class="button button--small button--subtle"
                 aria-haspopup="menu"
                 aria-expanded=move || is_open().to_string()
-                aria-label=menu.with_value(|m| format!("More actions for {}", m.user_key))
+                aria-label=format!("More actions for {user_key}")
                 title="More actions"
                 on:click=toggle
             >
                 "•••"
             </button>
-            <Show when=is_open_for_view.clone()>
+            <Show when=is_open>
                 <ul
                     class="menu menu--right"
                     role="menu"
-                    aria-label=menu.with_value(|m| format!("Actions for {}", m.user_key))
+                    aria-label=key.with_value(|k| format!("Actions for {}", k.user_key))
                 >
                     <li role="none">
                         <button
                             type="button"
                             role="menuitem"
-                            on:click=move |_| {
-                                let m = menu.get_value();
-                                choose(Dialog::Edit {
-                                    user_key: m.user_key,
-                                    client_id: m.client_id,
-                                    description: m.description,
-                                    expires_at: m.expires_at,
-                                });
-                            }
+                            on:click=move |_| choose(key.with_value(RowKey::edit))
                         >
                             "Edit details"
                         </button>
                     </li>
                     <li role="none">
-                        {if menu.with_value(|m| m.is_active) {
+                        {if key.with_value(|k| k.is_active) {
                             view! {
                                 <button
                                     type="button"
                                     role="menuitem"
-                                    on:click=move |_| {
-                                        let m = menu.get_value();
-                                        choose(Dialog::Deactivate {
-                                            user_key: m.user_key,
-                                            client_id: m.client_id,
-                                        });
-                                    }
+                                    on:click=move |_| choose(key.with_value(RowKey::deactivate))
                                 >
                                     "Deactivate"
                                 </button>
@@ -362,9 +370,12 @@ fn RowActions(
                                     type="button"
                                     role="menuitem"
                                     on:click=move |_| {
-                                        let m = menu.get_value();
                                         open_menu.set(None);
-                                        on_reactivate.run((m.user_key, m.client_id));
+                                        on_reactivate
+                                            .run(
+                                                key
+                                                    .with_value(|k| (k.user_key.clone(), k.client_id.clone())),
+                                            );
                                     }
                                 >
                                     "Reactivate"
@@ -373,21 +384,17 @@ fn RowActions(
                                 .into_any()
                         }}
                     </li>
-                    {menu
-                        .with_value(|m| m.grace_running)
+                    {key
+                        .with_value(|k| k.grace_running)
                         .then(|| {
                             view! {
                                 <li role="none">
                                     <button
                                         type="button"
                                         role="menuitem"
-                                        on:click=move |_| {
-                                            let m = menu.get_value();
-                                            choose(Dialog::RevokeOldSecret {
-                                                user_key: m.user_key,
-                                                client_id: m.client_id,
-                                            });
-                                        }
+                                        on:click=move |_| choose(
+                                            key.with_value(RowKey::revoke_old_secret),
+                                        )
                                     >
                                         "Revoke old secret now"
                                     </button>
