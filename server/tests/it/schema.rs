@@ -124,3 +124,31 @@ async fn sqlite_plans_a_prepared_statement_once() {
     })
     .await;
 }
+
+/// On PostgreSQL the Expiring soon page and its count read only the `expires_at` index (the
+/// planner picks it for the narrow range whatever else exists): it holds every column they need,
+/// so they do not visit each matching key's row (migration 19).
+#[tokio::test]
+async fn postgres_answers_expiring_soon_from_the_expiry_index() {
+    harness::each_backend(|backend| async move {
+        if backend.kind != app::config::DatabaseKind::Postgres {
+            return;
+        }
+        let definition: String = sea_orm::ConnectionTrait::query_one_raw(
+            &backend.db,
+            sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_api_keys_expires_at'",
+            ),
+        )
+        .await
+        .unwrap()
+        .map(|row| row.try_get("", "indexdef").unwrap())
+        .expect("the expiry index exists");
+        assert!(
+            definition.ends_with("(expires_at) INCLUDE (is_active, user_key_lower, id)"),
+            "{definition}"
+        );
+    })
+    .await;
+}

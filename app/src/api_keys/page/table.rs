@@ -109,9 +109,6 @@ pub(super) fn KeysTable(
                                 }
                             };
                             let user_key = row.user_key;
-                            // What the row's checkbox, buttons and menu act on, kept once per
-                            // row; their handlers build a dialog from it only when clicked.
-                            // Leaving "All": keep this page's keys, less the one unticked.
                             view! {
                                 <tr
                                     aria-label=format!("API Key of {user_key}")
@@ -141,7 +138,7 @@ pub(super) fn KeysTable(
                                         </span>
                                     </td>
                                     <td class="col-description">
-                                        <span>{row.description}</span>
+                                        {row.description}
                                         {row
                                             .used_by_credentials
                                             .then(|| {
@@ -163,11 +160,9 @@ pub(super) fn KeysTable(
                                         }>{status}</span>
                                         {grace.map(|g| view! { <span class="cell-sub">{g}</span> })}
                                     </td>
+                                    <td class="col-dates">{created}</td>
                                     <td class="col-dates">
-                                        <span>{created}</span>
-                                    </td>
-                                    <td class="col-dates">
-                                        <span>{last_used}</span>
+                                        {last_used}
                                         {failure
                                             .map(|f| {
                                                 view! {
@@ -175,35 +170,23 @@ pub(super) fn KeysTable(
                                                 }
                                             })}
                                     </td>
-                                    <td class="col-dates">
-                                        <span>{expires}</span>
-                                    </td>
+                                    <td class="col-dates">{expires}</td>
                                     <td class="actions">
-                                        // Icons as in Xray's table; the text stays the
+                                        // Icons as in Xray's table, drawn by the stylesheet (one
+                                        // rule, not an SVG in every row); the text stays the
                                         // accessible name, the title its tooltip.
                                         <button
                                             type="button"
                                             class="button button--small button--subtle button--icon"
                                             title="Regenerate Client Secret"
                                             on:click=move |_| {
-                                                dialog.set(key.with_value(RowKey::regenerate))
+                                                dialog.set(key.with_value(RowKey::regenerate));
                                             }
                                         >
-                                            <svg
-                                                viewBox="0 0 16 16"
-                                                width="16"
-                                                height="16"
+                                            <span
+                                                class="icon icon--regenerate"
                                                 aria-hidden="true"
-                                            >
-                                                <path
-                                                    d="M13.5 8a5.5 5.5 0 1 1-1.6-3.9M13.5 2v3h-3"
-                                                    fill="none"
-                                                    stroke="currentColor"
-                                                    stroke-width="1.5"
-                                                    stroke-linecap="round"
-                                                    stroke-linejoin="round"
-                                                />
-                                            </svg>
+                                            ></span>
                                             <span class="visually-hidden">
                                                 "Regenerate Client Secret"
                                             </span>
@@ -214,21 +197,7 @@ pub(super) fn KeysTable(
                                             title="Delete"
                                             on:click=move |_| dialog.set(key.with_value(RowKey::delete))
                                         >
-                                            <svg
-                                                viewBox="0 0 16 16"
-                                                width="16"
-                                                height="16"
-                                                aria-hidden="true"
-                                            >
-                                                <path
-                                                    d="M2.5 4.5h11M6.5 4.5V2.5h3v2M4 4.5l.8 9h6.4l.8-9M6.8 7v4M9.2 7v4"
-                                                    fill="none"
-                                                    stroke="currentColor"
-                                                    stroke-width="1.5"
-                                                    stroke-linecap="round"
-                                                    stroke-linejoin="round"
-                                                />
-                                            </svg>
+                                            <span class="icon icon--delete" aria-hidden="true"></span>
                                             <span class="visually-hidden">"Delete"</span>
                                         </button>
                                         {row_actions(key, open_menu, dialog, on_reactivate)}
@@ -244,7 +213,8 @@ pub(super) fn KeysTable(
     .into_any()
 }
 
-/// What a row's checkbox, buttons and menu act on.
+/// What a row's checkbox, buttons and menu act on, kept once per row (a `StoredValue`): their
+/// handlers build a dialog from it only when clicked.
 struct RowKey {
     user_key: String,
     client_id: String,
