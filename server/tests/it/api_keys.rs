@@ -557,15 +557,11 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
         // On SQLite writers leave the index's merging to the hourly maintenance; after it the
         // searches find the same.
         if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-            use sea_orm::ConnectionTrait;
-            let automerge = db
-                .query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Sqlite,
-                    "SELECT v FROM api_key_search_config WHERE k = 'automerge'",
-                ))
-                .await
-                .unwrap()
-                .map(|row| row.try_get_by_index::<i64>(0).unwrap());
+            let automerge: Option<i64> = harness::first_value(
+                db,
+                "SELECT v FROM api_key_search_config WHERE k = 'automerge'",
+            )
+            .await;
             assert_eq!(
                 automerge,
                 Some(0),
@@ -581,7 +577,6 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
 #[tokio::test]
 async fn refreshed_planner_statistics_leave_the_list_as_it_was_and_sqlite_without_samples() {
     harness::each_backend(|b| async move {
-        use sea_orm::ConnectionTrait;
         let db = &b.db;
         for i in 0..30 {
             harness::named_key(db, &format!("stat-{i:02}"), &format!("Stat User {i}")).await;
@@ -598,15 +593,9 @@ async fn refreshed_planner_statistics_leave_the_list_as_it_was_and_sqlite_withou
         assert_eq!((before.total, after.total), (30, 30));
         if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
             let count = |table: &'static str| async move {
-                let row = db
-                    .query_one_raw(sea_orm::Statement::from_string(
-                        sea_orm::DbBackend::Sqlite,
-                        format!("SELECT COUNT(*) FROM {table}"),
-                    ))
+                harness::first_value::<i64>(db, &format!("SELECT COUNT(*) FROM {table}"))
                     .await
                     .unwrap()
-                    .unwrap();
-                row.try_get_by_index::<i64>(0).unwrap()
             };
             assert!(count("sqlite_stat1").await > 0, "ANALYZE ran");
             // Samples would make every statement binding the clock be planned again.

@@ -62,43 +62,26 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
     let db = app::db::connect(&url)
         .await
         .expect("creates the folder and the file");
-    use sea_orm::ConnectionTrait;
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA journal_mode",
-        ))
+    let journal_mode: String = harness::first_value(&db, "PRAGMA journal_mode")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA foreign_keys",
-        ))
+    assert_eq!(journal_mode, "wal");
+    let foreign_keys: i64 = harness::first_value(&db, "PRAGMA foreign_keys")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+    assert_eq!(foreign_keys, 1);
 }
 
 #[tokio::test]
 async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged() {
-    use sea_orm::ConnectionTrait;
     let dir = tempfile::tempdir().unwrap();
     let url = app::config::DatabaseUrl::sqlite_file(&dir.path().join("full.db"));
     let db = app::db::connect(&url).await.unwrap();
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA synchronous",
-        ))
+    let synchronous: i32 = harness::first_value(&db, "PRAGMA synchronous")
         .await
-        .unwrap()
         .unwrap();
     // 2 = FULL: in WAL mode, NORMAL (1) can lose the last commits on a power cut.
-    assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
+    assert_eq!(synchronous, 2);
 }
 
 /// The bundled SQLite is built with the query planner stability guarantee (`.cargo/config.toml`):
@@ -110,16 +93,11 @@ async fn sqlite_plans_a_prepared_statement_once() {
         if backend.kind != app::config::DatabaseKind::Sqlite {
             return;
         }
-        let qpsg: Option<i32> = sea_orm::ConnectionTrait::query_one_raw(
+        let qpsg: Option<i32> = harness::first_value(
             &backend.db,
-            sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "SELECT 1 AS on_ FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
-            ),
+            "SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
         )
-        .await
-        .unwrap()
-        .map(|row| row.try_get("", "on_").unwrap());
+        .await;
         assert_eq!(qpsg, Some(1), "SQLite built without ENABLE_QPSG");
     })
     .await;
@@ -134,16 +112,11 @@ async fn postgres_answers_expiring_soon_from_the_expiry_index() {
         if backend.kind != app::config::DatabaseKind::Postgres {
             return;
         }
-        let definition: String = sea_orm::ConnectionTrait::query_one_raw(
+        let definition: String = harness::first_value(
             &backend.db,
-            sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_api_keys_expires_at'",
-            ),
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_api_keys_expires_at'",
         )
         .await
-        .unwrap()
-        .map(|row| row.try_get("", "indexdef").unwrap())
         .expect("the expiry index exists");
         assert!(
             definition.ends_with("(expires_at) INCLUDE (is_active, user_key_lower, id)"),

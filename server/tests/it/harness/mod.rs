@@ -117,6 +117,17 @@ pub async fn table_names(backend: &Backend) -> Vec<String> {
         .collect()
 }
 
+/// The first column of the first row `sql` returns, or `None` when it returns no row.
+pub async fn first_value<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> Option<T> {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .expect("the query runs")
+    .map(|row| row.try_get_by_index::<T>(0).expect("a value of that type"))
+}
+
 /// The default secret scheme with a fixed test pepper.
 pub fn test_hasher() -> app::api_keys::secret::SecretHasher {
     use app::api_keys::secret::{HashScheme, Pepper, SecretHasher};
