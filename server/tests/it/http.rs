@@ -320,7 +320,7 @@ fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
         let made = app::api_keys::service::seed(&b.db, &harness::test_hasher(), 0, 3000)
             .await
             .unwrap();
-        // Short enough to cut the answer of 3,000 regenerations, long enough to let it start.
+        // Long enough to let the change start.
         let router =
             server::serve::router_with_stall_limit(state, std::time::Duration::from_millis(150));
         let body = serde_json::json!({
@@ -333,12 +333,24 @@ fn a_bulk_change_that_began_is_finished_even_when_its_response_is_cut_off() {
             .header("cookie", admin)
             .body(Body::from(body.to_string()))
             .unwrap();
+        // Another writer holds the keys until the answer has been cut off, so the cut does not
+        // depend on how fast this machine regenerates 3,000 keys.
+        let holder = app::db::begin_write(&b.db).await.unwrap();
+        if b.kind == app::config::DatabaseKind::Postgres {
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &holder,
+                "LOCK TABLE api_keys IN EXCLUSIVE MODE",
+            )
+            .await
+            .unwrap();
+        }
         let response = router.oneshot(request).await.unwrap();
         assert_eq!(
             response.status(),
             StatusCode::SERVICE_UNAVAILABLE,
             "the answer was cut off"
         );
+        holder.rollback().await.unwrap();
         // …but the change runs to its end: every key regenerated, each with its audit entry.
         let started = std::time::Instant::now();
         loop {
