@@ -174,6 +174,7 @@ fn browser(state: &AppState) -> Router<AppState> {
             AppState,
             _,
         >(provide_state.clone(), shell))
+        .layer(axum::middleware::from_fn(client_files_cached))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             pages_need_a_session,
@@ -238,6 +239,47 @@ async fn pages_need_a_session(
         }
     }
     next.run(request).await
+}
+
+/// The compiled client's files (`/pkg/…`) as browsers may keep them. A file the build named by
+/// its content (cargo-leptos' `hash-files`: `name.<22 characters>.ext`) never changes under
+/// that name, so a browser keeps it for a year without asking again and a second visit
+/// downloads no WASM; any other file there is asked for again on each use (its ETag makes
+/// that a 304 while it is unchanged).
+async fn client_files_cached(request: Request, next: Next) -> axum::response::Response {
+    let policy = request
+        .uri()
+        .path()
+        .strip_prefix("/pkg/")
+        .map(client_file_cache_policy);
+    let mut response = next.run(request).await;
+    let served = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
+    if let (Some(policy), true) = (policy, served) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// The `Cache-Control` of the client file named `name` (its path under `/pkg/`).
+fn client_file_cache_policy(name: &str) -> &'static str {
+    const HASH_CHARS: usize = 22;
+    let named_by_content = name.rsplit_once('.').is_some_and(|(stem, _extension)| {
+        stem.rsplit_once('.').is_some_and(|(base, hash)| {
+            !base.is_empty()
+                && !base.contains('/')
+                && hash.len() == HASH_CHARS
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    });
+    if named_by_content {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
 }
 
 /// How long a response may make no progress. Nothing this server does legitimately takes that

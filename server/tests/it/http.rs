@@ -4,7 +4,7 @@ use crate::harness;
 
 use app::state::AppState;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use tower::ServiceExt;
@@ -70,6 +70,59 @@ fn home_page_is_rendered_on_the_server() {
     });
 }
 
+/// A file the build named by its content is kept by browsers for a year (a second visit
+/// downloads no WASM); a file with a plain name is asked for again each time; a missing file
+/// is a 404 nobody keeps.
+#[test]
+fn client_files_named_by_their_content_are_cached_for_good() {
+    harness::block_on(async {
+        harness::each_backend(|backend| async move {
+            let site = tempfile::tempdir().unwrap();
+            let pkg = site.path().join("pkg");
+            std::fs::create_dir_all(&pkg).unwrap();
+            std::fs::write(pkg.join("xray-keys.AbCdEfGhIjKlMnOp_-StUv.wasm"), b"\0asm").unwrap();
+            std::fs::write(pkg.join("chunk_7.88UcexrTnQQUsH-gpML6hQ.wasm"), b"\0asm").unwrap();
+            std::fs::write(pkg.join("xray-keys.wasm"), b"\0asm").unwrap();
+            let state = harness::app_state_serving(backend.db.clone(), site.path());
+            let cache_control = |path: &'static str| {
+                let state = state.clone();
+                async move {
+                    let response = server::serve::router(state)
+                        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                        .await
+                        .unwrap();
+                    let policy = response
+                        .headers()
+                        .get(header::CACHE_CONTROL)
+                        .map(|v| v.to_str().unwrap().to_string());
+                    (response.status(), policy)
+                }
+            };
+            let forever = Some("public, max-age=31536000, immutable".to_string());
+            assert_eq!(
+                cache_control("/pkg/xray-keys.AbCdEfGhIjKlMnOp_-StUv.wasm").await,
+                (StatusCode::OK, forever.clone())
+            );
+            assert_eq!(
+                cache_control("/pkg/chunk_7.88UcexrTnQQUsH-gpML6hQ.wasm").await,
+                (StatusCode::OK, forever)
+            );
+            assert_eq!(
+                cache_control("/pkg/xray-keys.wasm").await,
+                (StatusCode::OK, Some("no-cache".to_string()))
+            );
+            let (status, policy) =
+                cache_control("/pkg/xray-keys.ZZZZZZZZZZZZZZZZZZZZZZ.wasm").await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            assert_ne!(
+                policy.as_deref(),
+                Some("public, max-age=31536000, immutable")
+            );
+        })
+        .await;
+    });
+}
+
 #[test]
 fn unknown_page_is_a_404_with_a_way_back() {
     harness::block_on(async {
@@ -94,7 +147,6 @@ fn header_of(response: &axum::response::Response, name: axum::http::HeaderName) 
 
 #[test]
 fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_scripts() {
-    use axum::http::header;
     harness::block_on(async {
         harness::each_backend(|backend| async move {
             for path in ["/", "/login", "/no-such-page", "/api/v2/whoami", "/healthz"] {

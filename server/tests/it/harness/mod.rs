@@ -158,6 +158,19 @@ pub fn app_state_with(backend: &Backend, extra: &[(&str, &str)]) -> app::state::
     state_with(backend.db.clone(), settings)
 }
 
+/// Like [`app_state`], serving the compiled client's files from `site_root`.
+pub fn app_state_serving(
+    db: DatabaseConnection,
+    site_root: &std::path::Path,
+) -> app::state::AppState {
+    let config = app::config::Config::from_vars(Vec::new()).expect("test configuration");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(site_root.display().to_string())
+        .build();
+    app::state::AppState::new(db, config, options, test_hasher(), test_master_key())
+}
+
 fn state_with(db: DatabaseConnection, settings: Vec<(String, String)>) -> app::state::AppState {
     let config = app::config::Config::from_vars(settings).expect("test configuration");
     app::state::AppState::new(
