@@ -286,6 +286,7 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
     }
 
     filtered(&db, &mut plans).await;
+    user_search(&db, &mut plans).await;
     bulk(&db, keys).await;
 
     println!("\n<details><summary>Query plans ({label}, {keys} keys)</summary>\n");
@@ -296,6 +297,103 @@ async fn run(label: &str, db: DatabaseConnection, keys: u64) {
         );
     }
     println!("</details>");
+}
+
+/// The Create API Key picker and the Users page searching users by a fragment, beside the scan
+/// of every user's names both did before the users' trigram index (raw SQL, same run).
+async fn user_search(
+    db: &DatabaseConnection,
+    plans: &mut Vec<(&'static str, String, Vec<String>)>,
+) {
+    use app::users::{service as users, UserQuery};
+    println!(
+        "\n| User search | p50 | p99 | scanning every user's names, p50 (raw SQL, same run) | scan / app (p50) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let scan = |search: &str| {
+        format!(
+            "SELECT id FROM users WHERE is_active = TRUE AND (user_key_lower LIKE '%{search}%' \
+             OR display_name_lower LIKE '%{search}%') ORDER BY user_key_lower LIMIT 20"
+        )
+    };
+    let cases: [(&str, &str); 4] = [
+        ("picker: a fragment every user shares (`seed-`)", "seed-"),
+        (
+            "picker: users past the first thousand (`seed-0999`)",
+            "seed-0999",
+        ),
+        ("picker: by display name (`user 4242`)", "user 4242"),
+        ("picker: matching nobody", "no-such-user"),
+    ];
+    let report = |name: &str, (p50, p99): (Duration, Duration), (base, _): (Duration, Duration)| {
+        println!(
+            "| {name} | {} | {} | {} | {:.1} |",
+            ms(p50),
+            ms(p99),
+            ms(base),
+            base.as_secs_f64() / p50.as_secs_f64()
+        );
+    };
+    for (name, search) in cases {
+        let app = measure(|_| {
+            let db = db.clone();
+            async move {
+                service::candidates(&db, search).await.expect("candidates");
+            }
+        })
+        .await;
+        let sql = scan(search);
+        let base = measure(|_| {
+            let db = db.clone();
+            let sql = sql.clone();
+            async move { raw(&db, &sql).await }
+        })
+        .await;
+        report(name, app, base);
+    }
+    let app = measure(|_| {
+        let db = db.clone();
+        async move {
+            users::search(
+                &db,
+                UserQuery {
+                    search: "no-such-user".into(),
+                    page: 1,
+                    per_page: 10,
+                },
+            )
+            .await
+            .expect("users page");
+        }
+    })
+    .await;
+    let count = "SELECT COUNT(*) FROM users WHERE user_key_lower LIKE '%no-such-user%' \
+                 OR display_name_lower LIKE '%no-such-user%'";
+    let base = measure(|_| {
+        let db = db.clone();
+        async move { raw(&db, count).await }
+    })
+    .await;
+    report(
+        "Users page: search matching nobody (count and page)",
+        app,
+        base,
+    );
+    let indexed = match db.get_database_backend() {
+        DbBackend::Postgres => "SELECT id FROM users WHERE is_active = TRUE AND \
+             (users.user_key_lower || chr(10) || users.display_name_lower) LIKE '%no-such-user%' \
+             ORDER BY user_key_lower LIMIT 20"
+            .to_string(),
+        _ => "SELECT id FROM users WHERE is_active = TRUE AND id IN (SELECT rowid FROM \
+             user_search WHERE user_search MATCH '\"no-such-user\"') ORDER BY user_key_lower LIMIT 20"
+            .to_string(),
+    };
+    let lines = plan(db, &indexed).await;
+    plans.push((
+        "picker, matching nobody (after its first look)",
+        indexed,
+        lines,
+    ));
 }
 
 /// Bulk regenerate and delete, against hashing that many secrets alone; at 100,000 keys or

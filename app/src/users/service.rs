@@ -1,9 +1,9 @@
 //! Plain async functions over the users table; server functions and the CLI call these.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
@@ -257,18 +257,7 @@ pub async fn search(db: &impl ConnectionTrait, query: UserQuery) -> Result<UserP
     };
     let mut finder = users::Entity::find();
     if !search.is_empty() {
-        let pattern = format!("%{}%", escape_like(&search));
-        finder = finder.filter(
-            Condition::any()
-                .add(
-                    Expr::col(users::Column::UserKeyLower)
-                        .like(LikeExpr::new(&pattern).escape('\\')),
-                )
-                .add(
-                    Expr::col(users::Column::DisplayNameLower)
-                        .like(LikeExpr::new(&pattern).escape('\\')),
-                ),
-        );
+        finder = finder.filter(name_contains(db.get_database_backend(), &search));
     }
     let crate::db::Page { total, page, rows } = crate::db::fetch_page(
         finder.order_by_asc(users::Column::UserKeyLower),
@@ -284,6 +273,50 @@ pub async fn search(db: &impl ConnectionTrait, query: UserQuery) -> Result<UserP
         page,
         per_page,
     })
+}
+
+/// Users whose user key or display name contains `search` (trimmed, lower-cased, not empty), as
+/// a condition on `users`. Read from the trigram index of the two names (migration
+/// `m20261206_000020_add_user_search_index`) where it can answer; row by row on SQLite for fewer
+/// than three characters (the trigram tokenizer matches no shorter phrase) and on both for a
+/// search holding a control character (the index joins the names with a line break, so one
+/// would match across the two).
+pub fn name_contains(backend: DbBackend, search: &str) -> Condition {
+    let indexable = !search.chars().any(char::is_control);
+    match backend {
+        // Word for word the indexed expression: the planner matches it only as written.
+        DbBackend::Postgres if indexable => Condition::all().add(
+            Expr::cust(
+                "(\"users\".\"user_key_lower\" || chr(10) || \"users\".\"display_name_lower\")",
+            )
+            .like(LikeExpr::new(format!("%{}%", escape_like(search))).escape('\\')),
+        ),
+        DbBackend::Sqlite if indexable && search.chars().count() >= 3 => {
+            // An FTS5 phrase: the text in double quotes, a quote inside doubled.
+            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+            let ids = Query::select()
+                .expr(Expr::cust("rowid"))
+                .from(Alias::new("user_search"))
+                .and_where(Expr::cust_with_values("user_search MATCH ?", [phrase]))
+                .to_owned();
+            Condition::all().add(Expr::col((users::Entity, users::Column::Id)).in_subquery(ids))
+        }
+        _ => name_contains_scanned(search),
+    }
+}
+
+/// [`name_contains`] tested on each user's row: for a few rows, or where the index cannot answer.
+pub fn name_contains_scanned(search: &str) -> Condition {
+    let pattern = format!("%{}%", escape_like(search));
+    Condition::any()
+        .add(
+            Expr::col((users::Entity, users::Column::UserKeyLower))
+                .like(LikeExpr::new(&pattern).escape('\\')),
+        )
+        .add(
+            Expr::col((users::Entity, users::Column::DisplayNameLower))
+                .like(LikeExpr::new(&pattern).escape('\\')),
+        )
 }
 
 /// Escapes `%`, `_` and `\` so a search matches them literally.

@@ -372,6 +372,93 @@ async fn the_user_picker_finds_active_users_and_says_who_has_a_key() {
     .await;
 }
 
+fn user_keys(found: &[app::api_keys::KeyCandidate]) -> Vec<String> {
+    found.iter().map(|c| c.user_key.clone()).collect()
+}
+
+/// The picker's first look reads the first thousand users in user-key order; a user past them
+/// is found through the index, and a fragment most users share shows the first twenty in order.
+#[tokio::test]
+async fn the_user_picker_finds_rare_and_common_fragments_among_many_users() {
+    harness::each_backend(|b| async move {
+        keys::seed(&b.db, &harness::test_hasher(), 0, 1_100)
+            .await
+            .unwrap();
+        user(&b.db, "zz-last-person").await;
+        let rare = keys::candidates(&b.db, "LAST-PERS").await.unwrap();
+        assert_eq!(user_keys(&rare), ["zz-last-person"]);
+        let by_name = keys::candidates(&b.db, "Seed User 1099").await.unwrap();
+        assert_eq!(user_keys(&by_name), ["seed-001099"]);
+        let common = keys::candidates(&b.db, "seed-").await.unwrap();
+        let first_twenty: Vec<String> = (0..20).map(|i| format!("seed-{i:06}")).collect();
+        assert_eq!(user_keys(&common), first_twenty);
+        assert!(common.iter().all(|c| c.has_key));
+        // Two characters: read row by row on SQLite, from the index on PostgreSQL.
+        let short = keys::candidates(&b.db, "zz").await.unwrap();
+        assert_eq!(user_keys(&short), ["zz-last-person"]);
+    })
+    .await;
+}
+
+/// The users' search index changes with the users, in the same transaction, whoever writes
+/// them: a new display name is found and the old one no longer; a removed user is gone.
+#[tokio::test]
+async fn the_user_search_follows_renamed_and_removed_users() {
+    harness::each_backend(|b| async move {
+        user(&b.db, "renamed-person").await;
+        user(&b.db, "leaving-person").await;
+        let renamed: i32 = harness::first_value(
+            &b.db,
+            "SELECT id FROM users WHERE user_key = 'renamed-person'",
+        )
+        .await
+        .unwrap();
+        users::update_user(
+            &b.db,
+            &Actor::cli(),
+            None,
+            app::users::UserUpdate {
+                id: renamed,
+                display_name: "Quite Another Name".into(),
+                email: String::new(),
+                roles: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            user_keys(&keys::candidates(&b.db, "another name").await.unwrap()),
+            ["renamed-person"]
+        );
+        assert!(keys::candidates(&b.db, "name of renamed")
+            .await
+            .unwrap()
+            .is_empty());
+        let users_page = |search: &str| {
+            users::search(
+                &b.db,
+                app::users::UserQuery {
+                    search: search.into(),
+                    page: 1,
+                    per_page: 10,
+                },
+            )
+        };
+        assert_eq!(users_page("another name").await.unwrap().total, 1);
+        assert_eq!(users_page("name of renamed").await.unwrap().total, 0);
+
+        let removed: Option<i32> = harness::first_value(
+            &b.db,
+            "DELETE FROM users WHERE user_key = 'leaving-person' RETURNING id",
+        )
+        .await;
+        assert!(removed.is_some());
+        assert!(keys::candidates(&b.db, "leaving").await.unwrap().is_empty());
+        assert_eq!(users_page("leaving").await.unwrap().total, 0);
+    })
+    .await;
+}
+
 /// Every key's user key, display name and Client Id, read whole (the reference a search is
 /// held to).
 async fn every_key(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, String)> {
