@@ -514,29 +514,38 @@ pub async fn candidates(
     /// How many users, in user-key order, the first look reads.
     const FIRST_LOOK: u64 = 1_000;
     let search = check_search(search)?.to_lowercase();
-    let matching = |names: Condition| {
-        users::Entity::find()
-            .filter(users::Column::IsActive.eq(true))
-            .filter(names)
-            .order_by_asc(users::Column::UserKeyLower)
-            .limit(SHOWN)
-    };
     // A fragment most users share ("seed", a domain) would have the index return nearly every
     // user, all to be sorted for the first twenty. So the first look reads only the first
     // thousand users in user-key order: twenty matches there are the twenty shown. Fewer means
-    // the matches are rare, and the index finds them all cheaply.
+    // the matches are rare, and the index finds them all cheaply. The thousand are a derived
+    // table named like the table, so the planner cannot move the names' test before the limit
+    // (PostgreSQL did: it scanned every user).
+    use sea_orm::sea_query::{Asterisk, Order};
+    let backend = db.get_database_backend();
     let first_users = Query::select()
-        .column(users::Column::Id)
+        .column(Asterisk)
         .from(users::Entity)
-        .order_by(users::Column::UserKeyLower, sea_orm::Order::Asc)
+        .order_by(users::Column::UserKeyLower, Order::Asc)
         .limit(FIRST_LOOK)
         .to_owned();
-    let mut found = matching(name_contains_scanned(&search))
-        .filter(users::Column::Id.in_subquery(first_users))
+    let first_look = Query::select()
+        .column(Asterisk)
+        .from_subquery(first_users, users::Entity)
+        .and_where(Expr::col((users::Entity, users::Column::IsActive)).eq(true))
+        .cond_where(name_contains_scanned(&search))
+        .order_by((users::Entity, users::Column::UserKeyLower), Order::Asc)
+        .limit(SHOWN)
+        .to_owned();
+    let mut found = users::Entity::find()
+        .from_raw_sql(backend.build(&first_look))
         .all(db)
         .await?;
     if (found.len() as u64) < SHOWN {
-        found = matching(name_contains(db.get_database_backend(), &search))
+        found = users::Entity::find()
+            .filter(users::Column::IsActive.eq(true))
+            .filter(name_contains(backend, &search))
+            .order_by_asc(users::Column::UserKeyLower)
+            .limit(SHOWN)
             .all(db)
             .await?;
     }
