@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -155,6 +156,18 @@ pub async fn merge_search_index(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), so it waits for other writers up front under the busy timeout instead of
 /// failing with SQLITE_BUSY halfway through; PostgreSQL ignores the SQLite mode.
+/// The rowids of SQLite's FTS5 trigram table `table` whose text contains `search`, as a
+/// subquery. Three characters at least: the trigram tokenizer matches no shorter phrase.
+pub fn trigram_matches(table: &'static str, search: &str) -> SelectStatement {
+    // An FTS5 phrase: the text in double quotes, a quote inside doubled.
+    let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+    Query::select()
+        .expr(Expr::cust("rowid"))
+        .from(Alias::new(table))
+        .and_where(Expr::cust_with_values(format!("{table} MATCH ?"), [phrase]))
+        .to_owned()
+}
+
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

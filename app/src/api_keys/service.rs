@@ -145,33 +145,17 @@ impl Found {
                     .to_owned();
                 Found::Indexed(Condition::all().add(key_id.in_subquery(ids)))
             }
-            DbBackend::Sqlite if indexable && lower.chars().count() >= 3 => {
-                // An FTS5 phrase: the text in double quotes, a quote inside doubled.
-                let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
-                let ids = Query::select()
-                    .expr(Expr::cust("rowid"))
-                    .from(Alias::new("api_key_search"))
-                    .and_where(Expr::cust_with_values("api_key_search MATCH ?", [phrase]))
-                    .to_owned();
-                Found::Indexed(Condition::all().add(key_id.in_subquery(ids)))
-            }
+            DbBackend::Sqlite if indexable && lower.chars().count() >= 3 => Found::Indexed(
+                Condition::all()
+                    .add(key_id.in_subquery(crate::db::trigram_matches("api_key_search", &lower))),
+            ),
             _ => {
-                let lower = format!("%{}%", escape_like(&lower));
                 let upper = format!("%{}%", escape_like(&search.to_uppercase()));
                 Found::Scanned(
-                    Condition::any()
-                        .add(
-                            Expr::col((users::Entity, users::Column::UserKeyLower))
-                                .like(LikeExpr::new(&lower).escape('\\')),
-                        )
-                        .add(
-                            Expr::col((users::Entity, users::Column::DisplayNameLower))
-                                .like(LikeExpr::new(&lower).escape('\\')),
-                        )
-                        .add(
-                            Expr::col((api_keys::Entity, api_keys::Column::ClientId))
-                                .like(LikeExpr::new(&upper).escape('\\')),
-                        ),
+                    name_contains_scanned(&lower).add(
+                        Expr::col((api_keys::Entity, api_keys::Column::ClientId))
+                            .like(LikeExpr::new(&upper).escape('\\')),
+                    ),
                 )
             }
         }

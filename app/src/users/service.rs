@@ -1,7 +1,7 @@
 //! Plain async functions over the users table; server functions and the CLI call these.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -291,16 +291,10 @@ pub fn name_contains(backend: DbBackend, search: &str) -> Condition {
             )
             .like(LikeExpr::new(format!("%{}%", escape_like(search))).escape('\\')),
         ),
-        DbBackend::Sqlite if indexable && search.chars().count() >= 3 => {
-            // An FTS5 phrase: the text in double quotes, a quote inside doubled.
-            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
-            let ids = Query::select()
-                .expr(Expr::cust("rowid"))
-                .from(Alias::new("user_search"))
-                .and_where(Expr::cust_with_values("user_search MATCH ?", [phrase]))
-                .to_owned();
-            Condition::all().add(Expr::col((users::Entity, users::Column::Id)).in_subquery(ids))
-        }
+        DbBackend::Sqlite if indexable && search.chars().count() >= 3 => Condition::all().add(
+            Expr::col((users::Entity, users::Column::Id))
+                .in_subquery(crate::db::trigram_matches("user_search", search)),
+        ),
         _ => name_contains_scanned(search),
     }
 }
