@@ -153,9 +153,6 @@ pub async fn merge_search_index(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
-/// (`BEGIN IMMEDIATE`), so it waits for other writers up front under the busy timeout instead of
-/// failing with SQLITE_BUSY halfway through; PostgreSQL ignores the SQLite mode.
 /// The rowids of SQLite's FTS5 trigram table `table` whose text contains `search`, as a
 /// subquery. Three characters at least: the trigram tokenizer matches no shorter phrase.
 pub fn trigram_matches(table: &'static str, search: &str) -> SelectStatement {
@@ -168,6 +165,9 @@ pub fn trigram_matches(table: &'static str, search: &str) -> SelectStatement {
         .to_owned()
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so it waits for other writers up front under the busy timeout instead of
+/// failing with SQLITE_BUSY halfway through; PostgreSQL ignores the SQLite mode.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

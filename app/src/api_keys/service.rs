@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, LikeExpr, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -504,7 +504,6 @@ pub async fn candidates(
     // the matches are rare, and the index finds them all cheaply. The thousand are a derived
     // table named like the table, so the planner cannot move the names' test before the limit
     // (PostgreSQL did: it scanned every user).
-    use sea_orm::sea_query::{Asterisk, Order};
     let backend = db.get_database_backend();
     let first_users = Query::select()
         .column(Asterisk)

@@ -163,25 +163,27 @@ pub fn app_state_serving(
     db: DatabaseConnection,
     site_root: &std::path::Path,
 ) -> app::state::AppState {
-    let config = app::config::Config::from_vars(Vec::new()).expect("test configuration");
     let options = leptos::config::LeptosOptions::builder()
         .output_name(app::OUTPUT_NAME)
         .site_root(site_root.display().to_string())
         .build();
-    app::state::AppState::new(db, config, options, test_hasher(), test_master_key())
+    state_from(db, Vec::new(), options)
 }
 
 fn state_with(db: DatabaseConnection, settings: Vec<(String, String)>) -> app::state::AppState {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .build();
+    state_from(db, settings, options)
+}
+
+fn state_from(
+    db: DatabaseConnection,
+    settings: Vec<(String, String)>,
+    options: leptos::config::LeptosOptions,
+) -> app::state::AppState {
     let config = app::config::Config::from_vars(settings).expect("test configuration");
-    app::state::AppState::new(
-        db,
-        config,
-        leptos::config::LeptosOptions::builder()
-            .output_name(app::OUTPUT_NAME)
-            .build(),
-        test_hasher(),
-        test_master_key(),
-    )
+    app::state::AppState::new(db, config, options, test_hasher(), test_master_key())
 }
 
 /// A fixed master key for tests.
