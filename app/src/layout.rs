@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 /// Pages reachable from the navigation, in menu order.
 pub const NAV_ITEMS: &[(&str, &str)] = &[
@@ -19,6 +20,15 @@ pub fn AppHeader() -> impl IntoView {
     // WASM client, so it also shows that hydration worked.
     let (menu_open, set_menu_open) = signal(false);
     let crate::auth::CurrentUser(user) = expect_context::<crate::auth::CurrentUser>();
+    // A page served without the client (the sign-in page) could not open the menu, and its
+    // visitor has nowhere to go before signing in: it shows the brand alone, no menu button, no
+    // links and no second "Sign in".
+    let location = use_location();
+    let shows_navigation = move || {
+        location
+            .pathname
+            .with(|path| !crate::PAGES_WITHOUT_CLIENT.contains(&path.as_str()))
+    };
     view! {
         <header class="app-header">
             <div class="app-header__bar">
@@ -26,16 +36,19 @@ pub fn AppHeader() -> impl IntoView {
                     <span class="brand__mark" aria-hidden="true">"XK"</span>
                     <span class="brand__name">"xray-keys"</span>
                 </A>
-                <button
-                    type="button"
-                    class="button button--subtle menu-toggle"
-                    aria-controls="primary-nav"
-                    aria-expanded=move || menu_open.get().to_string()
-                    on:click=move |_| set_menu_open.update(|open| *open = !*open)
-                >
-                    {move || if menu_open.get() { "Close menu" } else { "Menu" }}
-                </button>
+                <Show when=shows_navigation>
+                    <button
+                        type="button"
+                        class="button button--subtle menu-toggle"
+                        aria-controls="primary-nav"
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| set_menu_open.update(|open| *open = !*open)
+                    >
+                        {move || if menu_open.get() { "Close menu" } else { "Menu" }}
+                    </button>
+                </Show>
             </div>
+            <Show when=shows_navigation>
             <nav
                 id="primary-nav"
                 class="primary-nav"
@@ -75,7 +88,8 @@ pub fn AppHeader() -> impl IntoView {
                     </Transition>
                 </ul>
             </nav>
-            <UserMenu/>
+                <UserMenu />
+            </Show>
         </header>
     }
 }

@@ -60,11 +60,21 @@ use leptos_router::path;
 
 pub use error::AppError;
 
+/// Pages served as plain HTML, without the WASM client: their forms post to the server and work
+/// without a script, so a first visit downloads none. The sign-in page is what every visitor
+/// opens first; a page reached from it by a link loads the client as usual.
+pub const PAGES_WITHOUT_CLIENT: &[&str] = &[auth::SIGN_IN_PAGE];
+
 /// The name cargo-leptos gives the compiled JS, WASM and CSS (`/pkg/xray-keys.*`).
 pub const OUTPUT_NAME: &str = "xray-keys";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let runs_client = use_context::<axum::http::request::Parts>()
+        .is_none_or(|request| !PAGES_WITHOUT_CLIENT.contains(&request.uri.path()));
+    #[cfg(not(feature = "ssr"))]
+    let runs_client = true;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -75,7 +85,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // No favicon request (and no 404 in the console).
                 <link rel="icon" href="data:," />
                 <HashedStylesheet options=options.clone() id="app-style" />
-                <HydrationScripts options />
+                {runs_client.then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>

@@ -6,7 +6,7 @@ test('an administrator signs in and is taken back where they were going', async 
   await page.goto('/users');
   await expect(page).toHaveURL(/\/login\?next=%2Fusers|\/login\?next=\/users/);
   const login = new LoginPage(page);
-  await login.shell.waitForHydration();
+  await login.waitUntilShown();
   await page.screenshot({ path: testInfo.outputPath('sign-in.png') });
   await login.signIn(ADMIN);
   await page.waitForURL('**/users');
@@ -20,6 +20,37 @@ test('a wrong password says so without telling which field was wrong', async ({ 
   await login.signIn({ userKey: ADMIN.userKey, password: 'not the password' });
   await expect(login.error).toHaveText('The user key or password is wrong.');
   await page.screenshot({ path: testInfo.outputPath('wrong-password.png') });
+});
+
+test('after a wrong password the right one signs in and leads on', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.open('/users');
+  await login.signIn({ userKey: ADMIN.userKey, password: 'not the password' });
+  await expect(login.error).toHaveText('The user key or password is wrong.');
+  await login.signIn(ADMIN);
+  await page.waitForURL('**/users');
+  await login.shell.waitForHydration();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Users');
+  expect(login.shell.consoleErrors).toEqual([]);
+});
+
+test('the sign-in page downloads no script and shows the brand alone above its form', async ({ page }, testInfo) => {
+  const scripts: string[] = [];
+  page.on('request', (request) => {
+    if (['script', 'fetch'].includes(request.resourceType()) || request.url().endsWith('.wasm')) {
+      scripts.push(request.url());
+    }
+  });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const login = new LoginPage(page);
+  await login.open();
+  await page.waitForLoadState('load');
+  await expect(page.getByRole('link', { name: 'xray-keys' })).toBeVisible();
+  await expect(login.shell.menuButton).toHaveCount(0);
+  await expect(login.shell.nav).toHaveCount(0);
+  await expect(login.userKey).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('sign-in-phone.png'), fullPage: true });
+  expect(scripts).toEqual([]);
 });
 
 test('a backup operator is shown the no-access page on the Users page', async ({ page }, testInfo) => {
@@ -36,8 +67,8 @@ test('signing out ends the session', async ({ page }) => {
   await login.signInAs(ADMIN);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL('**/login');
-  await login.shell.waitForHydration();
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await login.waitUntilShown();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
   await page.goto('/users');
   await expect(page).toHaveURL(/\/login/);
 });

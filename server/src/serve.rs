@@ -202,7 +202,9 @@ fn browser(state: &AppState) -> Router<AppState> {
 }
 
 /// A signed-out visitor of a page that needs a session is sent to sign in (303 See Other, and
-/// back afterwards) before anything of the page is rendered.
+/// back afterwards) before anything of the page is rendered; a signed-in visitor of the sign-in
+/// page is sent on to where it leads (a form posted without the client lands there after
+/// signing in).
 async fn pages_need_a_session(
     State(state): State<AppState>,
     mut request: Request,
@@ -213,32 +215,47 @@ async fn pages_need_a_session(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD
     );
-    if is_page_read && app::SIGNED_IN_PAGES.contains(&request.uri().path()) {
-        let token =
-            app::auth::session::token_from_headers(request.headers(), state.config.secure_cookies);
-        let signed_in = match token {
-            Some(token) => app::auth::session::lookup(&state.db, &token, chrono::Utc::now()).await,
-            None => Ok(None),
-        };
-        // A database failure is left to the page, which says so.
-        if let Ok(Some(user)) = signed_in {
+    let path = request.uri().path();
+    let needs_session = app::SIGNED_IN_PAGES.contains(&path);
+    let is_sign_in = path == app::auth::SIGN_IN_PAGE;
+    if !(is_page_read && (needs_session || is_sign_in)) {
+        return next.run(request).await;
+    }
+    let token =
+        app::auth::session::token_from_headers(request.headers(), state.config.secure_cookies);
+    let signed_in = match token {
+        Some(token) => app::auth::session::lookup(&state.db, &token, chrono::Utc::now()).await,
+        None => Ok(None),
+    };
+    let see_other = |to: String| (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    match signed_in {
+        Ok(Some(_)) if is_sign_in => {
+            let onward =
+                axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
+                    request.uri(),
+                )
+                .ok()
+                .and_then(|query| query.0.get("next").cloned())
+                .unwrap_or_default();
+            see_other(app::auth::safe_next(&onward))
+        }
+        Ok(Some(user)) => {
             request
                 .extensions_mut()
                 .insert(app::auth::context::SignedIn(user));
-        } else if let Ok(None) = signed_in {
+            next.run(request).await
+        }
+        Ok(None) if needs_session => {
             let here = request
                 .uri()
                 .path_and_query()
                 .map_or("/", |pq| pq.as_str())
                 .to_string();
-            return (
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, app::ui::url::login_path(&here))],
-            )
-                .into_response();
+            see_other(app::ui::url::login_path(&here))
         }
+        // Signed out on the sign-in page; or a database failure, left to the page, which says so.
+        _ => next.run(request).await,
     }
-    next.run(request).await
 }
 
 /// The compiled client's files (`/pkg/…`) as browsers may keep them. A file the build named by

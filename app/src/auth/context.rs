@@ -94,10 +94,15 @@ impl RequestCtx {
     }
 
     /// Sets the HTTP status (and `Retry-After`) of the response from the error the server
-    /// function returns, so user errors never come back as 500.
+    /// function returns, so user errors never come back as 500. A form the browser posted
+    /// itself (a page served without the client) keeps the framework's redirect back to the
+    /// form, which carries the error in its address: a browser shows a 4xx body as it is.
     pub fn respond<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
         if let (Err(err), Some(response)) = (&result, &self.response) {
-            if let Ok(status) = StatusCode::from_u16(err.status_code()) {
+            if let (Ok(status), false) = (
+                StatusCode::from_u16(err.status_code()),
+                self.posted_by_a_form(),
+            ) {
                 response.set_status(status);
             }
             if let AppError::TooManyRequests { retry_after_secs } = err {
@@ -105,6 +110,16 @@ impl RequestCtx {
             }
         }
         result
+    }
+
+    /// Whether a plain HTML form sent this request: it asks for a page, not for JSON, and
+    /// `server_fn` answers it with a redirect back to the form's page.
+    fn posted_by_a_form(&self) -> bool {
+        self.parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
     }
 
     pub fn set_cookie(&self, value: &str) {

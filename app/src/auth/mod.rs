@@ -46,6 +46,9 @@ impl SessionUser {
     }
 }
 
+/// The sign-in page's path.
+pub const SIGN_IN_PAGE: &str = "/login";
+
 /// Where to go after signing in: only a path on this site, never another origin.
 pub fn safe_next(next: &str) -> String {
     let ok = next.starts_with('/')

@@ -41,7 +41,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <p class="page-header__lead">"Sign in with your user key and password."</p>
             <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <div class="field">
                     <label for="login-user-key">"User key"</label>
                     <input

@@ -53,7 +53,11 @@ pub fn with_query(href: &str, name: &str, value: &str) -> String {
 
 /// The sign-in page that returns to `here` (a path with its query) afterwards.
 pub fn login_path(here: &str) -> String {
-    format!("/login?next={}", percent_encode(here, true))
+    format!(
+        "{}?next={}",
+        crate::auth::SIGN_IN_PAGE,
+        percent_encode(here, true)
+    )
 }
 
 /// `s` percent-encoded as `encodeURIComponent` does (for a query value in a page link).

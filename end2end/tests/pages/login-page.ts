@@ -19,8 +19,14 @@ export class LoginPage {
     this.error = page.getByRole('alert');
   }
 
+  /** Opens the sign-in page: plain HTML served without the WASM client, so nothing hydrates. */
   async open(next?: string) {
-    await this.shell.goto(next ? `/login?next=${encodeURIComponent(next)}` : '/login');
+    await this.page.goto(next ? `/login?next=${encodeURIComponent(next)}` : '/login');
+    await this.waitUntilShown();
+  }
+
+  async waitUntilShown() {
+    await expect(this.page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
   }
 
   async signIn(user: { userKey: string; password: string }) {

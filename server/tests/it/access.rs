@@ -176,6 +176,76 @@ fn sign_in_sets_a_strict_http_only_cookie_and_cycles_the_session() {
     });
 }
 
+/// The sign-in page is served without the client: its form posts as a plain HTML form, a wrong
+/// password comes back to the sign-in page with the message in its address, and the right one
+/// (sent from that page) signs in and leads on to where the visitor was going.
+#[test]
+fn the_sign_in_form_works_without_a_script() {
+    harness::block_on(async {
+        harness::each_backend(|b| async move {
+            harness::signed_in(&b.db, "admin", vec![Role::Administrator]).await;
+            let (shown, body) = send(&b.db, page("/login?next=%2Fusers", None)).await;
+            assert_eq!(shown.status(), StatusCode::OK);
+            // Only the stylesheet is fetched: no module, no WASM (the page's few inline
+            // `<script>`s are the framework's resource data, which nothing reads).
+            assert_eq!(body.matches("/pkg/").count(), 1, "{body}");
+            assert!(body.contains("rel=\"stylesheet\" href=\"/pkg/"), "{body}");
+            assert!(
+                !body.contains("modulepreload") && !body.contains("import("),
+                "{body}"
+            );
+            assert!(
+                body.contains(&format!("action=\"{}\"", app::auth::Login::PATH)),
+                "{body}"
+            );
+
+            const SITE: &str = "http://127.0.0.1:3000";
+            let post = |password: &str, from: &str| {
+                let form = format!(
+                    "user_key=admin&password={}&next=%2Fusers",
+                    password.replace(' ', "+")
+                );
+                server_fn(app::auth::Login::PATH, None, &form)
+                    .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                    .header(header::ORIGIN, SITE)
+                    .header(header::REFERER, format!("{SITE}{from}"))
+                    .body(Body::from(form))
+                    .unwrap()
+            };
+            let location = |answer: &harness::Answer| {
+                let to = answer.headers()[header::LOCATION].to_str().unwrap();
+                to.strip_prefix(SITE).unwrap_or(to).to_string()
+            };
+
+            let (wrong, text) = send(&b.db, post("not the password", "/login?next=%2Fusers")).await;
+            assert_eq!(wrong.status(), StatusCode::FOUND, "{text}");
+            assert!(wrong.headers().get(header::SET_COOKIE).is_none());
+            let back = location(&wrong);
+            assert!(back.starts_with("/login?next=%2Fusers&"), "{back}");
+            let (shown, body) = send(&b.db, page(&back, None)).await;
+            assert_eq!(shown.status(), StatusCode::OK);
+            assert!(
+                body.contains("The user key or password is wrong."),
+                "{body}"
+            );
+
+            let (right, text) = send(&b.db, post(PASSWORD, &back)).await;
+            assert_eq!(right.status(), StatusCode::FOUND, "{text}");
+            assert_eq!(
+                location(&right),
+                "/login?next=%2Fusers",
+                "the old error left behind"
+            );
+            let cookie = right.headers()[header::SET_COOKIE].to_str().unwrap();
+            let cookie = cookie.split(';').next().unwrap().to_string();
+            let (onward, text) = send(&b.db, page("/login?next=%2Fusers", Some(&cookie))).await;
+            assert_eq!(onward.status(), StatusCode::SEE_OTHER, "{text}");
+            assert_eq!(location(&onward), "/users");
+        })
+        .await;
+    });
+}
+
 #[test]
 fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
     harness::block_on(async {

@@ -192,6 +192,9 @@ fn every_response_carries_the_security_headers_and_pages_allow_only_their_own_sc
                     assert!(!policy.contains("unsafe-inline"), "{path}");
                     let scripts = body.matches("<script").count();
                     assert!(scripts > 0, "{path}");
+                    // The sign-in page is served without the client (`PAGES_WITHOUT_CLIENT`).
+                    let runs_client = !app::PAGES_WITHOUT_CLIENT.contains(&path);
+                    assert_eq!(body.contains("modulepreload"), runs_client, "{path}");
                     assert_eq!(
                         body.matches(&format!("nonce=\"{nonce}\"")).count(),
                         scripts,
