@@ -139,17 +139,43 @@ pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Merges the segments SQLite's search index (FTS5) gathered since the last call: writers leave
-/// merging to this (see migration `m20261206_000017_defer_key_search_merges`), run at start and
-/// hourly. Writes at most about 500 pages of the index a call; a no-op when there is little to
-/// merge, and on PostgreSQL.
-pub async fn merge_search_index(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        db.execute_unprepared(
-            "INSERT INTO api_key_search (api_key_search, rank) VALUES ('merge', 500)",
-        )
-        .await?;
+/// Index entries of removed keys taken out per transaction: each batch holds the write lock for
+/// about 50 ms.
+const SEARCH_REMOVALS_PER_BATCH: u64 = 2_000;
+
+/// Tidies SQLite's search index (FTS5), at start and hourly: takes out the entries of keys removed
+/// since the last call (a deleting transaction only notes them, see migration
+/// `m20261207_000021_defer_key_search_removals`), in batches, then merges the segments writers
+/// gathered (see `m20261206_000017_defer_key_search_merges`), writing at most about 500 pages of
+/// the index. A no-op when there is nothing to do, and on PostgreSQL.
+pub async fn tidy_search_index(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(());
     }
+    let batch = format!(
+        "SELECT id FROM api_key_search_removed ORDER BY id LIMIT {SEARCH_REMOVALS_PER_BATCH}"
+    );
+    loop {
+        let txn = begin_write(db).await?;
+        txn.execute_unprepared(&format!(
+            "DELETE FROM api_key_search WHERE rowid IN ({batch})"
+        ))
+        .await?;
+        let taken = txn
+            .execute_unprepared(&format!(
+                "DELETE FROM api_key_search_removed WHERE id IN ({batch})"
+            ))
+            .await?
+            .rows_affected();
+        txn.commit().await?;
+        if taken < SEARCH_REMOVALS_PER_BATCH {
+            break;
+        }
+    }
+    db.execute_unprepared(
+        "INSERT INTO api_key_search (api_key_search, rank) VALUES ('merge', 500)",
+    )
+    .await?;
     Ok(())
 }
 

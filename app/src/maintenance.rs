@@ -67,8 +67,8 @@ pub fn spawn_pruning(db: DatabaseConnection, retention_days: u32) {
             if let Err(e) = crate::db::refresh_statistics(&db).await {
                 tracing::warn!(error = %e, "refreshing the query planner's statistics failed");
             }
-            if let Err(e) = crate::db::merge_search_index(&db).await {
-                tracing::warn!(error = %e, "merging the API Keys search index failed");
+            if let Err(e) = crate::db::tidy_search_index(&db).await {
+                tracing::warn!(error = %e, "tidying the API Keys search index failed");
             }
         }
     });

@@ -22,6 +22,7 @@ mod m20261206_000017_defer_key_search_merges;
 mod m20261206_000018_cover_expiring_index;
 mod m20261206_000019_cover_expiry_index;
 mod m20261206_000020_add_user_search_index;
+mod m20261207_000021_defer_key_search_removals;
 
 /// Runs `statements` in order: the raw SQL of a migration written for one database.
 async fn run_statements(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_cover_expiring_index::Migration),
             Box::new(m20261206_000019_cover_expiry_index::Migration),
             Box::new(m20261206_000020_add_user_search_index::Migration),
+            Box::new(m20261207_000021_defer_key_search_removals::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ pub struct Migration;
 /// delete of 10,000 keys paid for that merge (a quarter of its time, measured). With automatic
 /// merging off, the writer only adds its segment; FTS5 still merges at once if sixteen pile up on
 /// one level (`crisismerge`), and the hourly maintenance merges the rest
-/// (`app::db::merge_search_index`), so a search never reads more than a few segments.
+/// (`app::db::tidy_search_index`), so a search never reads more than a few segments.
 /// PostgreSQL's trigram index has no such setting: nothing to do there.
 const SET_AUTOMERGE: &str =
     "INSERT INTO api_key_search (api_key_search, rank) VALUES ('automerge', {N})";

@@ -655,8 +655,32 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
                 "no merging inside the writer's transaction"
             );
         }
-        app::db::merge_search_index(db).await.unwrap();
+        // On SQLite a deleting transaction notes its keys' index entries, and the hourly task
+        // takes them out: afterwards the index holds exactly the keys there are.
+        let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        let count = |sql: &'static str| async move {
+            harness::first_value::<i64>(db, sql)
+                .await
+                .unwrap_or_default()
+        };
+        if sqlite {
+            assert_eq!(
+                count("SELECT COUNT(*) FROM api_key_search_removed").await,
+                2
+            );
+        }
+        app::db::tidy_search_index(db).await.unwrap();
         check_searches(db, &searches).await;
+        if sqlite {
+            assert_eq!(
+                count("SELECT COUNT(*) FROM api_key_search_removed").await,
+                0
+            );
+            assert_eq!(
+                count("SELECT COUNT(*) FROM api_key_search").await,
+                count("SELECT COUNT(*) FROM api_keys").await,
+            );
+        }
     })
     .await;
 }
