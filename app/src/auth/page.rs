@@ -28,7 +28,8 @@ pub fn LoginPage() -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
         <Title text="Sign in" />
-        // Someone already signed in (also after a sign-in form posted without JavaScript) goes on.
+        // Someone already signed in goes on. The server does this before rendering when the page
+        // is loaded (also after the form posted); this covers reaching it inside the client.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match user.await {
