@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the size of the release client, raw, gzip -9 and brotli -q 11, in bytes: the main
-# module every page loads, its JS, the split loader and the stylesheet one by one, and the
+# module every page but sign-in loads, its JS, the split loader and the stylesheet one by one, and the
 # lazily loaded WASM chunks (`cargo leptos build --split`) as totals. `--markdown` prints a
 # table for the benchmark report.
 set -euo pipefail
@@ -47,7 +47,7 @@ if [ $markdown = 1 ]; then
 else
   printf '%-36s %10s %10s %10s\n' file raw gzip brotli
 fi
-row "main module (every page): $(basename "$main_wasm")" "$main_wasm"
+row "main module (every page but sign-in): $(basename "$main_wasm")" "$main_wasm"
 for f in "$pkg/xray-keys.$(hash_of js).js" "$pkg/__wasm_split.$(hash_of split).js" "$pkg/xray-keys.$(hash_of css).css"; do
   row "$(basename "$f")" "$f"
 done
