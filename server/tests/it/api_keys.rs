@@ -685,6 +685,55 @@ async fn search_and_total_follow_every_change_to_keys_and_names() {
     .await;
 }
 
+/// However many removals bulk deletes noted, the hourly task takes them all out of SQLite's
+/// search index, a batch at a time, and leaves the entries of the keys that remain.
+#[tokio::test]
+async fn the_search_index_is_tidied_in_batches_until_no_removal_is_left() {
+    harness::each_backend(|b| async move {
+        let db = &b.db;
+        if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+            // Nothing to tidy: PostgreSQL's search rows go with their keys.
+            app::db::tidy_search_index(db).await.unwrap();
+            return;
+        }
+        use sea_orm::ConnectionTrait;
+        harness::named_key(db, "kept", "Kept User").await;
+        // Entries of 4,500 keys that are gone (more than two batches), noted as deletes note them.
+        db.execute_unprepared(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4500) \
+             INSERT INTO api_key_search (rowid, text) SELECT 1000000 + i, 'gone-' || i FROM n",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared(
+            "INSERT INTO api_key_search_removed (id) \
+             SELECT rowid FROM api_key_search WHERE rowid > 1000000",
+        )
+        .await
+        .unwrap();
+        let count = |sql: &'static str| async move {
+            harness::first_value::<i64>(db, sql)
+                .await
+                .unwrap_or_default()
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM api_key_search").await, 4501);
+
+        app::db::tidy_search_index(db).await.unwrap();
+        assert_eq!(
+            count("SELECT COUNT(*) FROM api_key_search_removed").await,
+            0
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM api_key_search").await, 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM api_key_search WHERE api_key_search MATCH '\"gone\"'")
+                .await,
+            0
+        );
+        assert_eq!(keys::list(db, query("kept", 1, 10)).await.unwrap().total, 1);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn refreshed_planner_statistics_leave_the_list_as_it_was_and_sqlite_without_samples() {
     harness::each_backend(|b| async move {
