@@ -15,8 +15,24 @@ use crate::xray_api::owners::{ChangeFeed, OwnerCache};
 use crate::xray_api::tokens::TokenKeys;
 
 /// Holds nothing another instance would need: all shared state lives in the database.
+///
+/// One `Arc` around [`Shared`]: axum clones the state for every request (each `State`
+/// extractor and stateful middleware), and cloning the fields one by one (the Leptos options,
+/// the key material, a dozen reference counts) and dropping them again was 6 % of a `whoami`.
+/// Fields are read through `Deref` (`state.db`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
@@ -45,7 +61,7 @@ impl AppState {
             DatabaseKind::Sqlite => OwnerCache::for_sqlite_file(config.database_url.sqlite_path()),
             DatabaseKind::Postgres => OwnerCache::for_postgres(change_feed.clone()),
         };
-        AppState {
+        AppState(Arc::new(Shared {
             owners: Arc::new(owners),
             change_feed,
             db,
@@ -55,7 +71,7 @@ impl AppState {
             token_keys: Arc::new(TokenKeys::new(master_key.clone())),
             master_key,
             last_used: Arc::new(LastUsed::default()),
-        }
+        }))
     }
 }
 

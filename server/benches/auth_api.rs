@@ -471,14 +471,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
     {
+        // `XK_BENCH_PROFILE_WHOAMI=1` loads whoami instead of the page.
+        let (request, name) = if std::env::var("XK_BENCH_PROFILE_WHOAMI").is_ok() {
+            (sqlite.whoami, "(c) `GET /api/v2/whoami` (bearer token)")
+        } else {
+            (sqlite.page, "(e) server-rendered API Keys page, 100 rows")
+        };
         let e = load_rt.block_on(load(
             sqlite.addr,
-            sqlite.page,
+            request,
             200,
             env_or("XK_BENCH_CONNECTIONS", 16),
             seconds,
         ));
-        row("(e) server-rendered API Keys page, 100 rows", &e, None);
+        row(name, &e, None);
         return;
     }
     load_rt.block_on(measure("SQLite", bare, sqlite));
