@@ -24,11 +24,7 @@ pub fn AppHeader() -> impl IntoView {
     // visitor has nowhere to go before signing in: it shows the brand alone, no menu button, no
     // links and no second "Sign in".
     let location = use_location();
-    let shows_navigation = move || {
-        location
-            .pathname
-            .with(|path| !crate::PAGES_WITHOUT_CLIENT.contains(&path.as_str()))
-    };
+    let shows_navigation = move || location.pathname.with(|path| crate::runs_client(path));
     view! {
         <header class="app-header">
             <div class="app-header__bar">

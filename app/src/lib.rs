@@ -65,16 +65,21 @@ pub use error::AppError;
 /// opens first; a page reached from it by a link loads the client as usual.
 pub const PAGES_WITHOUT_CLIENT: &[&str] = &[auth::SIGN_IN_PAGE];
 
+/// Whether the page at `path` runs the WASM client (see [`PAGES_WITHOUT_CLIENT`]).
+pub fn runs_client(path: &str) -> bool {
+    !PAGES_WITHOUT_CLIENT.contains(&path)
+}
+
 /// The name cargo-leptos gives the compiled JS, WASM and CSS (`/pkg/xray-keys.*`).
 pub const OUTPUT_NAME: &str = "xray-keys";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let runs_client = use_context::<axum::http::request::Parts>()
-        .is_none_or(|request| !PAGES_WITHOUT_CLIENT.contains(&request.uri.path()));
+    let with_client = use_context::<axum::http::request::Parts>()
+        .is_none_or(|request| runs_client(request.uri.path()));
     #[cfg(not(feature = "ssr"))]
-    let runs_client = true;
+    let with_client = true;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -85,7 +90,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // No favicon request (and no 404 in the console).
                 <link rel="icon" href="data:," />
                 <HashedStylesheet options=options.clone() id="app-style" />
-                {runs_client.then(|| view! { <HydrationScripts options /> })}
+                {with_client.then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
