@@ -146,6 +146,21 @@ test('bulk delete removes the ticked keys after confirmation', async ({ page }, 
   await expect(keys.bodyRows()).toHaveCount(3);
 });
 
+test('the row boxes follow the selection, and clearing one under All keeps the rest of the page', async ({ page }) => {
+  const keys = new ApiKeysPage(page);
+  await keys.searchFor('seed-00001');
+  await expect(keys.bodyRows()).toHaveCount(10);
+  await keys.choose('All');
+  await expect(keys.selectedButton).toHaveText('(10) Selected');
+  await expect(keys.bodyRows().getByRole('checkbox', { checked: true })).toHaveCount(10);
+  await keys.row('seed-000012').getByRole('checkbox').uncheck();
+  await expect(keys.selectedButton).toHaveText('(9) Selected');
+  await expect(keys.row('seed-000012')).toHaveAttribute('aria-selected', 'false');
+  await expect(keys.row('seed-000013')).toHaveAttribute('aria-selected', 'true');
+  await keys.choose('None');
+  await expect(keys.bodyRows().getByRole('checkbox', { checked: true })).toHaveCount(0);
+});
+
 test('search filters as you type and lives in the URL', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('seed-00001');

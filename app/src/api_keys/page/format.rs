@@ -69,10 +69,15 @@ pub fn status(row: &ApiKeyRow, now: DateTime<Utc>, window: FilterWindow) -> (Str
     }
 }
 
+/// Whether the key's old secret still works (a grace period runs).
+pub fn grace_running(row: &ApiKeyRow, now: DateTime<Utc>) -> bool {
+    row.old_secret_until.is_some_and(|until| until > now)
+}
+
 /// "Old secret works until …" while a grace period runs.
 pub fn grace_line(row: &ApiKeyRow, now: DateTime<Utc>) -> Option<String> {
     row.old_secret_until
-        .filter(|until| *until > now)
+        .filter(|_| grace_running(row, now))
         .map(|until| format!("Old secret works until {}", date_time(until)))
 }
 
