@@ -38,7 +38,8 @@ pub(super) fn KeysTable(
         }
         .into_any();
     }
-    let markup = rows_html(&rows, now, window);
+    // Shared, not copied, when the server's streaming renderer clones the view.
+    let markup: std::sync::Arc<str> = rows_html(&rows, now, window).into();
     // What the rows' actions act on, in the rows' order (a row's `data-row` is its place here).
     let keys = StoredValue::new(
         rows.iter()
