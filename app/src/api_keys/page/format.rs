@@ -93,39 +93,41 @@ pub fn expires(row: &ApiKeyRow) -> String {
     row.expires_at.map_or_else(|| "Never".into(), date)
 }
 
+/// A plain key, created 100 days before `now`: the table tests start from it.
+#[cfg(test)]
+pub(super) fn sample_row(now: DateTime<Utc>) -> ApiKeyRow {
+    ApiKeyRow {
+        client_id: "C".into(),
+        user_key: "u".into(),
+        display_name: "U".into(),
+        user_active: true,
+        created_at: now - chrono::Duration::days(100),
+        created_by: "cli".into(),
+        regenerated_at: None,
+        regenerated_by: None,
+        secret_generation: 1,
+        last_used_at: None,
+        description: String::new(),
+        expires_at: None,
+        is_active: true,
+        old_secret_until: None,
+        last_failed_at: None,
+        last_failed_reason: None,
+        used_by_credentials: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
 
-    fn key(now: DateTime<Utc>) -> ApiKeyRow {
-        ApiKeyRow {
-            client_id: "C".into(),
-            user_key: "u".into(),
-            display_name: "U".into(),
-            user_active: true,
-            created_at: now - Duration::days(100),
-            created_by: "cli".into(),
-            regenerated_at: None,
-            regenerated_by: None,
-            secret_generation: 1,
-            last_used_at: None,
-            description: String::new(),
-            expires_at: None,
-            is_active: true,
-            old_secret_until: None,
-            last_failed_at: None,
-            last_failed_reason: None,
-            used_by_credentials: false,
-        }
-    }
-
     #[test]
     fn the_table_says_times_as_the_issue_words_them() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
         let window = FilterWindow::default();
-        let mut row = key(now);
+        let mut row = sample_row(now);
         assert_eq!(last_used(&row, now), "Never used");
         row.last_used_at = Some(now - Duration::hours(3));
         assert_eq!(last_used(&row, now), "Today");

@@ -499,25 +499,14 @@ mod tests {
 
     use super::*;
 
+    /// The sample key, as user "ann" with Client Id "C1", created 3 days before `now`.
     fn row(now: DateTime<Utc>) -> ApiKeyRow {
         ApiKeyRow {
             client_id: "C1".into(),
             user_key: "ann".into(),
             display_name: "Ann".into(),
-            user_active: true,
             created_at: now - Duration::days(3),
-            created_by: "cli".into(),
-            regenerated_at: None,
-            regenerated_by: None,
-            secret_generation: 1,
-            last_used_at: None,
-            description: String::new(),
-            expires_at: None,
-            is_active: true,
-            old_secret_until: None,
-            last_failed_at: None,
-            last_failed_reason: None,
-            used_by_credentials: false,
+            ..format::sample_row(now)
         }
     }
 
