@@ -161,6 +161,21 @@ test('the row boxes follow the selection, and clearing one under All keeps the r
   await expect(keys.bodyRows().getByRole('checkbox', { checked: true })).toHaveCount(0);
 });
 
+test('Escape closes the Select menu and gives focus back to its button', async ({ page }) => {
+  const keys = new ApiKeysPage(page);
+  await keys.open();
+  await keys.selectButton.focus();
+  await page.keyboard.press('Enter');
+  const menu = page.getByRole('menu', { name: 'Select' });
+  await expect(menu).toBeVisible();
+  await page.keyboard.press('Tab');
+  await expect(menu.getByRole('menuitem', { name: 'All', exact: true })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+  await expect(keys.selectButton).toBeFocused();
+  await expect(keys.selectButton).toHaveAttribute('aria-expanded', 'false');
+});
+
 test('search filters as you type and lives in the URL', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.searchFor('seed-00001');

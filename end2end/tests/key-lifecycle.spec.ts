@@ -173,6 +173,21 @@ test('the row menu and its dialogs work by keyboard alone', async ({ page }, tes
   await expect(keys.cell('life-kbd', 'Description')).toHaveText('Typed by keyboard');
 });
 
+test('Escape closes a row menu and gives focus back to its button', async ({ page }) => {
+  const keys = new ApiKeysPage(page);
+  await keys.searchFor('life-kbd');
+  const more = keys.row('life-kbd').getByRole('button', { name: 'More actions for life-kbd' });
+  await more.focus();
+  await page.keyboard.press('Enter');
+  const menu = page.getByRole('menu', { name: 'Actions for life-kbd' });
+  await page.keyboard.press('Tab');
+  await expect(menu.getByRole('menuitem', { name: 'Edit details' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+  await expect(more).toBeFocused();
+  await expect(more).toHaveAttribute('aria-expanded', 'false');
+});
+
 test('the rotation handshake updates the Xray Credentials and shows where the key is used', async ({ page }, testInfo) => {
   const keys = new ApiKeysPage(page);
   await keys.createFor('handshake', 'handshake-user');

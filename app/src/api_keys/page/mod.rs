@@ -227,6 +227,8 @@ fn ApiKeysConsole(list: ListState) -> impl IntoView {
     let all_matching = RwSignal::new(false);
     let select_menu_open = RwSignal::new(false);
     let bulk_menu_open = RwSignal::new(false);
+    let select_button = NodeRef::<leptos::html::Button>::new();
+    let bulk_button = NodeRef::<leptos::html::Button>::new();
     let open_menu = RwSignal::new(None::<String>);
     // Which key's reactivation is under way, for its message.
     let reactivating = RwSignal::new(String::new());
@@ -573,10 +575,11 @@ fn ApiKeysConsole(list: ListState) -> impl IntoView {
                 })
         }}
         <div class="toolbar">
-            <div class="menu-anchor">
+            <div class="menu-anchor" on:keydown=close_on_escape(select_menu_open, select_button)>
                 <button
                     type="button"
                     class="button"
+                    node_ref=select_button
                     aria-haspopup="menu"
                     aria-expanded=move || select_menu_open.get().to_string()
                     on:click=move |_| {
@@ -631,10 +634,11 @@ fn ApiKeysConsole(list: ListState) -> impl IntoView {
                 </Show>
             </div>
             <Show when=move || { selected_count() > 0 }>
-                <div class="menu-anchor">
+                <div class="menu-anchor" on:keydown=close_on_escape(bulk_menu_open, bulk_button)>
                     <button
                         type="button"
                         class="button button--selected"
+                        node_ref=bulk_button
                         aria-haspopup="menu"
                         aria-expanded=move || bulk_menu_open.get().to_string()
                         on:click=move |_| {
@@ -997,5 +1001,22 @@ fn ApiKeysConsole(list: ListState) -> impl IntoView {
                 }
             }}
         </Modal>
+    }
+}
+
+/// Escape closes an open menu and gives focus back to its button, as a menu button does
+/// (WAI-ARIA); the key presses of the menu's items reach the anchor around both.
+fn close_on_escape(
+    open: RwSignal<bool>,
+    button: NodeRef<leptos::html::Button>,
+) -> impl Fn(leptos::ev::KeyboardEvent) + Copy {
+    move |ev| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            ev.prevent_default();
+            open.set(false);
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
     }
 }

@@ -144,6 +144,22 @@ pub(super) fn KeysTable(
         });
     };
 
+    // Escape closes an open row menu and gives focus back to its button.
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Escape" {
+            return;
+        }
+        let Some(open) = open_menu.get_untracked() else {
+            return;
+        };
+        ev.prevent_default();
+        open_menu.set(None);
+        let index = keys.with_value(|keys| keys.iter().position(|k| k.client_id == open));
+        if let (Some(body), Some(index)) = (body.get_untracked(), index) {
+            rows_dom::focus_menu_button(&body, index);
+        }
+    };
+
     view! {
         <div class="table-wrap">
             <table class="data" aria-label="API Keys">
@@ -174,6 +190,7 @@ pub(super) fn KeysTable(
                     inner_html=markup
                     on:change=on_change
                     on:click=on_click
+                    on:keydown=on_keydown
                 ></tbody>
             </table>
         </div>
@@ -406,6 +423,16 @@ mod rows_dom {
         {
             let _ = button.set_attribute("aria-expanded", "true");
             let _ = button.insert_adjacent_html("afterend", markup);
+        }
+    }
+
+    /// Gives focus to the row's "More actions" button.
+    pub fn focus_menu_button(body: &Element, index: usize) {
+        if let Some(button) = row(body, index)
+            .and_then(|row| row.query_selector("[data-action=\"menu\"]").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = button.focus();
         }
     }
 
