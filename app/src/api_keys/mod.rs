@@ -308,54 +308,33 @@ mod rows_as_arrays {
 
     type At = DateTime<Utc>;
 
-    /// A row's values in `ApiKeyRow`'s field order, borrowed for writing.
-    #[derive(Serialize)]
-    struct Written<'a>(
-        &'a str,
-        &'a str,
-        &'a str,
+    /// A row's values in `ApiKeyRow`'s field order: borrowed (`&str`) when written, owned
+    /// (`String`) when read back.
+    #[derive(Serialize, Deserialize)]
+    struct Values<S>(
+        S,
+        S,
+        S,
         bool,
         At,
-        &'a str,
+        S,
         Option<At>,
-        Option<&'a str>,
+        Option<S>,
         i32,
         Option<At>,
-        &'a str,
+        S,
         Option<At>,
         bool,
         Option<At>,
         Option<At>,
-        Option<&'a str>,
-        bool,
-    );
-
-    /// The same values, owned, as read back.
-    #[derive(Deserialize)]
-    struct Read(
-        String,
-        String,
-        String,
-        bool,
-        At,
-        String,
-        Option<At>,
-        Option<String>,
-        i32,
-        Option<At>,
-        String,
-        Option<At>,
-        bool,
-        Option<At>,
-        Option<At>,
-        Option<String>,
+        Option<S>,
         bool,
     );
 
     pub fn serialize<S: Serializer>(rows: &[ApiKeyRow], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(rows.iter().map(|row| {
-            Written(
-                &row.client_id,
+            Values(
+                row.client_id.as_str(),
                 &row.user_key,
                 &row.display_name,
                 row.user_active,
@@ -379,48 +358,28 @@ mod rows_as_arrays {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<ApiKeyRow>, D::Error> {
-        let rows = Vec::<Read>::deserialize(deserializer)?;
+        let rows = Vec::<Values<String>>::deserialize(deserializer)?;
         Ok(rows
             .into_iter()
-            .map(
-                |Read(
-                    client_id,
-                    user_key,
-                    display_name,
-                    user_active,
-                    created_at,
-                    created_by,
-                    regenerated_at,
-                    regenerated_by,
-                    secret_generation,
-                    last_used_at,
-                    description,
-                    expires_at,
-                    is_active,
-                    old_secret_until,
-                    last_failed_at,
-                    last_failed_reason,
-                    used_by_credentials,
-                )| ApiKeyRow {
-                    client_id,
-                    user_key,
-                    display_name,
-                    user_active,
-                    created_at,
-                    created_by,
-                    regenerated_at,
-                    regenerated_by,
-                    secret_generation,
-                    last_used_at,
-                    description,
-                    expires_at,
-                    is_active,
-                    old_secret_until,
-                    last_failed_at,
-                    last_failed_reason,
-                    used_by_credentials,
-                },
-            )
+            .map(|v| ApiKeyRow {
+                client_id: v.0,
+                user_key: v.1,
+                display_name: v.2,
+                user_active: v.3,
+                created_at: v.4,
+                created_by: v.5,
+                regenerated_at: v.6,
+                regenerated_by: v.7,
+                secret_generation: v.8,
+                last_used_at: v.9,
+                description: v.10,
+                expires_at: v.11,
+                is_active: v.12,
+                old_secret_until: v.13,
+                last_failed_at: v.14,
+                last_failed_reason: v.15,
+                used_by_credentials: v.16,
+            })
             .collect())
     }
 }

@@ -40,12 +40,8 @@ pub(super) fn KeysTable(
     }
     // Shared, not copied, when the server's streaming renderer clones the view.
     let markup: std::sync::Arc<str> = rows_html(&rows, now, window).into();
-    // What the rows' actions act on, in the rows' order (a row's `data-row` is its place here).
-    let keys = StoredValue::new(
-        rows.iter()
-            .map(|row| RowKey::of(row, now))
-            .collect::<Vec<_>>(),
-    );
+    // What the rows' actions act on (a row's `data-row` is its place here).
+    let keys = StoredValue::new(rows);
     let body = NodeRef::<leptos::html::Tbody>::new();
 
     // The boxes and each row's `aria-selected` follow the selection.
@@ -68,10 +64,9 @@ pub(super) fn KeysTable(
             return;
         };
         let open = open_menu.with(|open| {
-            let open = open.as_deref()?;
             keys.with_value(|keys| {
-                let index = keys.iter().position(|k| k.client_id == open)?;
-                Some((index, menu_html(&keys[index])))
+                let index = place_of(keys, open.as_deref()?)?;
+                Some((index, menu_html(&keys[index], now)))
             })
         });
         rows_dom::show_menu(&body, open.as_ref().map(|(i, html)| (*i, html.as_str())));
@@ -114,9 +109,11 @@ pub(super) fn KeysTable(
             let Some(key) = keys.get(index) else {
                 return;
             };
+            // Choosing a menu item closes the menu.
+            if action.in_menu() {
+                open_menu.set(None);
+            }
             match action {
-                RowAction::Regenerate => dialog.set(key.regenerate()),
-                RowAction::Delete => dialog.set(key.delete()),
                 RowAction::Menu => open_menu.update(|open| {
                     *open = if open.as_deref() == Some(key.client_id.as_str()) {
                         None
@@ -124,21 +121,13 @@ pub(super) fn KeysTable(
                         Some(key.client_id.clone())
                     };
                 }),
-                RowAction::Edit => {
-                    open_menu.set(None);
-                    dialog.set(key.edit());
-                }
-                RowAction::Deactivate => {
-                    open_menu.set(None);
-                    dialog.set(key.deactivate());
-                }
                 RowAction::Reactivate => {
-                    open_menu.set(None);
                     on_reactivate.run((key.user_key.clone(), key.client_id.clone()));
                 }
-                RowAction::RevokeOldSecret => {
-                    open_menu.set(None);
-                    dialog.set(key.revoke_old_secret());
+                _ => {
+                    if let Some(next) = dialog_for(action, key, now) {
+                        dialog.set(next);
+                    }
                 }
             }
         });
@@ -154,7 +143,7 @@ pub(super) fn KeysTable(
         };
         ev.prevent_default();
         open_menu.set(None);
-        let index = keys.with_value(|keys| keys.iter().position(|k| k.client_id == open));
+        let index = keys.with_value(|keys| place_of(keys, &open));
         if let (Some(body), Some(index)) = (body.get_untracked(), index) {
             rows_dom::focus_menu_button(&body, index);
         }
@@ -236,6 +225,57 @@ impl RowAction {
     fn named(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|action| action.name() == name)
     }
+
+    /// Whether the action is an item of a row's "More actions" menu.
+    fn in_menu(self) -> bool {
+        matches!(
+            self,
+            RowAction::Edit
+                | RowAction::Deactivate
+                | RowAction::Reactivate
+                | RowAction::RevokeOldSecret
+        )
+    }
+}
+
+/// The place of the row with Client Id `client_id` among `rows`.
+fn place_of(rows: &[ApiKeyRow], client_id: &str) -> Option<usize> {
+    rows.iter().position(|row| row.client_id == client_id)
+}
+
+/// The dialog `action` opens for `row`; `None` for the actions that open none (the menu
+/// button, Reactivate).
+fn dialog_for(action: RowAction, row: &ApiKeyRow, now: DateTime<Utc>) -> Option<Dialog> {
+    let user_key = row.user_key.clone();
+    let client_id = row.client_id.clone();
+    Some(match action {
+        RowAction::Regenerate => Dialog::Regenerate {
+            user_key,
+            client_id,
+            generation: row.secret_generation,
+            grace_running: format::grace_running(row, now),
+            used_by_credentials: row.used_by_credentials,
+        },
+        RowAction::Delete => Dialog::Delete {
+            user_key,
+            client_id,
+        },
+        RowAction::Edit => Dialog::Edit {
+            user_key,
+            client_id,
+            description: row.description.clone(),
+            expires_at: row.expires_at,
+        },
+        RowAction::Deactivate => Dialog::Deactivate {
+            user_key,
+            client_id,
+        },
+        RowAction::RevokeOldSecret => Dialog::RevokeOldSecret {
+            user_key,
+            client_id,
+        },
+        RowAction::Menu | RowAction::Reactivate => return None,
+    })
 }
 
 /// Text placed in an element, escaped as the framework escapes text.
@@ -345,14 +385,14 @@ fn write_row(
 
 /// A row's three-dot menu: Edit details, Deactivate or Reactivate, and Revoke old secret now
 /// while a grace period runs.
-fn menu_html(key: &RowKey) -> String {
+fn menu_html(key: &ApiKeyRow, now: DateTime<Utc>) -> String {
     let on_off = if key.is_active {
         (RowAction::Deactivate, "Deactivate")
     } else {
         (RowAction::Reactivate, "Reactivate")
     };
     let mut items = vec![(RowAction::Edit, "Edit details"), on_off];
-    if key.grace_running {
+    if format::grace_running(key, now) {
         items.push((RowAction::RevokeOldSecret, "Revoke old secret now"));
     }
     let mut html = format!(
@@ -418,19 +458,24 @@ mod rows_dom {
         let Some((index, markup)) = open else {
             return;
         };
-        if let Some(button) = row(body, index)
-            .and_then(|row| row.query_selector("[data-action=\"menu\"]").ok().flatten())
-        {
+        if let Some(button) = menu_button(body, index) {
             let _ = button.set_attribute("aria-expanded", "true");
             let _ = button.insert_adjacent_html("afterend", markup);
         }
     }
 
+    /// The row's "More actions" button.
+    fn menu_button(body: &Element, index: usize) -> Option<Element> {
+        row(body, index)?
+            .query_selector("[data-action=\"menu\"]")
+            .ok()
+            .flatten()
+    }
+
     /// Gives focus to the row's "More actions" button.
     pub fn focus_menu_button(body: &Element, index: usize) {
-        if let Some(button) = row(body, index)
-            .and_then(|row| row.query_selector("[data-action=\"menu\"]").ok().flatten())
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        if let Some(button) =
+            menu_button(body, index).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = button.focus();
         }
@@ -447,76 +492,6 @@ mod rows_dom {
         let target = ev.target()?.dyn_into::<Element>().ok()?;
         let button = target.closest("[data-action]").ok()??;
         Some((button.get_attribute("data-action")?, row_index(&button)?))
-    }
-}
-
-/// What a row's box, buttons and menu act on: a click builds its dialog from it then.
-struct RowKey {
-    user_key: String,
-    client_id: String,
-    description: String,
-    expires_at: Option<DateTime<Utc>>,
-    is_active: bool,
-    /// The secret the row shows (a regeneration names it).
-    generation: i32,
-    grace_running: bool,
-    used_by_credentials: bool,
-}
-
-impl RowKey {
-    fn regenerate(&self) -> Dialog {
-        Dialog::Regenerate {
-            user_key: self.user_key.clone(),
-            client_id: self.client_id.clone(),
-            generation: self.generation,
-            grace_running: self.grace_running,
-            used_by_credentials: self.used_by_credentials,
-        }
-    }
-
-    fn delete(&self) -> Dialog {
-        Dialog::Delete {
-            user_key: self.user_key.clone(),
-            client_id: self.client_id.clone(),
-        }
-    }
-
-    fn edit(&self) -> Dialog {
-        Dialog::Edit {
-            user_key: self.user_key.clone(),
-            client_id: self.client_id.clone(),
-            description: self.description.clone(),
-            expires_at: self.expires_at,
-        }
-    }
-
-    fn deactivate(&self) -> Dialog {
-        Dialog::Deactivate {
-            user_key: self.user_key.clone(),
-            client_id: self.client_id.clone(),
-        }
-    }
-
-    fn revoke_old_secret(&self) -> Dialog {
-        Dialog::RevokeOldSecret {
-            user_key: self.user_key.clone(),
-            client_id: self.client_id.clone(),
-        }
-    }
-}
-
-impl RowKey {
-    fn of(row: &ApiKeyRow, now: DateTime<Utc>) -> Self {
-        RowKey {
-            user_key: row.user_key.clone(),
-            client_id: row.client_id.clone(),
-            description: row.description.clone(),
-            expires_at: row.expires_at,
-            is_active: row.is_active,
-            generation: row.secret_generation,
-            grace_running: format::grace_running(row, now),
-            used_by_credentials: row.used_by_credentials,
-        }
     }
 }
 
@@ -600,19 +575,19 @@ mod tests {
     fn the_row_menu_offers_what_the_key_allows() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
         let mut key = row(now);
-        let menu = menu_html(&RowKey::of(&key, now));
+        let menu = menu_html(&key, now);
         assert!(menu.contains(r#"aria-label="Actions for ann""#));
         assert!(menu.contains(r#"data-action="edit">Edit details<"#));
         assert!(menu.contains(r#"data-action="deactivate">Deactivate<"#));
         assert!(!menu.contains("Revoke old secret now"));
         key.is_active = false;
         key.old_secret_until = Some(now + Duration::hours(1));
-        let menu = menu_html(&RowKey::of(&key, now));
+        let menu = menu_html(&key, now);
         assert!(menu.contains(r#"data-action="reactivate">Reactivate<"#));
         assert!(menu.contains(r#"data-action="revoke-old-secret">Revoke old secret now<"#));
         // A grace period that has ended offers nothing to revoke.
         key.old_secret_until = Some(now - Duration::hours(1));
-        assert!(!menu_html(&RowKey::of(&key, now)).contains("Revoke"));
+        assert!(!menu_html(&key, now).contains("Revoke"));
     }
 
     #[test]
