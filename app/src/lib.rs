@@ -56,6 +56,7 @@ pub const SIGNED_IN_PAGES: &[&str] = &[
     "/xray-standin",
 ];
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::SsrMode;
 use leptos_router::path;
 
 pub use error::AppError;
@@ -117,7 +118,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/login") view=pages::LoginPage />
-                    <Route path=path!("/api-keys") view=pages::ApiKeysRoute::lazily() />
+                    <Route path=path!("/api-keys") view=pages::ApiKeysRoute::lazily() ssr=SsrMode::Async />
                     <Route path=path!("/api-key-policy") view=pages::KeyPolicyRoute::lazily() />
                     <Route
                         path=path!("/xray-credentials")

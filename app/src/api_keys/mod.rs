@@ -201,9 +201,8 @@ impl FailureReason {
 }
 
 /// One row of the API Keys table. Holds no secret. The server reads it straight from the list's
-/// query (only these columns, not whole keys and users).
+/// query (only these columns, not whole keys and users; `service::read_rows`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sea_orm::FromQueryResult))]
 pub struct ApiKeyRow {
     pub client_id: String,
     pub user_key: String,
@@ -226,7 +225,6 @@ pub struct ApiKeyRow {
     pub last_failed_reason: Option<String>,
     /// Whether this key is the one stored on the Xray Credentials page (API "This server"):
     /// not a column, set after the read.
-    #[cfg_attr(feature = "ssr", sea_orm(skip))]
     pub used_by_credentials: bool,
 }
 

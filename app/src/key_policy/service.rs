@@ -2,7 +2,7 @@
 //! maximum lifetime to the keys that exist.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
     QueryFilter,
@@ -19,14 +19,29 @@ const SETTING: &str = "api_key_policy";
 
 /// The policy in force; the defaults until an administrator saves one.
 pub async fn load(db: &impl ConnectionTrait) -> Result<KeyPolicy, AppError> {
-    let Some(stored) = settings::Entity::find_by_id(SETTING.to_string())
+    let stored = settings::Entity::find_by_id(SETTING.to_string())
         .one(db)
-        .await?
-    else {
-        return Ok(KeyPolicy::default());
-    };
-    serde_json::from_str(&stored.value)
-        .map_err(AppError::logged("the stored API Key Policy is unreadable"))
+        .await?;
+    from_stored(stored.map(|s| s.value).as_deref())
+}
+
+/// A query for the stored policy's text (no row while none is saved), for a statement that reads
+/// it beside other values.
+pub fn stored_query() -> SelectStatement {
+    Query::select()
+        .column(settings::Column::Value)
+        .from(settings::Entity)
+        .and_where(settings::Column::Name.eq(SETTING))
+        .to_owned()
+}
+
+/// The policy that `stored` (the text [`stored_query`] reads) says: the defaults when none is.
+pub fn from_stored(stored: Option<&str>) -> Result<KeyPolicy, AppError> {
+    match stored {
+        None => Ok(KeyPolicy::default()),
+        Some(value) => serde_json::from_str(value)
+            .map_err(AppError::logged("the stored API Key Policy is unreadable")),
+    }
 }
 
 /// Saves `policy` (checked) and audits what it now says.
