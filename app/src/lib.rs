@@ -56,8 +56,8 @@ pub const SIGNED_IN_PAGES: &[&str] = &[
     "/xray-standin",
 ];
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::SsrMode;
 use leptos_router::path;
+use leptos_router::SsrMode;
 
 pub use error::AppError;
 
@@ -118,7 +118,11 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/login") view=pages::LoginPage />
-                    <Route path=path!("/api-keys") view=pages::ApiKeysRoute::lazily() ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/api-keys")
+                        view=pages::ApiKeysRoute::lazily()
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/api-key-policy") view=pages::KeyPolicyRoute::lazily() />
                     <Route
                         path=path!("/xray-credentials")

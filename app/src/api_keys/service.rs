@@ -50,8 +50,7 @@ async fn page_context(db: &impl ConnectionTrait) -> Result<PageContext, AppError
         .from(xray_credentials::Entity)
         .and_where(xray_credentials::Column::Id.eq(crate::credentials::service::RECORD_ID))
         .and_where(
-            xray_credentials::Column::BaseUrl
-                .eq(crate::credentials::BaseUrl::ThisServer.stored()),
+            xray_credentials::Column::BaseUrl.eq(crate::credentials::BaseUrl::ThisServer.stored()),
         )
         .to_owned();
     let statement = Query::select()
@@ -349,28 +348,40 @@ async fn read_rows(
 /// page's CPU.
 impl sea_orm::FromQueryResult for ApiKeyRow {
     fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, sea_orm::DbErr> {
-        let mut column = 0..;
-        let mut next = || column.next().unwrap_or(usize::MAX);
+        let mut columns = Columns { row, next: 0 };
         // A struct expression evaluates its fields in the order written.
         Ok(ApiKeyRow {
-            client_id: row.try_get_by_index(next())?,
-            user_key: row.try_get_by_index(next())?,
-            display_name: row.try_get_by_index(next())?,
-            user_active: row.try_get_by_index(next())?,
-            created_at: row.try_get_by_index(next())?,
-            created_by: row.try_get_by_index(next())?,
-            regenerated_at: row.try_get_by_index(next())?,
-            regenerated_by: row.try_get_by_index(next())?,
-            secret_generation: row.try_get_by_index(next())?,
-            last_used_at: row.try_get_by_index(next())?,
-            description: row.try_get_by_index(next())?,
-            expires_at: row.try_get_by_index(next())?,
-            is_active: row.try_get_by_index(next())?,
-            old_secret_until: row.try_get_by_index(next())?,
-            last_failed_at: row.try_get_by_index(next())?,
-            last_failed_reason: row.try_get_by_index(next())?,
+            client_id: columns.next()?,
+            user_key: columns.next()?,
+            display_name: columns.next()?,
+            user_active: columns.next()?,
+            created_at: columns.next()?,
+            created_by: columns.next()?,
+            regenerated_at: columns.next()?,
+            regenerated_by: columns.next()?,
+            secret_generation: columns.next()?,
+            last_used_at: columns.next()?,
+            description: columns.next()?,
+            expires_at: columns.next()?,
+            is_active: columns.next()?,
+            old_secret_until: columns.next()?,
+            last_failed_at: columns.next()?,
+            last_failed_reason: columns.next()?,
             used_by_credentials: false,
         })
+    }
+}
+
+/// One row's columns, read in turn.
+struct Columns<'a> {
+    row: &'a sea_orm::QueryResult,
+    next: usize,
+}
+
+impl Columns<'_> {
+    fn next<T: sea_orm::TryGetable>(&mut self) -> Result<T, sea_orm::DbErr> {
+        self.next += 1;
+        self.row.try_get_by_index(self.next - 1)
     }
 }
 
