@@ -616,3 +616,26 @@ fn the_sweep_warns_at_the_lead_times_the_policy_sets() {
         );
     }));
 }
+
+#[test]
+fn a_key_is_marked_used_by_the_credentials_only_when_they_point_at_this_server() {
+    harness::block_on(harness::each_backend(|b| async move {
+        let now = whole_second();
+        app::vault::write_canary(&b.db, &harness::test_master_key())
+            .await
+            .unwrap();
+        let key = key_for(&b.db, "cloud-user").await;
+        // The same Client Id stored for Xray Cloud EU: a key there, not this server's.
+        store_credentials(&b, &key.client_id, &key.client_secret, "eu").await;
+        let listed = keys::list_at(&b.db, KeyQuery::default(), now)
+            .await
+            .unwrap();
+        let row = listed
+            .keys
+            .iter()
+            .find(|k| k.client_id == key.client_id)
+            .expect("the key is listed");
+        assert!(!row.used_by_credentials);
+        assert_eq!(listed.total, 1);
+    }));
+}
