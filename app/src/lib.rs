@@ -107,6 +107,9 @@ pub fn App() -> impl IntoView {
     security::set_page_policy();
     provide_meta_context();
     auth::provide_current_user();
+    // The API Keys page is rendered whole (`SsrMode::Async`) rather than streamed: its data takes
+    // a millisecond, and one write of the page saves the server the streamed parts' templates
+    // and scripts (docs/performance-changes.md).
     view! {
         <Title formatter=|page: String| format!("{page} · xray-keys") />
         <Router>
