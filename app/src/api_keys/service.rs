@@ -65,12 +65,7 @@ async fn page_context(db: &impl ConnectionTrait) -> Result<PageContext, AppError
         // A SELECT without FROM always has its one row.
         .ok_or_else(|| AppError::logged("the list's context")("no row"))?;
     let policy: Option<String> = row.try_get_by_index(0)?;
-    let total = |column| -> Result<u64, AppError> {
-        match row.try_get_by_index::<Option<i64>>(column)? {
-            Some(n) => Ok(u64::try_from(n).unwrap_or(0)),
-            None => Err(AppError::logged("api_key_totals")("no row")),
-        }
-    };
+    let total = |column| StoredTotal::read(row.try_get_by_index(column)?);
     Ok(PageContext {
         policy: crate::key_policy::service::from_stored(policy.as_deref())?,
         credentials_client_id: row.try_get_by_index(1)?,
@@ -461,6 +456,14 @@ impl StoredTotal {
             .and_where(Expr::col(Alias::new("id")).eq(1))
             .to_owned()
     }
+
+    /// The count a [`query`](Self::query) read: `None` when `api_key_totals` lost its row.
+    fn read(n: Option<i64>) -> Result<u64, AppError> {
+        match n {
+            Some(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            None => Err(AppError::logged("api_key_totals")("no row")),
+        }
+    }
 }
 
 /// Both stored totals, as one statement read them.
@@ -471,13 +474,9 @@ struct StoredTotals {
 }
 
 async fn stored_total(db: &impl ConnectionTrait, which: StoredTotal) -> Result<u64, AppError> {
-    let n: Option<i64> = match db.query_one(&which.query()).await? {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    };
-    match n {
-        Some(n) => Ok(u64::try_from(n).unwrap_or(0)),
-        None => Err(AppError::logged("api_key_totals")("no row")),
+    match db.query_one(&which.query()).await? {
+        Some(row) => StoredTotal::read(row.try_get_by_index(0)?),
+        None => StoredTotal::read(None),
     }
 }
 
