@@ -13,6 +13,11 @@ use crate::config::{DatabaseKind, DatabaseUrl};
 
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A pooled connection idle for this long is pinged before it is handed out, so one that a
+/// database restart or a cut network broke while it sat idle is replaced before a request meets
+/// it. A busy connection is not: sqlx pings every connection as it comes back to the pool, and a
+/// ping on every checkout too was one more round trip per statement (a page of keys makes four).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Rows a SQLite connection's thread may read ahead of the task that takes them (sqlx: 50).
 const SQLITE_ROW_BUFFER: usize = 256;
 
@@ -61,7 +66,8 @@ pub async fn connect_with(
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(PING_AFTER_IDLE);
     match url.kind() {
         DatabaseKind::Sqlite => {
             options.max_connections(8).min_connections(1);

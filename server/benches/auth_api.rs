@@ -5,7 +5,8 @@
 //! `make bench-auth` (or `cargo bench -p server --bench auth_api`). `XK_BENCH_SECONDS` sets the
 //! measuring time per endpoint (default 5), `XK_BENCH_CONNECTIONS` the concurrency (default 16),
 //! `XK_BENCH_PAGE_KEYS` the keys in the database behind the server-rendered page (default 100,000).
-//! `XK_BENCH_PROFILE_PAGE=SECONDS` only loads the page for that long on SQLite (for `perf record`).
+//! `XK_BENCH_PROFILE_PAGE=SECONDS` only loads the page for that long on SQLite (for `perf record`),
+//! or on PostgreSQL with `XK_BENCH_PROFILE_DB=postgres`.
 //!
 //! The load tool is a closed loop of keep-alive HTTP/1.1 connections written here (no client
 //! library), so it costs the same for every endpoint. Server and load share this machine's cores,
@@ -461,32 +462,52 @@ fn main() {
 
     // The keys behind the server-rendered page (issue 19 measures it at 100,000).
     let page_keys = env_or("XK_BENCH_PAGE_KEYS", 100_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
-    let sqlite = server_rt.block_on(async {
-        let db = app::db::connect(&url).await.expect("sqlite");
-        prepare(db, &url, page_keys).await
-    });
     if let Some(seconds) = std::env::var("XK_BENCH_PROFILE_PAGE")
         .ok()
         .and_then(|v| v.parse().ok())
     {
+        let on_postgres = std::env::var("XK_BENCH_PROFILE_DB").as_deref() == Ok("postgres");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (prepared, database) = server_rt.block_on(async {
+            if on_postgres {
+                let database = ThrowawayDatabase::create("xk_bench")
+                    .await
+                    .expect("postgres");
+                let db = app::db::connect(&database.url).await.expect("postgres");
+                (prepare(db, &database.url, page_keys).await, Some(database))
+            } else {
+                let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
+                let db = app::db::connect(&url).await.expect("sqlite");
+                (prepare(db, &url, page_keys).await, None)
+            }
+        });
         // `XK_BENCH_PROFILE_WHOAMI=1` loads whoami instead of the page.
         let (request, name) = if std::env::var("XK_BENCH_PROFILE_WHOAMI").is_ok() {
-            (sqlite.whoami, "(c) `GET /api/v2/whoami` (bearer token)")
+            (prepared.whoami, "(c) `GET /api/v2/whoami` (bearer token)")
         } else {
-            (sqlite.page, "(e) server-rendered API Keys page, 100 rows")
+            (prepared.page, "(e) server-rendered API Keys page, 100 rows")
         };
         let e = load_rt.block_on(load(
-            sqlite.addr,
+            prepared.addr,
             request,
             200,
             env_or("XK_BENCH_CONNECTIONS", 16),
             seconds,
         ));
         row(name, &e, None);
+        if let Some(database) = database {
+            server_rt.block_on(async {
+                let _ = database.drop_now().await;
+            });
+        }
         return;
     }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
+    let sqlite = server_rt.block_on(async {
+        let db = app::db::connect(&url).await.expect("sqlite");
+        prepare(db, &url, page_keys).await
+    });
     load_rt.block_on(measure("SQLite", bare, sqlite));
     durability(&server_rt, &load_rt);
 
