@@ -129,7 +129,22 @@ fn each_filter_lists_what_its_rule_says_and_the_banner_counts_the_expiring() {
             .await
             .unwrap();
             assert_eq!(unsearched.total, expected.len() as u64, "{filter:?} total");
+            // The banner counts every expiring key, whichever of them the page shows.
+            assert_eq!(unsearched.expiring_soon, 1, "{filter:?} banner");
         }
+        // A page without rows has no row to bring the count with it: it is counted apart.
+        let nothing = keys::list_at(
+            &b.db,
+            KeyQuery {
+                search: "no-such-key".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(nothing.keys.is_empty());
+        assert_eq!(nothing.expiring_soon, 1, "banner beside an empty page");
         assert_eq!(shown(&b.db, KeyFilter::ExpiringSoon, now).await, ["f-soon"]);
         assert_eq!(shown(&b.db, KeyFilter::Expired, now).await, ["f-gone"]);
         assert_eq!(shown(&b.db, KeyFilter::Inactive, now).await, ["f-off"]);
