@@ -16,7 +16,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A pooled connection idle for this long is pinged before it is handed out, so one that a
 /// database restart or a cut network broke while it sat idle is replaced before a request meets
 /// it. A busy connection is not: sqlx pings every connection as it comes back to the pool, and a
-/// ping on every checkout too was one more round trip per statement (a page of keys makes four).
+/// ping on every checkout too was one more round trip per statement (a page of keys makes three).
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Rows a SQLite connection's thread may read ahead of the task that takes them (sqlx: 50).
 const SQLITE_ROW_BUFFER: usize = 256;
