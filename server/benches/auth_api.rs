@@ -426,6 +426,22 @@ fn durability(server_rt: &tokio::runtime::Runtime, load_rt: &tokio::runtime::Run
     );
 }
 
+/// [`prepare`] on a SQLite file in `dir`.
+async fn page_on_sqlite(dir: &std::path::Path, seeded_keys: u64) -> Prepared {
+    let url = DatabaseUrl::sqlite_file(&dir.join("bench.db"));
+    let db = app::db::connect(&url).await.expect("sqlite");
+    prepare(db, &url, seeded_keys).await
+}
+
+/// [`prepare`] on a throw-away PostgreSQL database (dropped by the caller); `None` when
+/// PostgreSQL is not reachable.
+async fn page_on_postgres(seeded_keys: u64) -> Option<(ThrowawayDatabase, Prepared)> {
+    let database = ThrowawayDatabase::create("xk_bench").await.ok()?;
+    let db = app::db::connect(&database.url).await.expect("postgres");
+    let prepared = prepare(db, &database.url, seeded_keys).await;
+    Some((database, prepared))
+}
+
 fn main() {
     // The server and the load tool each get a runtime of two worker threads, as the server
     // binary has on this machine; both share its cores.
@@ -470,15 +486,12 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (prepared, database) = server_rt.block_on(async {
             if on_postgres {
-                let database = ThrowawayDatabase::create("xk_bench")
+                let (database, prepared) = page_on_postgres(page_keys)
                     .await
-                    .expect("postgres");
-                let db = app::db::connect(&database.url).await.expect("postgres");
-                (prepare(db, &database.url, page_keys).await, Some(database))
+                    .expect("PostgreSQL reachable at XK_TEST_POSTGRES");
+                (prepared, Some(database))
             } else {
-                let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
-                let db = app::db::connect(&url).await.expect("sqlite");
-                (prepare(db, &url, page_keys).await, None)
+                (page_on_sqlite(dir.path(), page_keys).await, None)
             }
         });
         // `XK_BENCH_PROFILE_WHOAMI=1` loads whoami instead of the page.
@@ -503,21 +516,11 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = DatabaseUrl::sqlite_file(&dir.path().join("bench.db"));
-    let sqlite = server_rt.block_on(async {
-        let db = app::db::connect(&url).await.expect("sqlite");
-        prepare(db, &url, page_keys).await
-    });
+    let sqlite = server_rt.block_on(page_on_sqlite(dir.path(), page_keys));
     load_rt.block_on(measure("SQLite", bare, sqlite));
     durability(&server_rt, &load_rt);
 
-    let postgres = server_rt.block_on(async {
-        let database = ThrowawayDatabase::create("xk_bench").await.ok()?;
-        let db = app::db::connect(&database.url).await.expect("postgres");
-        let prepared = prepare(db, &database.url, page_keys).await;
-        Some((database, prepared))
-    });
-    match postgres {
+    match server_rt.block_on(page_on_postgres(page_keys)) {
         Some((database, prepared)) => {
             load_rt.block_on(measure("PostgreSQL", bare, prepared));
             server_rt.block_on(async {

@@ -315,11 +315,6 @@ async fn read_rows(
     banner: Condition,
 ) -> Result<PageRows, AppError> {
     use api_keys::Column as C;
-    let count = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(api_keys::Entity)
-        .cond_where(banner)
-        .to_owned();
     // In the order `RowAndCount::from_query_result` reads them back.
     let rows: Vec<RowAndCount> = api_keys::Entity::find()
         .inner_join(users::Entity)
@@ -349,15 +344,16 @@ async fn read_rows(
             "old_secret_until",
         )
         .columns([C::LastFailedAt, C::LastFailedReason])
-        .expr_as(Expr::SubQuery(None, Box::new(count.into())), "banner")
+        .expr_as(
+            Expr::SubQuery(None, Box::new(count_query(banner).into())),
+            "banner",
+        )
         .filter(Expr::col((api_keys::Entity, C::Id)).in_subquery(ids))
         .order_by_asc(C::UserKeyLower)
         .into_model::<RowAndCount>()
         .all(db)
         .await?;
-    let banner = rows
-        .first()
-        .map(|first| u64::try_from(first.1).unwrap_or(0));
+    let banner = rows.first().map(|first| count_of(first.1));
     Ok(PageRows {
         rows: rows.into_iter().map(|RowAndCount(row, _)| row).collect(),
         banner,
@@ -419,14 +415,26 @@ impl Columns<'_> {
 /// How many keys meet `condition`, a condition on `api_keys` alone (every key has a user, so
 /// the join is not needed to count them).
 async fn count_keys(db: &impl ConnectionTrait, condition: Condition) -> Result<u64, AppError> {
-    let n: Option<i64> = api_keys::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(condition)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    let n: i64 = match db.query_one(&count_query(condition)).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(count_of(n))
+}
+
+/// The statement counting the keys that meet `condition`: run alone ([`count_keys`]) or as a
+/// subquery of the page's rows ([`read_rows`]).
+fn count_query(condition: Condition) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(api_keys::Entity)
+        .cond_where(condition)
+        .to_owned()
+}
+
+/// A count as the database wrote it (never negative).
+fn count_of(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 /// How many keys `found` and `filter` select, read from indexes and the stored total rather
@@ -496,7 +504,7 @@ impl StoredTotal {
     /// The count a [`query`](Self::query) read: `None` when `api_key_totals` lost its row.
     fn read(n: Option<i64>) -> Result<u64, AppError> {
         match n {
-            Some(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            Some(n) => Ok(count_of(n)),
             None => Err(AppError::logged("api_key_totals")("no row")),
         }
     }
